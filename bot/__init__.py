@@ -1,0 +1,1 @@
+"""How the product talks: Slack, the command line, HTTP and schedules."""

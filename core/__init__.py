@@ -1,0 +1,1 @@
+"""What the product knows: metrics, periods, analysis. Pure: no Slack, no SQL, no network."""

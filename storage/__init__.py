@@ -1,0 +1,1 @@
+"""How the product keeps what it knows: SQLModel tables, queries and migrations."""

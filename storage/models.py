@@ -1,0 +1,284 @@
+"""The tables. Every row carries the Slack workspace (team) id it belongs to.
+
+Alembic migrations in `storage/migrations` are generated from this metadata;
+`tests/storage/test_migrations.py` fails when the two drift apart.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, LargeBinary, Numeric, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import UTCDateTime
+
+TEAM = 32  # Slack team ids are short; the bound keeps indexes small on PostgreSQL
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)  # type: ignore[call-overload]
+
+
+# --------------------------------------------------------------------------- answers
+
+
+class Response(SQLModel, table=True):
+    """One customer's answer to one survey question (NPS, CSAT or CES)."""
+
+    __table_args__ = (
+        UniqueConstraint("team_id", "response_key", name="uq_response_team_key"),
+        Index("ix_response_team_day", "team_id", "local_day"),
+        Index("ix_response_team_customer", "team_id", "customer_id"),
+        Index("ix_response_batch", "batch_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    # The source's response_id, or a hash of the whole row when it has none:
+    # re-importing the same answer hits the unique constraint instead of adding a row.
+    response_key: str = Field(max_length=200)
+    responded_at: datetime = _ts()
+    # The answer's calendar day in the workspace timezone at import time; periods
+    # (ISO weeks, months, ...) are unions of these days.
+    local_day: date
+    metric: str = Field(max_length=8)
+    score: int
+    customer_id: str | None = Field(default=None, max_length=200)
+    segment: str | None = Field(default=None, max_length=200)
+    touchpoint: str | None = Field(default=None, max_length=200)
+    comment: str | None = Field(default=None, sa_type=Text)
+    employee: str | None = Field(default=None, max_length=200)
+    language: str | None = Field(default=None, max_length=8)
+    source: str = Field(default="import", max_length=16)
+    batch_id: str = Field(max_length=40)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class ResponseDaily(SQLModel, table=True):
+    """Answer counts per day, metric, segment, touchpoint and score.
+
+    Kept up to date in the same transaction as every insert, so a year's metrics
+    read a few thousand rows instead of millions of answers. Unknown segment or
+    touchpoint is stored as '' because NULLs never collide in a primary key.
+    """
+
+    team_id: str = Field(max_length=TEAM, primary_key=True)
+    day: date = Field(primary_key=True)
+    metric: str = Field(max_length=8, primary_key=True)
+    segment: str = Field(default="", max_length=200, primary_key=True)
+    touchpoint: str = Field(default="", max_length=200, primary_key=True)
+    score: int = Field(primary_key=True)
+    n: int = 0
+
+
+class Customer(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("team_id", "customer_id", name="uq_customer_team_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM, index=True)
+    customer_id: str = Field(max_length=200)
+    name: str | None = Field(default=None, max_length=200)
+    started_at: date
+    ended_at: date | None = None
+    segment: str | None = Field(default=None, max_length=200)
+    annual_revenue: Decimal | None = Field(default=None, sa_type=Numeric(16, 2))  # type: ignore[call-overload]
+    acquisition_cost: Decimal | None = Field(default=None, sa_type=Numeric(16, 2))  # type: ignore[call-overload]
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+# --------------------------------------------------------------------------- insights
+
+
+class Insight(SQLModel, table=True):
+    __table_args__ = (Index("ix_insight_team_status", "team_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    reporter: str = Field(max_length=32)
+    text: str = Field(sa_type=Text)
+    customer: str | None = Field(default=None, max_length=200)
+    segment: str | None = Field(default=None, max_length=200)
+    touchpoint: str | None = Field(default=None, max_length=200)
+    source: str = Field(default="command", max_length=16)  # command, modal, shortcut
+    permalink: str | None = Field(default=None, max_length=500)
+    message_author: str | None = Field(default=None, max_length=32)
+    category: str | None = Field(default=None, max_length=40)
+    sentiment: str | None = Field(default=None, max_length=16)
+    priority: float | None = None
+    duplicate_of: int | None = Field(default=None, foreign_key="insight.id")
+    status: str = Field(default="new", max_length=16)  # new, planned, done, not_relevant
+    channel: str | None = Field(default=None, max_length=32)
+    ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _ts(default_factory=utcnow)
+    updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class InsightVote(SQLModel, table=True):
+    """'+1, I heard this too': one per person and insight."""
+
+    insight_id: int = Field(foreign_key="insight.id", primary_key=True)
+    user_id: str = Field(max_length=32, primary_key=True)
+    team_id: str = Field(max_length=TEAM, index=True)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+# --------------------------------------------------------------------------- shout-outs
+
+
+class Shoutout(SQLModel, table=True):
+    __table_args__ = (Index("ix_shoutout_team_created", "team_id", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    giver: str | None = Field(default=None, max_length=32)  # None for customer praise
+    text: str = Field(sa_type=Text)
+    promise: str | None = Field(default=None, max_length=200)
+    source: str = Field(default="command", max_length=16)  # command, modal, customer
+    response_id: int | None = Field(default=None, foreign_key="response.id", unique=True)
+    channel: str | None = Field(default=None, max_length=32)
+    ts: str | None = Field(default=None, max_length=32)
+    seconds: int = 0
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class ShoutoutReceiver(SQLModel, table=True):
+    shoutout_id: int = Field(foreign_key="shoutout.id", primary_key=True)
+    user_id: str = Field(max_length=32, primary_key=True)
+    team_id: str = Field(max_length=TEAM, index=True)
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+class Alert(SQLModel, table=True):
+    __table_args__ = (Index("ix_alert_team_status", "team_id", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    response_id: int = Field(foreign_key="response.id", unique=True)
+    channel: str | None = Field(default=None, max_length=32)
+    ts: str | None = Field(default=None, max_length=32)
+    status: str = Field(default="open", max_length=16)  # open, claimed, resolved
+    owner: str | None = Field(default=None, max_length=32)
+    posted: bool = True  # False for history imported past the alerting age
+    due_at: datetime = _ts()
+    first_response_at: datetime | None = _ts(default=None)
+    resolved_at: datetime | None = _ts(default=None)
+    outcome: str | None = Field(default=None, max_length=32)
+    view_changed: bool | None = None
+    reminders_sent: int = 0
+    escalated_at: datetime | None = _ts(default=None)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class AlertNote(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM, index=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    user_id: str = Field(max_length=32)
+    text: str = Field(sa_type=Text)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+# --------------------------------------------------------------------------- pulse surveys
+
+
+class Survey(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM, index=True)
+    name: str = Field(max_length=200)
+    definition: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    anonymous: bool = True
+    active: bool = True
+    created_by: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class SurveyRound(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM, index=True)
+    survey_id: int = Field(foreign_key="survey.id", index=True)
+    opened_at: datetime = _ts(default_factory=utcnow)
+    closes_at: datetime = _ts()
+    closed_at: datetime | None = _ts(default=None)
+    # Keys the per-person answer slot of an anonymous round; destroyed at close so
+    # nothing can join an answer to a person afterwards.
+    round_key: bytes | None = Field(default=None, sa_type=LargeBinary)  # type: ignore[call-overload]
+    audience_size: int = 0
+
+
+class SurveyParticipation(SQLModel, table=True):
+    """Who was asked and who answered: kept apart from the answers, for reminders."""
+
+    round_id: int = Field(foreign_key="surveyround.id", primary_key=True)
+    user_id: str = Field(max_length=32, primary_key=True)
+    team_id: str = Field(max_length=TEAM, index=True)
+    asked_at: datetime | None = _ts(default=None)
+    answered: bool = False
+    reminded_at: datetime | None = _ts(default=None)
+
+
+class SurveyAnswer(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("round_id", "slot", "question_id", name="uq_surveyanswer_slot"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM, index=True)
+    round_id: int = Field(foreign_key="surveyround.id", index=True)
+    question_id: str = Field(max_length=64)
+    # Named surveys: the user id. Anonymous: a keyed hash while the round is open,
+    # replaced by a random value at close.
+    slot: str = Field(max_length=64)
+    score: int | None = None
+    value: str | None = Field(default=None, sa_type=Text)
+
+
+# --------------------------------------------------------------------------- delivery
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Everything the bot must post, written in the same transaction as its cause."""
+
+    __table_args__ = (
+        UniqueConstraint("team_id", "key", name="uq_outbox_team_key"),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    key: str = Field(max_length=200)
+    method: str = Field(max_length=64)
+    payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending, sending, sent, failed
+    attempts: int = 0
+    next_attempt_at: datetime = _ts(default_factory=utcnow)
+    last_error: str | None = Field(default=None, sa_type=Text)
+    result_channel: str | None = Field(default=None, max_length=32)
+    result_ts: str | None = Field(default=None, max_length=32)
+    created_at: datetime = _ts(default_factory=utcnow)
+    sent_at: datetime | None = _ts(default=None)
+
+
+class ProcessedEvent(SQLModel, table=True):
+    """Slack event ids already handled, so Slack's retries are not processed twice."""
+
+    event_id: str = Field(max_length=64, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    received_at: datetime = _ts(default_factory=utcnow)
+
+
+class WorkspaceSetting(SQLModel, table=True):
+    """Settings admins change at run time (`cxbot config set`, `/cx config`)."""
+
+    team_id: str = Field(max_length=TEAM, primary_key=True)
+    key: str = Field(max_length=100, primary_key=True)
+    value: str = Field(sa_type=Text)
+    updated_at: datetime = _ts(default_factory=utcnow)
