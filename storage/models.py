@@ -23,7 +23,7 @@ def utcnow() -> datetime:
 
 
 def _ts(**kw: Any) -> Any:
-    return Field(sa_type=UTCDateTime, **kw)  # type: ignore[call-overload]
+    return Field(sa_type=UTCDateTime, **kw)
 
 
 # --------------------------------------------------------------------------- answers
@@ -88,8 +88,8 @@ class Customer(SQLModel, table=True):
     started_at: date
     ended_at: date | None = None
     segment: str | None = Field(default=None, max_length=200)
-    annual_revenue: Decimal | None = Field(default=None, sa_type=Numeric(16, 2))  # type: ignore[call-overload]
-    acquisition_cost: Decimal | None = Field(default=None, sa_type=Numeric(16, 2))  # type: ignore[call-overload]
+    annual_revenue: Decimal | None = Field(default=None, sa_type=Numeric(16, 2))
+    acquisition_cost: Decimal | None = Field(default=None, sa_type=Numeric(16, 2))
     updated_at: datetime = _ts(default_factory=utcnow)
 
 
@@ -210,7 +210,7 @@ class SurveyRound(SQLModel, table=True):
     closed_at: datetime | None = _ts(default=None)
     # Keys the per-person answer slot of an anonymous round; destroyed at close so
     # nothing can join an answer to a person afterwards.
-    round_key: bytes | None = Field(default=None, sa_type=LargeBinary)  # type: ignore[call-overload]
+    round_key: bytes | None = Field(default=None, sa_type=LargeBinary)
     audience_size: int = 0
 
 
@@ -259,6 +259,9 @@ class OutboxMessage(SQLModel, table=True):
     payload: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
     status: str = Field(default="pending", max_length=16)  # pending, sending, sent, failed
     attempts: int = 0
+    # Set while an attempt is under way or ended without a clear answer (timeout,
+    # 5xx, crash): the next attempt first checks whether Slack already has it.
+    maybe_sent: bool = False
     next_attempt_at: datetime = _ts(default_factory=utcnow)
     last_error: str | None = Field(default=None, sa_type=Text)
     result_channel: str | None = Field(default=None, max_length=32)

@@ -1,0 +1,232 @@
+"""Reliable delivery of everything the bot must post.
+
+Features queue Web API calls with `storage.outbox.enqueue` inside their own
+transaction; the `Dispatcher` sends them. Delivery is at-least-once towards
+Slack and exactly-once as seen in the channel: every `chat.postMessage` carries
+its outbox key in Slack message metadata, and a message whose earlier attempt
+may have reached Slack (the process died before recording the answer) is first
+looked up in the channel's history by that key before it is sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import Engine
+
+from storage import outbox as store
+
+log = logging.getLogger(__name__)
+
+METADATA_EVENT = "cxbot_outbox"
+
+# Errors that no retry will cure: the message is parked as failed and logged.
+PERMANENT = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_too_long",
+        "no_text",
+        "invalid_arguments",
+        "invalid_auth",
+        "not_authed",
+        "account_inactive",
+        "token_revoked",
+        "user_not_found",
+        "cannot_dm_bot",
+        "message_not_found",
+        "cant_update_message",
+        "restricted_action",
+        "missing_scope",
+    }
+)
+
+SentHook = Callable[[Engine, str, str, str | None, str | None], None]
+_hooks: dict[str, SentHook] = {}
+
+
+def on_sent(prefix: str, hook: SentHook) -> None:
+    """Call `hook(engine, team_id, key, channel, ts)` after a message whose key starts
+    with `prefix` is sent: features record the `ts` they need for later updates."""
+    _hooks[prefix] = hook
+
+
+def with_metadata(key: str, payload: dict[str, Any]) -> dict[str, Any]:
+    if "metadata" in payload:
+        return payload
+    return {**payload, "metadata": {"event_type": METADATA_EVENT, "event_payload": {"key": key}}}
+
+
+class Dispatcher:
+    """Sends due outbox messages; safe to run in several processes at once."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        client_for: Callable[[str], WebClient],
+        clock: Callable[[], datetime],
+        *,
+        batch: int = 50,
+        idle_wait: float = 0.5,
+        max_attempts: int = 12,
+    ) -> None:
+        self.engine = engine
+        self.client_for = client_for  # team id -> a WebClient with that workspace's token
+        self.clock = clock
+        self.batch = batch
+        self.idle_wait = idle_wait
+        self.max_attempts = max_attempts
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ running
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
+            self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def notify(self) -> None:
+        """Something was queued: send it now rather than at the next poll."""
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sent = self.run_once()
+            except Exception:
+                log.exception("outbox: dispatch round failed")
+                sent = 0
+            if not sent:
+                self._wake.wait(self.idle_wait)
+                self._wake.clear()
+
+    # ------------------------------------------------------------------ one round
+
+    def run_once(self) -> int:
+        """Send what is due now; returns how many messages were handled."""
+        claimed = store.claim_due(self.engine, now=self.clock(), limit=self.batch)
+        for message in claimed:
+            self._deliver(message)
+        return len(claimed)
+
+    def drain(self, timeout: float = 30.0) -> None:
+        """Send until nothing is due (tests and one-shot commands)."""
+        deadline = self.clock() + timedelta(seconds=timeout)
+        while self.run_once():
+            if self.clock() > deadline:
+                break
+
+    def _deliver(self, message: store.Claimed) -> None:
+        client = self.client_for(message.team_id)
+        payload = message.payload
+        if message.method == "chat.postMessage":
+            payload = with_metadata(message.key, payload)
+            if message.maybe_sent:
+                found = self._find_posted(client, message.key, str(payload.get("channel", "")))
+                if found is not None:
+                    self._sent(message, *found)
+                    return
+        try:
+            response = client.api_call(message.method, json=payload)
+        except SlackApiError as exc:
+            self._failed_call(message, exc)
+            return
+        except Exception as exc:  # connection errors after the client's own retries
+            self._retry(message, f"{type(exc).__name__}: {exc}", None, maybe_sent=True)
+            return
+        data = response.data if isinstance(response.data, dict) else {}
+        channel = data.get("channel") or payload.get("channel")
+        ts = data.get("ts") or (data.get("message") or {}).get("ts")
+        self._sent(message, channel, ts)
+
+    def _find_posted(self, client: WebClient, key: str, channel: str) -> tuple[str, str] | None:
+        """The (channel, ts) of a message already posted under `key`, if any."""
+        if not channel:
+            return None
+        try:
+            history = client.conversations_history(
+                channel=channel, limit=200, include_all_metadata=True
+            )
+        except SlackApiError:
+            return None  # cannot check: sending again is the lesser evil than losing it
+        messages: list[dict[str, Any]] = history.get("messages", [])
+        for item in messages:
+            meta = item.get("metadata") or {}
+            if (
+                meta.get("event_type") == METADATA_EVENT
+                and (meta.get("event_payload") or {}).get("key") == key
+            ):
+                return str(history.get("channel") or channel), str(item["ts"])
+        return None
+
+    def _sent(self, message: store.Claimed, channel: str | None, ts: str | None) -> None:
+        store.mark_sent(self.engine, message.id, now=self.clock(), channel=channel, ts=ts)
+        for prefix, hook in _hooks.items():
+            if message.key.startswith(prefix):
+                try:
+                    hook(self.engine, message.team_id, message.key, channel, ts)
+                except Exception:
+                    log.exception("outbox: after-send hook for %s failed", message.key)
+
+    def _failed_call(self, message: store.Claimed, exc: SlackApiError) -> None:
+        status = exc.response.status_code
+        error = str(exc.response.get("error") or status)
+        if status == 429:
+            retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get(
+                "retry-after"
+            )
+            wait = float(retry_after) if retry_after else 1.0
+            self._retry(message, f"ratelimited ({wait:g}s)", wait, count=False, maybe_sent=False)
+        elif error in PERMANENT:
+            log.error("outbox: %s %s failed for good: %s", message.method, message.key, error)
+            store.mark_failed(self.engine, message.id, error=error)
+        else:
+            # A 5xx may come after Slack stored the message; a 4xx-style error did not post.
+            self._retry(message, error, None, maybe_sent=status >= 500)
+
+    def _retry(
+        self,
+        message: store.Claimed,
+        error: str,
+        wait: float | None,
+        *,
+        maybe_sent: bool,
+        count: bool = True,
+    ) -> None:
+        if count and message.attempts >= self.max_attempts:
+            log.error(
+                "outbox: giving up on %s after %d attempts: %s",
+                message.key,
+                message.attempts,
+                error,
+            )
+            store.mark_failed(self.engine, message.id, error=error)
+            return
+        if wait is None:
+            wait = min(2.0 ** (message.attempts - 1), 300.0)
+        store.mark_retry(
+            self.engine,
+            message.id,
+            at=self.clock() + timedelta(seconds=wait),
+            error=error,
+            maybe_sent=maybe_sent,
+            counts=count,
+        )
