@@ -1,0 +1,459 @@
+"""The workspace a LocalSlack serves: people, channels, and everything the app did.
+
+All state sits behind one re-entrant lock so the HTTP threads and the test
+thread see a consistent picture. Every new record bumps a version counter on a
+Condition, which is what `wait_for` waits on, and is handed to subscribers
+after the lock is released.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import pickle
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.localslack.validation import ApiError
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+KINDS = ("message", "update", "ephemeral", "response", "home", "modal", "file", "reaction")
+
+RESPONSE_URL_TTL = 30 * 60.0  # Slack: a response URL works for 30 minutes ...
+RESPONSE_URL_USES = 5  # ... and at most 5 times
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the app made, as the server saw and answered it."""
+
+    method: str
+    args: dict[str, Any]
+    ok: bool
+    error: str | None
+    status: int
+    at: float  # time.time() when the answer was sent
+    token: str | None
+
+
+@dataclass
+class _Trigger:
+    user: str
+    expires: float
+    used: bool = False
+
+
+@dataclass
+class _ResponseUrl:
+    channel: str
+    user: str
+    message_ts: str | None
+    expires: float
+    uses: int = 0
+
+
+@dataclass
+class _Pending:
+    """Events to hand to subscribers once the state lock is released."""
+
+    items: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+def snapshot(obj: T) -> T:
+    """A deep copy for readers (pickle is several times faster than copy.deepcopy here)."""
+    copied: T = pickle.loads(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
+    return copied
+
+
+def _tz_facts(tz: str) -> tuple[str, int]:
+    try:
+        zone = ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown timezone {tz!r}") from exc
+    now = datetime.now(zone)
+    offset = now.utcoffset()
+    return now.tzname() or tz, int(offset.total_seconds()) if offset else 0
+
+
+class Workspace:
+    """State and read accessors; the HTTP layer lives in `bot.localslack.server`."""
+
+    def __init__(
+        self,
+        *,
+        team_id: str = "T0CXLOCAL",
+        team_name: str = "Local workspace",
+        bot_token: str = "xoxb-local-token",
+        bot_user_id: str = "U0CXBOT",
+        trigger_ttl: float = 3.0,
+    ) -> None:
+        self.team_id = team_id
+        self.team_name = team_name
+        self.bot_token = bot_token
+        self.bot_user_id = bot_user_id
+        self.bot_id = "B" + bot_user_id.lstrip("UW")
+        self.app_id = "A" + bot_user_id.lstrip("UW")
+        self.trigger_ttl = trigger_ttl
+        self.url = "http://127.0.0.1:0"  # set when the server starts
+
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(threading.Lock())
+        self._version = 0
+        self._subscribers: list[Callable[[str, dict[str, Any]], None]] = []
+
+        self._users: dict[str, dict[str, Any]] = {}
+        self._channels: dict[str, dict[str, Any]] = {}
+        self._members: dict[str, list[str]] = {}
+        self._usergroups: dict[str, dict[str, Any]] = {}
+        self._messages: list[dict[str, Any]] = []
+        self._by_ts: dict[tuple[str, str], dict[str, Any]] = {}
+        self._ephemerals: list[dict[str, Any]] = []
+        self._responses: list[dict[str, Any]] = []
+        self._home: dict[str, dict[str, Any]] = {}
+        self._views: dict[str, dict[str, Any]] = {}
+        self._closed_views: set[str] = set()
+        self._files: dict[str, dict[str, Any]] = {}
+        self._reactions: list[dict[str, Any]] = []
+        self._triggers: dict[str, _Trigger] = {}
+        self._response_urls: dict[str, _ResponseUrl] = {}
+        self._last_ts_us = 0
+        self._seq = 0
+        self.calls: list[Call] = []
+
+        self.add_user(
+            bot_user_id, "cxbot", real_name="CX Bot", is_bot=True, locale="en-US", tz="UTC"
+        )
+
+    # ------------------------------------------------------------------ setup
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        real_name: str | None = None,
+        locale: str = "en-US",
+        tz: str = "Europe/Oslo",
+        is_bot: bool = False,
+        deleted: bool = False,
+        is_admin: bool = False,
+        email: str | None = None,
+    ) -> dict[str, Any]:
+        """Adds (or replaces) a member of the workspace; returns the user as users.info shows it."""
+        tz_label, tz_offset = _tz_facts(tz)
+        real = real_name or name
+        profile: dict[str, Any] = {
+            "real_name": real,
+            "real_name_normalized": real,
+            "display_name": name,
+            "display_name_normalized": name,
+            "image_48": f"https://avatars.localslack.invalid/{user_id}.png",
+            "team": self.team_id,
+        }
+        if email:
+            profile["email"] = email
+        if is_bot:
+            profile["bot_id"] = "B" + user_id.lstrip("UW")
+        user = {
+            "id": user_id,
+            "team_id": self.team_id,
+            "name": name,
+            "deleted": deleted,
+            "real_name": real,
+            "tz": tz,
+            "tz_label": tz_label,
+            "tz_offset": tz_offset,
+            "is_admin": is_admin,
+            "is_owner": False,
+            "is_bot": is_bot,
+            "is_app_user": False,
+            "is_restricted": False,
+            "is_ultra_restricted": False,
+            "updated": int(time.time()),
+            "profile": profile,
+            "locale": locale,
+        }
+        with self._lock:
+            self._users[user_id] = user
+        return self._public_user(user, include_locale=True)
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        members: Iterable[str] = (),
+        bot_member: bool = True,
+        is_ext_shared: bool = False,
+        is_private: bool = False,
+    ) -> dict[str, Any]:
+        """Adds (or replaces) a channel; the bot joins it unless bot_member is False."""
+        member_list = list(dict.fromkeys(members))
+        with self._lock:
+            for uid in member_list:
+                if uid not in self._users:
+                    raise ValueError(f"add_channel({channel_id!r}): unknown member {uid!r}")
+            if bot_member and self.bot_user_id not in member_list:
+                member_list.append(self.bot_user_id)
+            self._channels[channel_id] = {
+                "id": channel_id,
+                "name": name.lstrip("#"),
+                "name_normalized": name.lstrip("#").lower(),
+                "is_channel": not is_private,
+                "is_group": is_private,
+                "is_im": False,
+                "is_mpim": False,
+                "is_private": is_private,
+                "is_archived": False,
+                "is_general": name.lstrip("#") == "general",
+                "is_shared": is_ext_shared,
+                "is_ext_shared": is_ext_shared,
+                "is_org_shared": False,
+                "created": int(time.time()),
+                "creator": member_list[0] if member_list else self.bot_user_id,
+                "topic": {"value": "", "creator": "", "last_set": 0},
+                "purpose": {"value": "", "creator": "", "last_set": 0},
+            }
+            self._members[channel_id] = member_list
+            return self._public_channel(channel_id)
+
+    def add_usergroup(self, group_id: str, handle: str, users: Iterable[str]) -> dict[str, Any]:
+        """Adds (or replaces) a user group (`@handle`)."""
+        user_list = list(dict.fromkeys(users))
+        with self._lock:
+            for uid in user_list:
+                if uid not in self._users:
+                    raise ValueError(f"add_usergroup({group_id!r}): unknown user {uid!r}")
+            group = {
+                "id": group_id,
+                "team_id": self.team_id,
+                "handle": handle.lstrip("@"),
+                "name": handle.lstrip("@"),
+                "is_usergroup": True,
+                "date_delete": 0,
+                "users": user_list,
+                "user_count": len(user_list),
+            }
+            self._usergroups[group_id] = group
+            return copy.deepcopy(group)
+
+    def open_dm(self, user: str) -> str:
+        """The DM channel id between the bot and `user` (what conversations.open returns)."""
+        with self._lock:
+            target = self._users.get(user)
+            if target is None:
+                raise ApiError("user_not_found")
+            if target["deleted"]:
+                raise ApiError("user_disabled")
+            dm_id = "D" + user.lstrip("UW")
+            if dm_id not in self._channels:
+                self._channels[dm_id] = {
+                    "id": dm_id,
+                    "created": int(time.time()),
+                    "is_im": True,
+                    "is_org_shared": False,
+                    "user": user,
+                    "is_user_deleted": False,
+                    "priority": 0,
+                }
+                self._members[dm_id] = [user, self.bot_user_id]
+            return dm_id
+
+    def set_member(self, channel: str, user: str, member: bool = True) -> None:
+        """Adds a user to (or removes one from) a channel, e.g. the bot joining or leaving."""
+        with self._lock:
+            if channel not in self._members:
+                raise ValueError(f"unknown channel {channel!r}")
+            members = self._members[channel]
+            if member and user not in members:
+                members.append(user)
+            elif not member and user in members:
+                members.remove(user)
+
+    def new_trigger_id(self, user: str = "U0ADA") -> str:
+        """A trigger id as an interaction would carry; valid for `trigger_ttl` seconds, once."""
+        with self._lock:
+            self._seq += 1
+            trigger = f"{self._seq}.{self.team_id[1:]}.{secrets.token_hex(12)}"
+            self._triggers[trigger] = _Trigger(user, time.monotonic() + self.trigger_ttl)
+            return trigger
+
+    def response_url(
+        self, channel: str = "C0GENERAL", user: str = "U0ADA", *, message_ts: str | None = None
+    ) -> str:
+        """A fresh response URL as an interaction would carry. With `message_ts` (of a message
+        or an ephemeral message) it belongs to that message, so replace/delete_original act on it.
+        """
+        with self._lock:
+            key = secrets.token_urlsafe(18)
+            self._response_urls[key] = _ResponseUrl(
+                channel, user, message_ts, time.monotonic() + RESPONSE_URL_TTL
+            )
+        return f"{self.url}/responses/{self.team_id}/{key}"
+
+    def close_view(self, view_id: str) -> None:
+        """Marks a modal as closed (the user submitted or dismissed it)."""
+        with self._lock:
+            self._closed_views.add(view_id)
+
+    # --------------------------------------------------------------- reading
+    def calls_to(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
+        """Messages posted and not deleted, oldest first, with later updates applied."""
+        with self._lock:
+            return snapshot(
+                [
+                    {k: v for k, v in m.items() if not k.startswith("_")}
+                    for m in self._messages
+                    if not m["_deleted"] and (channel is None or m["channel"] == channel)
+                ]
+            )
+
+    def ephemerals(self, user: str | None = None) -> list[dict[str, Any]]:
+        with self._lock:
+            return snapshot(
+                [
+                    e
+                    for e in self._ephemerals
+                    if not e.get("deleted") and (user is None or e["user"] == user)
+                ]
+            )
+
+    def responses(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return snapshot(self._responses)
+
+    def home_views(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            return snapshot(self._home)
+
+    def open_views(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return snapshot([v for vid, v in self._views.items() if vid not in self._closed_views])
+
+    def files(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return snapshot(
+                [
+                    {k: v for k, v in f.items() if not k.startswith("_")}
+                    for f in self._files.values()
+                    if f["_completed"]
+                ]
+            )
+
+    def reactions(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return snapshot(self._reactions)
+
+    def users(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [self._public_user(u, include_locale=True) for u in self._users.values()]
+
+    def channels(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [self._public_channel(cid) for cid in self._channels]
+
+    def user_locale(self, user: str) -> str:
+        with self._lock:
+            return str(self._users[user]["locale"])
+
+    # --------------------------------------------------- waiting, subscribing
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+        """The first truthy value of `predicate()`, re-checked whenever something is recorded."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._changed:
+                seen = self._version
+            value = predicate()
+            if value:
+                return value
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(self._timeout_message(predicate, timeout))
+            with self._changed:
+                self._changed.wait_for(lambda: self._version != seen, remaining)  # noqa: B023
+
+    def _timeout_message(self, predicate: Callable[[], Any], timeout: float) -> str:
+        name = getattr(predicate, "__qualname__", repr(predicate))
+        with self._lock:
+            recent = ", ".join(
+                f"{c.method}->{'ok' if c.ok else c.error or c.status}" for c in self.calls[-8:]
+            )
+            summary = (
+                f"{len(self.calls)} calls (last: {recent or 'none'}), "
+                f"{sum(not m['_deleted'] for m in self._messages)} messages, "
+                f"{len(self._ephemerals)} ephemerals, {len(self._responses)} responses, "
+                f"{len(self._views)} modals, {len(self._home)} home views"
+            )
+        return f"wait_for({name}) still falsy after {timeout:g}s; so far: {summary}"
+
+    def subscribe(self, callback: Callable[[str, dict[str, Any]], None]) -> None:
+        """Calls `callback(kind, item)` for everything recorded from now on (kinds: KINDS)."""
+        with self._lock:
+            self._subscribers.append(callback)
+
+    def _bump(self) -> None:
+        with self._changed:
+            self._version += 1
+            self._changed.notify_all()
+
+    def _deliver(self, pending: _Pending) -> None:
+        """Runs outside the state lock, so callbacks may read the workspace."""
+        self._bump()
+        if not pending.items:
+            return
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for kind, item in pending.items:
+            for callback in subscribers:
+                try:
+                    callback(kind, item)
+                except Exception:
+                    log.exception("localslack subscriber failed on %s", kind)
+
+    def _record_call(self, call: Call) -> None:
+        with self._lock:
+            self.calls.append(call)
+        self._bump()
+
+    # ---------------------------------------------------------- internals
+    def _next_ts(self) -> str:
+        # Integer microseconds: unique and increasing, which Slack's ts also are per channel.
+        with self._lock:
+            now_us = time.time_ns() // 1000
+            self._last_ts_us = max(now_us, self._last_ts_us + 1)
+            us = self._last_ts_us
+        return f"{us // 1_000_000}.{us % 1_000_000:06d}"
+
+    def _new_id(self, prefix: str) -> str:
+        with self._lock:
+            self._seq += 1
+            return f"{prefix}0{self._seq:04d}{secrets.token_hex(3).upper()}"
+
+    def _public_user(self, user: dict[str, Any], *, include_locale: bool) -> dict[str, Any]:
+        out = copy.deepcopy(user)
+        if not include_locale:
+            out.pop("locale", None)
+        return out
+
+    def _public_channel(self, channel_id: str, *, num_members: bool = False) -> dict[str, Any]:
+        out = copy.deepcopy(self._channels[channel_id])
+        if not out.get("is_im"):
+            out["is_member"] = self.bot_user_id in self._members[channel_id]
+            if num_members:
+                out["num_members"] = len(self._members[channel_id])
+        return out
+
+    def _message_view(self, msg: dict[str, Any]) -> dict[str, Any]:
+        return snapshot({k: v for k, v in msg.items() if not k.startswith("_")})
