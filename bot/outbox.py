@@ -53,6 +53,21 @@ PERMANENT = frozenset(
 SentHook = Callable[[Engine, str, str, str | None, str | None], None]
 _hooks: dict[str, SentHook] = {}
 
+# Messages whose final form is only known at send time (an update of a message
+# whose `ts` the outbox has not learned yet, a view of the latest state) are
+# queued with method "render:<name>"; the renderer turns them into a real call.
+Renderer = Callable[[Engine, str, dict[str, Any]], tuple[str, dict[str, Any]]]
+_renderers: dict[str, Renderer] = {}
+
+
+class NotReady(Exception):
+    """A renderer's input is not there yet (e.g. the message to update is still queued)."""
+
+
+def renderer(name: str, fn: Renderer) -> None:
+    """`fn(engine, team_id, payload) -> (method, payload)`; raise NotReady to wait."""
+    _renderers[name] = fn
+
 
 def on_sent(prefix: str, hook: SentHook) -> None:
     """Call `hook(engine, team_id, key, channel, ts)` after a message whose key starts
@@ -136,8 +151,18 @@ class Dispatcher:
 
     def _deliver(self, message: store.Claimed) -> None:
         client = self.client_for(message.team_id)
-        payload = message.payload
-        if message.method == "chat.postMessage":
+        method, payload = message.method, message.payload
+        if method.startswith("render:"):
+            render = _renderers.get(method.removeprefix("render:"))
+            if render is None:
+                store.mark_failed(self.engine, message.id, error=f"no renderer for {method}")
+                return
+            try:
+                method, payload = render(self.engine, message.team_id, payload)
+            except NotReady as exc:
+                self._retry(message, f"not ready: {exc}", 1.0, maybe_sent=False, count=False)
+                return
+        if method == "chat.postMessage":
             payload = with_metadata(message.key, payload)
             if message.maybe_sent:
                 found = self._find_posted(client, message.key, str(payload.get("channel", "")))
@@ -145,7 +170,7 @@ class Dispatcher:
                     self._sent(message, *found)
                     return
         try:
-            response = client.api_call(message.method, json=payload)
+            response = client.api_call(method, json=payload)
         except SlackApiError as exc:
             self._failed_call(message, exc)
             return
@@ -196,7 +221,7 @@ class Dispatcher:
             wait = float(retry_after) if retry_after else 1.0
             self._retry(message, f"ratelimited ({wait:g}s)", wait, count=False, maybe_sent=False)
         elif error in PERMANENT:
-            log.error("outbox: %s %s failed for good: %s", message.method, message.key, error)
+            log.error("outbox: %s failed for good: %s", message.key, error)
             store.mark_failed(self.engine, message.id, error=error)
         else:
             # A 5xx may come after Slack stored the message; a 4xx-style error did not post.

@@ -1,0 +1,160 @@
+"""`/cx`: help, metrics, the subcommand registry, through the real app and local Slack."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.handlers import cx
+from bot.i18n import forget_user_locale
+from core.ingest import validate_response_objects
+from storage.responses import insert_responses
+
+TEAM = "T0CXLOCAL"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_locales() -> None:
+    # Each test's LocalSlack is new; cached locales from an earlier one must not leak in.
+    forget_user_locale()
+
+
+@pytest.fixture
+def no_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pretend the digest feature is not deployed (it may be, in the full product)."""
+    monkeypatch.delitem(cx.SUBCOMMANDS, "digest", raising=False)
+
+
+def store_answers(engine: Any, days_scores: list[tuple[str, str, int]]) -> None:
+    objects = [
+        {"responded_at": f"{day}T12:00:00+01:00", "metric": metric, "score": score,
+         "response_id": f"r{i}", "segment": "Private"}
+        for i, (day, metric, score) in enumerate(days_scores)
+    ]  # fmt: skip
+    frame, rejected = validate_response_objects(objects, ZoneInfo("Europe/Oslo"))
+    assert not rejected
+    insert_responses(engine, team_id=TEAM, frame=frame)
+
+
+def last_week_answers() -> list[tuple[str, str, int]]:
+    """Week 47 of 2026 (the last complete week at the test clock's 2026-11-23):
+    20 promoters, 10 passives, 10 detractors -> NPS 25.0; 10 CSAT answers, 8 satisfied."""
+    answers = [("2026-11-18", "nps", 10)] * 20
+    answers += [("2026-11-19", "nps", 8)] * 10 + [("2026-11-20", "nps", 3)] * 10
+    answers += [("2026-11-17", "csat", 5)] * 8 + [("2026-11-17", "csat", 2)] * 2
+    return answers
+
+
+def reply_text(reply: dict[str, Any]) -> str:
+    return json.dumps(
+        {"text": reply.get("text"), "blocks": reply.get("blocks")}, ensure_ascii=False
+    )
+
+
+def ephemeral_reply(slack: Any, result: Any) -> str:
+    assert result.status == 200
+    reply = slack.wait_reply(result, where=lambda r: r["kind"] in ("ephemeral", "ack"))
+    return reply_text(reply)
+
+
+def test_help_lists_the_slack_surface(slack: Any, no_digest: None) -> None:
+    result = slack.command("/cx", "help")
+    text = ephemeral_reply(slack, result)
+    for command in ("/insight", "/shoutout", "/pulse", "/cx help", "/cx metrics"):
+        assert command in text
+    assert "/cx digest" not in text  # only subcommands that work are listed
+    assert "What cxbot can do" in text
+
+
+def test_cx_alone_is_help_in_the_users_language(slack: Any) -> None:
+    text = ephemeral_reply(slack, slack.command("/cx", "", user="U0FREJA"))
+    assert "Det kan cxbot" in text
+    assert "Notér, hvad du hørte fra en kunde" in text
+
+
+def test_unknown_subcommand_suggests_the_closest(slack: Any) -> None:
+    text = ephemeral_reply(slack, slack.command("/cx", "metrcs week", user="U0SVEA"))
+    assert "`/cx metrcs` är inget kommando. Menade du `/cx metrics`?" in text
+    assert "Det här kan cxbot göra" in text  # the help follows the hint
+
+
+def test_unknown_subcommand_echo_is_defused(slack: Any) -> None:
+    text = ephemeral_reply(slack, slack.command("/cx", "<!channel>*zz*`"))
+    assert "<!channel>" not in text
+    assert "is not a command" in text
+
+
+def test_known_but_missing_subcommand_says_not_available(slack: Any, no_digest: None) -> None:
+    text = ephemeral_reply(slack, slack.command("/cx", "digest"))
+    assert "`/cx digest` is not available yet in this workspace." in text
+
+
+def test_registered_subcommand_is_called_and_listed(
+    slack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[cx.CxCall] = []
+
+    def ping(call: cx.CxCall) -> None:
+        calls.append(call)
+        call.respond(text=f"pong {call.args} ({call.locale})", response_type="ephemeral")
+
+    monkeypatch.setitem(cx.SUBCOMMANDS, "ping", ping)
+    monkeypatch.setitem(cx.HELP_ENTRIES, "ping", cx.HelpEntry("/cx ping", "Show this list."))
+    text = ephemeral_reply(slack, slack.command("/cx", "PING  a b ", user="U0BJORN"))
+    assert "pong a b (nb)" in text
+    assert calls[0].team_id == TEAM and calls[0].user_id == "U0BJORN"
+    assert "/cx ping" in ephemeral_reply(slack, slack.command("/cx", "help"))
+
+
+def test_subcommand_decorator_registers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cx, "SUBCOMMANDS", dict(cx.SUBCOMMANDS))
+    monkeypatch.setattr(cx, "HELP_ENTRIES", dict(cx.HELP_ENTRIES))
+
+    @cx.subcommand("alerts")
+    def alerts(call: cx.CxCall) -> None:
+        return None
+
+    assert cx.SUBCOMMANDS["alerts"] is alerts
+    usages = [entry.usage for entry in cx.available_entries()]
+    assert "/cx alerts" in usages and "/cx help" in usages and "/insight [text]" in usages
+
+
+def test_metrics_of_the_last_complete_week(slack: Any, services: Any) -> None:
+    store_answers(services.engine, last_week_answers())
+    text = ephemeral_reply(slack, slack.command("/cx", "metrics"))
+    assert "Customer metrics" in text
+    assert "Week 47, 2026" in text
+    assert "*NPS*  25.0" in text
+    assert "40 answers" in text
+    assert "*CSAT*  80.0%" in text
+    assert "10 answers" in text
+    assert "Small sample" in text  # CSAT has 10 answers
+    assert "*CES*  no answers" in text
+
+
+def test_metrics_month_in_norwegian_words(slack: Any, services: Any) -> None:
+    store_answers(services.engine, last_week_answers())
+    text = ephemeral_reply(slack, slack.command("/cx", "metrics måned", user="U0BJORN"))
+    assert "Kundenøkkeltall" in text
+    assert "Oktober 2026" in text  # the last complete month at 2026-11-23
+    assert "ingen svar" in text  # nothing was answered in October
+
+
+def test_metrics_with_a_bad_period_explains(slack: Any) -> None:
+    text = ephemeral_reply(slack, slack.command("/cx", "metrics fortnight"))
+    assert "“fortnight” is not a period. Use week, month, quarter or year" in text
+
+
+def test_parse_period_in_each_language() -> None:
+    from bot.i18n import translator
+
+    assert cx.parse_period("", translator("en")) == "week"
+    assert cx.parse_period("Quarter", translator("en")) == "quarter"
+    assert cx.parse_period("uge", translator("da")) == "week"
+    assert cx.parse_period("månad", translator("sv")) == "month"
+    assert cx.parse_period("year", translator("nb")) == "year"
+    with pytest.raises(cx.UserError):
+        cx.parse_period("uke", translator("sv"))
