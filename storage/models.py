@@ -36,7 +36,9 @@ class Response(SQLModel, table=True):
         UniqueConstraint("team_id", "response_key", name="uq_response_team_key"),
         Index("ix_response_team_day", "team_id", "local_day"),
         Index("ix_response_team_customer", "team_id", "customer_id"),
-        Index("ix_response_batch", "batch_id"),
+        # Shaped so SQLite's planner prefers it to ix_response_team_day for a batch's
+        # rows (the rollup's GROUP BY local_day): that one scans all the team's answers.
+        Index("ix_response_batch", "team_id", "batch_id", "local_day"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -71,6 +73,22 @@ class ResponseDaily(SQLModel, table=True):
 
     team_id: str = Field(max_length=TEAM, primary_key=True)
     day: date = Field(primary_key=True)
+    metric: str = Field(max_length=8, primary_key=True)
+    segment: str = Field(default="", max_length=200, primary_key=True)
+    touchpoint: str = Field(default="", max_length=200, primary_key=True)
+    score: int = Field(primary_key=True)
+    n: int = 0
+
+
+class ResponseMonthly(SQLModel, table=True):
+    """`responsedaily` summed per calendar month (`month` is the month's first day).
+
+    Months, quarters and years are whole months: they read 12 rows per combination
+    instead of 365, which keeps a year over millions of answers fast.
+    """
+
+    team_id: str = Field(max_length=TEAM, primary_key=True)
+    month: date = Field(primary_key=True)
     metric: str = Field(max_length=8, primary_key=True)
     segment: str = Field(default="", max_length=200, primary_key=True)
     touchpoint: str = Field(default="", max_length=200, primary_key=True)
@@ -133,7 +151,13 @@ class InsightVote(SQLModel, table=True):
 
 
 class Shoutout(SQLModel, table=True):
-    __table_args__ = (Index("ix_shoutout_team_created", "team_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_shoutout_team_created", "team_id", "created_at"),
+        # Reactions find their shout-out by the posted message.
+        Index("ix_shoutout_team_message", "team_id", "channel", "ts"),
+        # The same command or form delivered twice records one shout-out.
+        UniqueConstraint("team_id", "request_key", name="uq_shoutout_request"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=TEAM)
@@ -145,6 +169,7 @@ class Shoutout(SQLModel, table=True):
     channel: str | None = Field(default=None, max_length=32)
     ts: str | None = Field(default=None, max_length=32)
     seconds: int = 0
+    request_key: str | None = Field(default=None, max_length=100)
     created_at: datetime = _ts(default_factory=utcnow)
 
 
@@ -152,6 +177,35 @@ class ShoutoutReceiver(SQLModel, table=True):
     shoutout_id: int = Field(foreign_key="shoutout.id", primary_key=True)
     user_id: str = Field(max_length=32, primary_key=True)
     team_id: str = Field(max_length=TEAM, index=True)
+
+
+class ShoutoutSecond(SQLModel, table=True):
+    """A reaction on a shout-out's message: counted once per person and emoji."""
+
+    shoutout_id: int = Field(foreign_key="shoutout.id", primary_key=True)
+    user_id: str = Field(max_length=32, primary_key=True)
+    reaction: str = Field(max_length=100, primary_key=True)
+    team_id: str = Field(max_length=TEAM, index=True)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class SlackUser(SQLModel, table=True):
+    """The workspace's members as users.list last showed them.
+
+    Customer answers name employees by e-mail or name; matching them happens inside the
+    transaction that stores the answers, where Slack cannot be asked.
+    """
+
+    team_id: str = Field(max_length=TEAM, primary_key=True)
+    user_id: str = Field(max_length=32, primary_key=True)
+    name: str = Field(default="", max_length=200)
+    real_name: str = Field(default="", max_length=200)
+    display_name: str = Field(default="", max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    is_bot: bool = False
+    deleted: bool = False
+    locale: str | None = Field(default=None, max_length=16)
+    refreshed_at: datetime = _ts(default_factory=utcnow)
 
 
 # --------------------------------------------------------------------------- alerts
@@ -173,17 +227,24 @@ class Alert(SQLModel, table=True):
     resolved_at: datetime | None = _ts(default=None)
     outcome: str | None = Field(default=None, max_length=32)
     view_changed: bool | None = None
+    resolved_by: str | None = Field(default=None, max_length=32)
+    # The outbox key of the summary message whose thread holds this alert (a storm).
+    group_key: str | None = Field(default=None, max_length=200)
     reminders_sent: int = 0
     escalated_at: datetime | None = _ts(default=None)
     created_at: datetime = _ts(default_factory=utcnow)
 
 
 class AlertNote(SQLModel, table=True):
+    # A modal submitted twice (double click, Slack retry) carries the same view id.
+    __table_args__ = (UniqueConstraint("team_id", "request_key", name="uq_alertnote_request"),)
+
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=TEAM, index=True)
     alert_id: int = Field(foreign_key="alert.id", index=True)
     user_id: str = Field(max_length=32)
     text: str = Field(sa_type=Text)
+    request_key: str | None = Field(default=None, max_length=100)
     created_at: datetime = _ts(default_factory=utcnow)
 
 
@@ -202,20 +263,36 @@ class Survey(SQLModel, table=True):
 
 
 class SurveyRound(SQLModel, table=True):
+    # A scheduled time opens one round however many sweeps see it due.
+    __table_args__ = (
+        UniqueConstraint("survey_id", "occurrence", name="uq_surveyround_occurrence"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=TEAM, index=True)
     survey_id: int = Field(foreign_key="survey.id", index=True)
+    occurrence: datetime | None = _ts(default=None)  # the schedule's time; None when sent by hand
     opened_at: datetime = _ts(default_factory=utcnow)
     closes_at: datetime = _ts()
     closed_at: datetime | None = _ts(default=None)
+    remind_at: datetime | None = _ts(default=None)
+    reminded_at: datetime | None = _ts(default=None)
     # Keys the per-person answer slot of an anonymous round; destroyed at close so
     # nothing can join an answer to a person afterwards.
     round_key: bytes | None = Field(default=None, sa_type=LargeBinary)
     audience_size: int = 0
+    # Sent into a Slack Connect channel: the answers also count as customer answers.
+    customer_facing: bool = False
+    # The anonymity-safe results computed at close (core.surveys.RoundResults JSON).
+    results: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    metrics_recorded: bool = False
 
 
 class SurveyParticipation(SQLModel, table=True):
     """Who was asked and who answered: kept apart from the answers, for reminders."""
+
+    # The cooldown between surveys looks up who was asked lately.
+    __table_args__ = (Index("ix_participation_team_user", "team_id", "user_id", "asked_at"),)
 
     round_id: int = Field(foreign_key="surveyround.id", primary_key=True)
     user_id: str = Field(max_length=32, primary_key=True)

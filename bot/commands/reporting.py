@@ -1,9 +1,315 @@
-"""Placeholder; its owner fills it in."""
+"""`cxbot metrics`, `cxbot export` and `cxbot config show|set|unset` (CONTRACT.md)."""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from bot.commands import common
+from core import config_keys
+from core.metrics import SMALL_SAMPLE
+from core.periods import PeriodKind, parse_kind
+
+TABLE, JSON = "table", "json"
+BY_CHOICES = ("segment", "touchpoint")
+SMALL = "*"
+
+config_app = typer.Typer(help="Workspace settings kept in the database.", no_args_is_help=True)
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _kind(value: str) -> PeriodKind:
+    try:
+        return parse_kind(value)
+    except ValueError as exc:
+        common.fail(f"--period: {exc}", common.EXIT_USAGE)
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        common.fail(
+            f"--date: expected a date like 2026-11-20 (YYYY-MM-DD), got {value!r}",
+            common.EXIT_USAGE,
+        )
+
+
+def _choice(option: str, value: str | None, choices: tuple[str, ...]) -> str | None:
+    if value is None:
+        return None
+    normalised = value.strip().lower()
+    if normalised not in choices:
+        common.fail(
+            f"{option}: expected one of {', '.join(choices)}, got {value!r}", common.EXIT_USAGE
+        )
+    return normalised
+
+
+def _required(option: str, value: str, choices: tuple[str, ...]) -> str:
+    chosen = _choice(option, value, choices)
+    assert chosen is not None  # a str in gives a str out
+    return chosen
+
+
+# --------------------------------------------------------------------------- metrics table
+
+
+def _num(value: float | None, digits: int = 1, suffix: str = "") -> str:
+    return "-" if value is None else f"{value:,.{digits}f}{suffix}"
+
+
+def _small(n: int) -> str:
+    return SMALL if 0 < n < SMALL_SAMPLE else ""
+
+
+def _metric_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
+    nps, csat, ces, csi = report["nps"], report["csat"], report["ces"], report["csi"]
+    ci = nps["ci95"]
+    return [
+        (
+            "NPS",
+            _num(nps["score"]) + _small(nps["n"]),
+            f"{ci[0]:.1f} to {ci[1]:.1f}" if ci else "",
+            str(nps["n"]),
+            _num(nps["previous"]),
+            nps["change"],
+        ),
+        (
+            "CSAT",
+            _num(csat["score"], suffix="%") + _small(csat["n"]),
+            "",
+            str(csat["n"]),
+            _num(csat["previous"], suffix="%"),
+            csat["change"],
+        ),
+        (
+            "CES",
+            _num(ces["score"], 2) + _small(ces["n"]),
+            "",
+            str(ces["n"]),
+            _num(ces["previous"], 2),
+            ces["change"],
+        ),
+        ("CSI", _num(csi["score"]), "", "", _num(csi["previous"]), ""),
+    ]
+
+
+def _other_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+    churn, follow = report["churn"], report["detractor_followup"]
+    return [
+        (
+            "Churn",
+            _num(churn["rate"], suffix="%"),
+            f"{churn['lost']} lost, {churn['average_customers']:,.1f} customers on average",
+        ),
+        ("Retention", _num(report["retention"]["rate"], suffix="%"), ""),
+        ("CLV (average)", _num(report["clv"]["average"], 2), ""),
+        ("Detractor alerts", str(follow["alerts"]), "raised in the period"),
+        ("Handled within 24 h", str(follow["handled_within_24h"]), ""),
+        ("Open and overdue", str(follow["open_overdue"]), ""),
+        (
+            "First response",
+            _num(follow["median_hours_to_first_response"], suffix=" h"),
+            "median",
+        ),
+    ]
+
+
+def _print_table(report: dict[str, Any], kind: str, console: Console) -> None:
+    period = report["period"]
+    table = Table(title=f"Metrics, {kind} {period['start']} to {period['end']}")
+    for name in ("metric", "value", "95% interval", "n", "previous", "change"):
+        table.add_column(name, justify="left" if name in ("metric", "change") else "right")
+    for row in _metric_rows(report):
+        table.add_row(*row)
+    console.print(table)
+    others = Table(title="Customers (churn window) and detractor follow-up")
+    for name in ("figure", "value", "detail"):
+        others.add_column(name, justify="right" if name == "value" else "left")
+    for other in _other_rows(report):
+        others.add_row(*other)
+    console.print(others)
+    small = any(_small(report[m]["n"]) for m in ("nps", "csat", "ces"))
+    if "breakdown" in report and not report["breakdown"]:
+        console.print("Breakdown: no answers in this period")
+    elif "breakdown" in report:
+        by = Table(title="Breakdown")
+        for name in ("key", "NPS", "CSAT", "CES", "n"):
+            by.add_column(name, justify="left" if name == "key" else "right")
+        for line in report["breakdown"]:
+            small = small or bool(_small(line["n"]))
+            by.add_row(
+                line["key"],
+                _num(line["nps"]),
+                _num(line["csat"], suffix="%"),
+                _num(line["ces"], 2),
+                str(line["n"]) + _small(line["n"]),
+            )
+        console.print(by)
+    if small:
+        console.print(f"{SMALL} small sample: fewer than {SMALL_SAMPLE} answers")
+
+
+def _console() -> Console:
+    # Piped output gets a fixed width so scripts see whole rows, not wrapped cells.
+    return Console(width=None if sys.stdout.isatty() else 120, highlight=False)
+
+
+def metrics(
+    period: str = typer.Option("week", "--period", help="week, month, quarter or year"),
+    day: str = typer.Option(
+        None, "--date", help="a day in the period (YYYY-MM-DD); default: the last complete one"
+    ),
+    by: str = typer.Option(None, "--by", help="break down by segment or touchpoint"),
+    fmt: str = typer.Option(TABLE, "--format", help="table or json"),
+    team: str = typer.Option(None, "--team", help="workspace (team) ID"),
+) -> None:
+    """The metrics of the period containing --date (default: the last complete period)."""
+    from bot.reporting import compute_metrics, workspace_tz
+
+    kind = _kind(period)
+    when = _day(day)
+    by_column = _choice("--by", by, BY_CHOICES)
+    output = _required("--format", fmt, (TABLE, JSON))
+    cfg = common.settings()
+    eng = common.engine(cfg)
+    team_id = common.resolve_team(cfg, eng, team)
+    tz = workspace_tz(eng, team_id=team_id, default=cfg.cxbot_timezone)
+    report = compute_metrics(
+        eng, team_id=team_id, kind=kind, day=when, tz=tz, now=datetime.now(UTC), by=by_column
+    )
+    if output == JSON:
+        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        _print_table(report, kind, _console())
+
+
+# --------------------------------------------------------------------------- export
+
+
+def export(
+    kind: str = typer.Argument(
+        ..., help="responses, customers, insights, shoutouts, alerts, surveys"
+    ),
+    fmt: str = typer.Option("csv", "--format", help="csv or json"),
+    out: Path = typer.Option(None, "--out", help="file to write (default: standard output)"),
+    team: str = typer.Option(None, "--team", help="workspace (team) ID"),
+) -> None:
+    """Export a workspace's records as CSV or JSON (anonymous answers carry no person)."""
+    from storage.exports import EXPORT_KINDS, FORMATS, write_export
+
+    what = _required("KIND", kind, EXPORT_KINDS)
+    output = _required("--format", fmt, FORMATS)
+    cfg = common.settings()
+    eng = common.engine(cfg)
+    team_id = common.resolve_team(cfg, eng, team)
+    if out is None:
+        count = write_export(eng, team_id=team_id, kind=what, fmt=output, out=sys.stdout)
+        sys.stdout.flush()
+        typer.echo(f"exported {count} {what}", err=True)
+        return
+    # Written beside the target and renamed at the end: a failed export never
+    # leaves a half-written file under the requested name.
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        with partial.open("w", encoding="utf-8", newline="") as fh:
+            count = write_export(eng, team_id=team_id, kind=what, fmt=output, out=fh)
+        os.replace(partial, out)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        common.fail(f"--out: cannot write {out}: {exc.strerror or exc}")
+    typer.echo(f"exported {count} {what} to {out}", err=True)
+
+
+# --------------------------------------------------------------------------- config
+
+
+def _shown_default(key: str, default: str | None, env: dict[str, str]) -> str:
+    if key in env:
+        return env[key]
+    return "(not set)" if default is None else default
+
+
+@config_app.command("show")
+def config_show(team: str = typer.Option(None, "--team", help="workspace (team) ID")) -> None:
+    """Every setting with its value and default."""
+    from storage.settings_store import get_settings
+
+    cfg = common.settings()
+    eng = common.engine(cfg)
+    team_id = common.resolve_team(cfg, eng, team)
+    stored = get_settings(eng, team_id=team_id)
+    env = {
+        "timezone": f"CXBOT_TIMEZONE ({cfg.cxbot_timezone})",
+        "locale": f"CXBOT_LOCALE ({cfg.cxbot_locale})",
+    }
+    table = Table(title=f"Settings of workspace {team_id}")
+    for name in ("key", "value", "default", "what it does"):
+        table.add_column(name)
+    defaults = config_keys.defaults()
+    routes = sorted(k for k in stored if k.startswith(config_keys.ROUTE_PREFIX))
+    for key in [*config_keys.KEYS, *routes]:
+        spec = config_keys.lookup(key)
+        table.add_row(
+            key,
+            stored.get(key, ""),
+            _shown_default(key, defaults.get(key), env),
+            spec.description,
+        )
+    _console().print(table)
+
+
+@config_app.command("set")
+def config_set(
+    key: str = typer.Argument(..., help="setting name, e.g. alerts.channel"),
+    value: str = typer.Argument(..., help="new value"),
+    team: str = typer.Option(None, "--team", help="workspace (team) ID"),
+) -> None:
+    """Change a setting (checked before it is stored)."""
+    from storage import settings_store
+
+    cfg = common.settings()
+    eng = common.engine(cfg)
+    team_id = common.resolve_team(cfg, eng, team)
+    try:
+        name, stored = settings_store.set(eng, team_id=team_id, key=key, value=value)
+    except config_keys.ConfigError as exc:
+        common.fail(str(exc))
+    typer.echo(f"{name} = {stored}")
+
+
+@config_app.command("unset")
+def config_unset(
+    key: str = typer.Argument(..., help="setting name"),
+    team: str = typer.Option(None, "--team", help="workspace (team) ID"),
+) -> None:
+    """Remove a setting so its default applies again."""
+    from storage import settings_store
+
+    cfg = common.settings()
+    eng = common.engine(cfg)
+    team_id = common.resolve_team(cfg, eng, team)
+    try:
+        removed = settings_store.unset(eng, team_id=team_id, key=key)
+    except config_keys.ConfigError as exc:
+        common.fail(str(exc))
+    typer.echo(f"{key} unset" if removed else f"{key} was not set")
 
 
 def register(app: typer.Typer) -> None:
-    return None
+    app.command("metrics")(metrics)
+    app.command("export")(export)
+    app.add_typer(config_app, name="config")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 07:58:32.503827
+Create Date: 2026-11-23 08:16:36.660437
 """
 
 from collections.abc import Sequence
@@ -120,7 +120,9 @@ def upgrade() -> None:
         sa.UniqueConstraint("team_id", "response_key", name="uq_response_team_key"),
     )
     with op.batch_alter_table("response", schema=None) as batch_op:
-        batch_op.create_index("ix_response_batch", ["batch_id"], unique=False)
+        batch_op.create_index(
+            "ix_response_batch", ["team_id", "batch_id", "local_day"], unique=False
+        )
         batch_op.create_index("ix_response_team_customer", ["team_id", "customer_id"], unique=False)
         batch_op.create_index("ix_response_team_day", ["team_id", "local_day"], unique=False)
 
@@ -134,6 +136,31 @@ def upgrade() -> None:
         sa.Column("score", sa.Integer(), nullable=False),
         sa.Column("n", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("team_id", "day", "metric", "segment", "touchpoint", "score"),
+    )
+    op.create_table(
+        "responsemonthly",
+        sa.Column("team_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("metric", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+        sa.Column("segment", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("touchpoint", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("score", sa.Integer(), nullable=False),
+        sa.Column("n", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("team_id", "month", "metric", "segment", "touchpoint", "score"),
+    )
+    op.create_table(
+        "slackuser",
+        sa.Column("team_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("real_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("display_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
+        sa.Column("is_bot", sa.Boolean(), nullable=False),
+        sa.Column("deleted", sa.Boolean(), nullable=False),
+        sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+        sa.Column("refreshed_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("team_id", "user_id"),
     )
     op.create_table(
         "survey",
@@ -173,6 +200,8 @@ def upgrade() -> None:
         sa.Column("resolved_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("outcome", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("view_changed", sa.Boolean(), nullable=True),
+        sa.Column("resolved_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("group_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("reminders_sent", sa.Integer(), nullable=False),
         sa.Column("escalated_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -213,6 +242,7 @@ def upgrade() -> None:
         sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("ts", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("seconds", sa.Integer(), nullable=False),
+        sa.Column("request_key", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["response_id"],
@@ -220,25 +250,36 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("response_id"),
+        sa.UniqueConstraint("team_id", "request_key", name="uq_shoutout_request"),
     )
     with op.batch_alter_table("shoutout", schema=None) as batch_op:
         batch_op.create_index("ix_shoutout_team_created", ["team_id", "created_at"], unique=False)
+        batch_op.create_index(
+            "ix_shoutout_team_message", ["team_id", "channel", "ts"], unique=False
+        )
 
     op.create_table(
         "surveyround",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("team_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("survey_id", sa.Integer(), nullable=False),
+        sa.Column("occurrence", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("opened_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("closes_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("closed_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("remind_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reminded_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("round_key", sa.LargeBinary(), nullable=True),
         sa.Column("audience_size", sa.Integer(), nullable=False),
+        sa.Column("customer_facing", sa.Boolean(), nullable=False),
+        sa.Column("results", sa.JSON(), nullable=True),
+        sa.Column("metrics_recorded", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["survey_id"],
             ["survey.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("survey_id", "occurrence", name="uq_surveyround_occurrence"),
     )
     with op.batch_alter_table("surveyround", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_surveyround_survey_id"), ["survey_id"], unique=False)
@@ -251,12 +292,14 @@ def upgrade() -> None:
         sa.Column("alert_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("request_key", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["alert_id"],
             ["alert.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("team_id", "request_key", name="uq_alertnote_request"),
     )
     with op.batch_alter_table("alertnote", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_alertnote_alert_id"), ["alert_id"], unique=False)
@@ -275,6 +318,22 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("shoutoutreceiver", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_shoutoutreceiver_team_id"), ["team_id"], unique=False)
+
+    op.create_table(
+        "shoutoutsecond",
+        sa.Column("shoutout_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("reaction", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+        sa.Column("team_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shoutout_id"],
+            ["shoutout.id"],
+        ),
+        sa.PrimaryKeyConstraint("shoutout_id", "user_id", "reaction"),
+    )
+    with op.batch_alter_table("shoutoutsecond", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_shoutoutsecond_team_id"), ["team_id"], unique=False)
 
     op.create_table(
         "surveyanswer",
@@ -312,6 +371,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("surveyparticipation", schema=None) as batch_op:
         batch_op.create_index(
+            "ix_participation_team_user", ["team_id", "user_id", "asked_at"], unique=False
+        )
+        batch_op.create_index(
             batch_op.f("ix_surveyparticipation_team_id"), ["team_id"], unique=False
         )
 
@@ -322,6 +384,7 @@ def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table("surveyparticipation", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_surveyparticipation_team_id"))
+        batch_op.drop_index("ix_participation_team_user")
 
     op.drop_table("surveyparticipation")
     with op.batch_alter_table("surveyanswer", schema=None) as batch_op:
@@ -329,6 +392,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_surveyanswer_round_id"))
 
     op.drop_table("surveyanswer")
+    with op.batch_alter_table("shoutoutsecond", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_shoutoutsecond_team_id"))
+
+    op.drop_table("shoutoutsecond")
     with op.batch_alter_table("shoutoutreceiver", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_shoutoutreceiver_team_id"))
 
@@ -344,6 +411,7 @@ def downgrade() -> None:
 
     op.drop_table("surveyround")
     with op.batch_alter_table("shoutout", schema=None) as batch_op:
+        batch_op.drop_index("ix_shoutout_team_message")
         batch_op.drop_index("ix_shoutout_team_created")
 
     op.drop_table("shoutout")
@@ -360,6 +428,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_survey_team_id"))
 
     op.drop_table("survey")
+    op.drop_table("slackuser")
+    op.drop_table("responsemonthly")
     op.drop_table("responsedaily")
     with op.batch_alter_table("response", schema=None) as batch_op:
         batch_op.drop_index("ix_response_team_day")

@@ -1,0 +1,384 @@
+"""The workspace settings admins may change (`cxbot config`, `/cx config`): names, defaults, checks.
+
+Values are kept as text; `validate` returns the normalised text to store, and the
+`parse_*` helpers turn stored text into what the features use. A default of None
+means "not set": a channel nobody picked, or a value that falls back to the
+process setting (CXBOT_TIMEZONE, CXBOT_LOCALE).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from core import sla
+
+LOCALES = ("en", "nb", "da", "sv")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ROUTE_PREFIX = "alerts.route."
+
+
+class ConfigError(ValueError):
+    """A key or value that cannot be stored; the message says what is expected."""
+
+
+class UnknownKeyError(ConfigError):
+    def __init__(self, key: str, suggestions: list[str]) -> None:
+        hint = f" (did you mean {', '.join(suggestions)}?)" if suggestions else ""
+        super().__init__(f"unknown setting {key!r}{hint}; `cxbot config show` lists them all")
+        self.key = key
+        self.suggestions = suggestions
+
+
+class BadValueError(ConfigError):
+    def __init__(self, key: str, value: str, expected: str) -> None:
+        super().__init__(f"{key}: expected {expected}, got {value!r}")
+        self.key = key
+        self.value = value
+        self.expected = expected
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    name: str
+    description: str
+    expected: str  # what a valid value looks like, for error messages
+    default: str | None
+    check: Callable[[str], str]  # returns the normalised value or raises ValueError
+
+
+# --------------------------------------------------------------------------- value checks
+
+# Slack sends `<#C0123ABCD|general>` when someone picks a channel in a slash command.
+_CHANNEL_MENTION = re.compile(r"^<#([A-Z0-9]+)(?:\|[^>]*)?>$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{6,20}$")
+
+
+def _channel(value: str) -> str:
+    value = value.strip()
+    mention = _CHANNEL_MENTION.match(value)
+    if mention:
+        value = mention.group(1)
+    if not _CHANNEL_ID.match(value):
+        raise ValueError
+    return value
+
+
+_SCHEDULE = re.compile(r"^([a-z]{3})[a-z]*\s+(\d{1,2}):(\d{2})$")
+
+
+def parse_schedule(value: str) -> tuple[int, int, int]:
+    """`mon 08:00` -> (weekday 0-6 with Monday 0, hour, minute)."""
+    match = _SCHEDULE.match(value.strip().lower())
+    if not match or match.group(1) not in WEEKDAYS:
+        raise ValueError(f"expected a weekday and a time like 'mon 08:00', got {value!r}")
+    hour, minute = int(match.group(2)), int(match.group(3))
+    if hour > 23 or minute > 59:
+        raise ValueError(f"expected a time between 00:00 and 23:59, got {value!r}")
+    return WEEKDAYS.index(match.group(1)), hour, minute
+
+
+def _schedule(value: str) -> str:
+    day, hour, minute = parse_schedule(value)
+    return f"{WEEKDAYS[day]} {hour:02d}:{minute:02d}"
+
+
+def parse_promises(value: str | None) -> list[str]:
+    """`Answer within a day; Keep it simple` -> the promises, blanks dropped."""
+    if not value:
+        return []
+    return [p.strip() for p in value.split(";") if p.strip()]
+
+
+def _promises(value: str) -> str:
+    promises = parse_promises(value)
+    if not promises or any(len(p) > 200 for p in promises):
+        raise ValueError
+    return "; ".join(promises)
+
+
+def _locale(value: str) -> str:
+    value = value.strip().lower()
+    if value not in LOCALES:
+        raise ValueError
+    return value
+
+
+def _timezone(value: str) -> str:
+    value = value.strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError from exc
+    return value
+
+
+def _int_between(low: int, high: int) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        number = int(value.strip())
+        if not low <= number <= high:
+            raise ValueError
+        return str(number)
+
+    return check
+
+
+def parse_on_off(value: str | None, default: bool = False) -> bool:
+    """`on`/`off` (also yes/no, true/false, 1/0) -> bool; None -> `default`."""
+    if value is None:
+        return default
+    word = value.strip().lower()
+    if word in ("on", "yes", "true", "1"):
+        return True
+    if word in ("off", "no", "false", "0"):
+        return False
+    raise ValueError(f"expected on or off, got {value!r}")
+
+
+def _on_off(value: str) -> str:
+    return "on" if parse_on_off(value) else "off"
+
+
+def parse_weights(value: str) -> tuple[float, float, float]:
+    """`1, 1, 2` -> CSI weights of NPS, CSAT and CES."""
+    parts = [p.strip() for p in value.replace(";", ",").split(",")]
+    if len(parts) != 3:
+        raise ValueError(f"expected three weights like '1,1,1', got {value!r}")
+    weights = tuple(float(p) for p in parts)
+    if any(w < 0 or w != w for w in weights) or sum(weights) <= 0:
+        raise ValueError(f"weights must be 0 or more and not all 0, got {value!r}")
+    return weights[0], weights[1], weights[2]
+
+
+def _weights(value: str) -> str:
+    return ",".join(f"{w:g}" for w in parse_weights(value))
+
+
+def _years(value: str) -> str:
+    years = float(value.strip())
+    if not 0 < years <= 100:
+        raise ValueError
+    return f"{years:g}"
+
+
+def _reminders(value: str) -> str:
+    return sla.format_reminders(sla.parse_reminders(value))
+
+
+def _business_hours(value: str) -> str:
+    return sla.normalise_business_hours(value)
+
+
+_CHANNEL_EXPECTED = "a channel ID like C0123ABCD (channel details in Slack show it)"
+
+
+def _ch(name: str, description: str) -> ConfigKey:
+    return ConfigKey(name, description, _CHANNEL_EXPECTED, None, _channel)
+
+
+KEYS: dict[str, ConfigKey] = {
+    k.name: k
+    for k in (
+        _ch("alerts.channel", "where detractor alerts are posted"),
+        _ch("alerts.escalation_channel", "where overdue detractor alerts are escalated"),
+        ConfigKey(
+            "alerts.sla_hours",
+            "hours to follow up a detractor before the alert is overdue",
+            "a whole number of hours from 1 to 720",
+            "24",
+            _int_between(1, 720),
+        ),
+        ConfigKey(
+            "alerts.reminders",
+            "when to remind about an unresolved alert, as fractions of the follow-up target",
+            "fractions like '0.5,0.75', or 'none'",
+            "0.5,0.75",
+            _reminders,
+        ),
+        ConfigKey(
+            "alerts.business_hours",
+            "count the follow-up target in working hours only (unset: calendar hours)",
+            sla.BUSINESS_EXPECTED,
+            None,
+            _business_hours,
+        ),
+        ConfigKey(
+            "alerts.storm_size",
+            "more detractors than this from one import are grouped in one thread",
+            "a whole number from 1 to 1000",
+            "10",
+            _int_between(1, 1000),
+        ),
+        ConfigKey(
+            "alerts.history_days",
+            "answers older than this many days when stored raise no alert message",
+            "a whole number of days from 0 to 3650",
+            "7",
+            _int_between(0, 3650),
+        ),
+        _ch("digest.channel", "where the weekly digest is posted"),
+        _ch("digest.monthly.channel", "where the monthly report is posted"),
+        _ch("digest.quarterly.channel", "where the quarterly report is posted"),
+        _ch("digest.yearly.channel", "where the yearly report is posted"),
+        ConfigKey(
+            "digest.schedule",
+            "when the weekly digest goes out (workspace timezone)",
+            "a weekday and a time like 'mon 08:00'",
+            "mon 08:00",
+            _schedule,
+        ),
+        _ch("insights.channel", "where new customer insights are shared"),
+        _ch("shoutouts.channel", "where shout-outs are posted"),
+        ConfigKey(
+            "shoutouts.daily_limit",
+            "shout-outs one person may give per day (0 = no limit)",
+            "a whole number from 0 to 1000",
+            "10",
+            _int_between(0, 1000),
+        ),
+        ConfigKey(
+            "shoutouts.pair_weekly_limit",
+            "times one person may praise the same colleague in 7 days (0 = no limit)",
+            "a whole number from 0 to 100",
+            "3",
+            _int_between(0, 100),
+        ),
+        ConfigKey(
+            "shoutouts.customer_praise",
+            "post a 'the customer said' shout-out when a promoter names an employee",
+            "on or off",
+            "on",
+            _on_off,
+        ),
+        ConfigKey(
+            "promises",
+            "the customer promises, separated by ';'",
+            "promises separated by ';', each at most 200 characters",
+            None,
+            _promises,
+        ),
+        ConfigKey(
+            "locale",
+            "the workspace's default language (else CXBOT_LOCALE)",
+            f"one of {', '.join(LOCALES)}",
+            None,
+            _locale,
+        ),
+        ConfigKey(
+            "timezone",
+            "the workspace's timezone for periods and schedules (else CXBOT_TIMEZONE)",
+            "an IANA timezone name like Europe/Oslo",
+            None,
+            _timezone,
+        ),
+        ConfigKey(
+            "thresholds.nps",
+            "NPS scores at or below this raise a detractor alert",
+            "a whole number from 0 to 10",
+            "6",
+            _int_between(0, 10),
+        ),
+        ConfigKey(
+            "thresholds.csat",
+            "CSAT scores at or below this raise a detractor alert",
+            "a whole number from 1 to 5",
+            "2",
+            _int_between(1, 5),
+        ),
+        ConfigKey(
+            "thresholds.ces",
+            "CES scores at or below this raise a detractor alert",
+            "a whole number from 1 to 7",
+            "3",
+            _int_between(1, 7),
+        ),
+        ConfigKey(
+            "survey.cooldown_days",
+            "days before the same customer is surveyed again",
+            "a whole number of days from 0 to 365",
+            "14",
+            _int_between(0, 365),
+        ),
+        ConfigKey(
+            "metrics.csi_weights",
+            "weights of NPS, CSAT and CES in the satisfaction index",
+            "three weights like '1,1,1' (0 or more, not all 0)",
+            "1,1,1",
+            _weights,
+        ),
+        ConfigKey(
+            "metrics.churn_months",
+            "months of customer history the churn rate covers",
+            "a whole number of months from 1 to 36",
+            "12",
+            _int_between(1, 36),
+        ),
+        ConfigKey(
+            "metrics.expected_years",
+            "expected customer relationship in years for CLV (else 1 / annual churn)",
+            "a number of years above 0 and at most 100",
+            None,
+            _years,
+        ),
+    )
+}
+
+_ROUTE = ConfigKey(
+    ROUTE_PREFIX + "<segment>",
+    "where detractor alerts of that customer segment are posted",
+    _CHANNEL_EXPECTED,
+    None,
+    _channel,
+)
+
+
+def lookup(key: str) -> ConfigKey:
+    """The definition of `key` (case-insensitive); UnknownKeyError lists close matches."""
+    name = key.strip().lower()
+    if name in KEYS:
+        return KEYS[name]
+    if name.startswith(ROUTE_PREFIX) and len(name) > len(ROUTE_PREFIX):
+        return _ROUTE
+    raise UnknownKeyError(key, suggest(key))
+
+
+def normalise_key(key: str) -> str:
+    """The stored spelling: lower case, except a route keeps its segment as typed."""
+    stripped = key.strip()
+    if stripped.lower().startswith(ROUTE_PREFIX):
+        segment = stripped[len(ROUTE_PREFIX) :].strip()
+        if not segment:
+            raise UnknownKeyError(key, [_ROUTE.name])
+        return ROUTE_PREFIX + segment
+    lookup(stripped)
+    return stripped.lower()
+
+
+def suggest(key: str, n: int = 3) -> list[str]:
+    """Known keys that look like `key` (typos, wrong separators)."""
+    names = [*KEYS, _ROUTE.name]
+    return difflib.get_close_matches(key.strip().lower(), names, n=n, cutoff=0.6)
+
+
+def validate(key: str, value: str) -> tuple[str, str]:
+    """(stored key, stored value) for a setting, or ConfigError saying what is wrong."""
+    name = normalise_key(key)
+    spec = lookup(name)
+    try:
+        return name, spec.check(value)
+    except ValueError:
+        raise BadValueError(name, value, spec.expected) from None
+
+
+def defaults() -> dict[str, str | None]:
+    return {name: spec.default for name, spec in KEYS.items()}
+
+
+def effective(stored: Mapping[str, str]) -> dict[str, str | None]:
+    """Every known key with its stored value, else its default; stored routes included."""
+    values = defaults()
+    values.update({k: v for k, v in stored.items() if k in KEYS or k.startswith(ROUTE_PREFIX)})
+    return values
