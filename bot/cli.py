@@ -29,9 +29,9 @@ def db_upgrade() -> None:
 
 def _register() -> None:
     # Each feature keeps its commands in its own module under bot/commands.
-    from bot.commands import demo, imports, reporting, runtime
+    from bot.commands import demo, digest, imports, pulse, reporting, runtime, sandbox
 
-    for module in (imports, reporting, demo, runtime):
+    for module in (imports, reporting, demo, runtime, sandbox, digest, pulse):
         module.register(app)
 
 

@@ -1,0 +1,199 @@
+"""Global Bolt middleware: skip Slack's event retries, and fill the listener context.
+
+Middleware runs on the request thread before the listener gets to `ack()`, so nothing here
+may wait on Slack for long: the locale lookup has a time budget and falls back to the
+workspace default when Slack is slow (the answer still fills the cache for the next request).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
+
+from bot.i18n import user_locale
+from bot.priority import AckFirst
+from bot.services import Services
+from storage import settings_store
+from storage.events import mark_processed
+
+log = logging.getLogger("cxbot.middleware")
+
+# Of Slack's 3 seconds for an ack, the most a cold locale lookup may take.
+LOCALE_BUDGET_SECONDS = 0.5
+
+
+def install_middleware(
+    app: App,
+    services: Services,
+    *,
+    executor: Executor,
+    default_team: Callable[[], str | None],
+) -> None:
+    """Register the middleware below on `app`, in order."""
+    locales = LocaleLookup(executor)
+    priority: AckFirst = services.extras.setdefault("ack_first", AckFirst())
+    workspace_locale = WorkspaceDefault(services, "locale", services.settings.cxbot_locale)
+
+    @app.middleware
+    def skip_event_retries(
+        request: BoltRequest, body: dict[str, Any], context: BoltContext, next: Callable[[], Any]
+    ) -> BoltResponse | None:
+        """Ack and drop an event already handled (or still being handled) by any instance.
+
+        Slack re-delivers an event when our ack was late, with `X-Slack-Retry-Num`; the
+        ProcessedEvent row is written when the first delivery starts, so a retry that
+        arrives while the first one still runs is dropped too.
+        """
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if not event_id:
+            return next()
+        team_id = context.team_id or body.get("team_id") or default_team() or ""
+        if mark_processed(services.engine, team_id=team_id, event_id=str(event_id)):
+            return next()
+        retry = (request.headers.get("x-slack-retry-num") or ["0"])[0]
+        log.info("event %s already handled; skipping delivery (retry %s)", event_id, retry)
+        return BoltResponse(status=200, body="")
+
+    @app.middleware
+    def fill_context(
+        body: dict[str, Any], context: BoltContext, next: Callable[[], Any]
+    ) -> BoltResponse | None:
+        """Put `services`, `team_id` and the user's `locale` where every listener finds them."""
+        context["services"] = services
+        if not context.team_id:
+            context["team_id"] = body.get("team_id") or default_team()
+        default = workspace_locale.get(context.team_id or "")
+        user, client = context.user_id, context.client
+        context["locale"] = locales.get(client, user, default) if user and client else default
+        return next()
+
+    @app.middleware
+    def ack_early(
+        body: dict[str, Any], context: BoltContext, next: Callable[[], Any]
+    ) -> BoltResponse | None:
+        """Acknowledge commands, buttons and shortcuts before their listener even starts.
+
+        Bolt would answer Slack only once the listener, on a worker thread, calls ack(): a
+        busy pool delays every ack. Slack ignores an ack's body for these requests except
+        a slash command's text, which EarlyAck still delivers, through the response URL.
+        """
+        if "command" in body or body.get("type") in EARLY_ACK_TYPES:
+            context["ack"] = EarlyAck(context)
+            priority.acked()
+        return next()
+
+
+EARLY_ACK_TYPES = frozenset({"block_actions", "shortcut", "message_action"})
+
+
+class EarlyAck(Ack):
+    """An ack already sent (HTTP 200, empty body); a later ack(text=...) becomes a reply."""
+
+    def __init__(self, context: BoltContext) -> None:
+        super().__init__()
+        self.response = BoltResponse(status=200, body="")
+        self._context = context
+
+    def __call__(  # type: ignore[override]
+        self,
+        text: str | dict[str, Any] = "",
+        blocks: Sequence[Any] | None = None,
+        attachments: Sequence[Any] | None = None,
+        unfurl_links: bool | None = None,
+        unfurl_media: bool | None = None,
+        response_type: str | None = None,
+        **_ignored: Any,
+    ) -> BoltResponse:
+        if isinstance(text, dict):
+            blocks = blocks or text.get("blocks")
+            response_type = response_type or text.get("response_type")
+            text = str(text.get("text") or "")
+        respond = self._context.respond if self._context.response_url else None
+        if (text or blocks or attachments) and respond is not None:
+            respond(
+                text=text,
+                blocks=blocks,
+                attachments=attachments,
+                response_type=response_type or "ephemeral",
+                replace_original=False,
+                unfurl_links=unfurl_links,
+                unfurl_media=unfurl_media,
+            )
+        assert self.response is not None
+        return self.response
+
+
+class WorkspaceDefault:
+    """A workspace setting (`cxbot config set locale nb`) read at most once a minute per team."""
+
+    TTL_SECONDS = 60.0
+
+    def __init__(self, services: Services, key: str, fallback: str) -> None:
+        self._services = services
+        self._key = key
+        self._fallback = fallback
+        self._cache: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, team_id: str) -> str:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(team_id)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        try:
+            value = settings_store.get(self._services.engine, team_id=team_id, key=self._key)
+        except Exception:
+            log.warning("cannot read workspace setting %s", self._key, exc_info=True)
+            value = None
+        value = value or self._fallback
+        with self._lock:
+            self._cache[team_id] = (value, now + self.TTL_SECONDS)
+        return value
+
+
+class LocaleLookup:
+    """The reader's locale within a time budget (see the module docstring).
+
+    bot.i18n caches users.info answers; this keeps the answer for the request path too, so
+    the common case needs no hand-over to a helper thread at all.
+    """
+
+    TTL_SECONDS = 60.0
+    MAX_ENTRIES = 10_000
+
+    def __init__(self, executor: Executor, budget: float = LOCALE_BUDGET_SECONDS) -> None:
+        self._executor = executor
+        self._budget = budget
+        self._cache: dict[tuple[str, str], tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, client: Any, user: str, default: str) -> str:
+        key = (user, default)
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        future = self._executor.submit(user_locale, client, user, default)
+        # Kept even when it arrives after the budget: the next request has it.
+        future.add_done_callback(lambda f: self._store(key, f))
+        try:
+            return str(future.result(timeout=self._budget))
+        except FutureTimeout:
+            log.info("users.info for %s is slow; answering in %s this time", user, default)
+            return default
+
+    def _store(self, key: tuple[str, str], future: Future[str]) -> None:
+        if future.exception() is not None:
+            return
+        with self._lock:
+            if len(self._cache) >= self.MAX_ENTRIES:
+                self._cache.clear()
+            self._cache[key] = (str(future.result()), time.monotonic() + self.TTL_SECONDS)

@@ -1,0 +1,98 @@
+"""Acks before replies: work that runs after an ack waits while other requests wait for theirs.
+
+Everything runs in one Python process, so a burst of commands shares one interpreter lock:
+if the replies of the first requests (rendering, posting to Slack) ran at once, the last
+requests of the burst would be acknowledged late. Slack's 3-second limit applies to the ack,
+not to the reply, so reply work gives way until no request has waited for its ack for
+`quiet` seconds, and for at most `max_wait` seconds. A lone command's reply is thus about
+50 ms later than it could be; the ack of the 200th command of a burst is much earlier.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+WAITING, ACKED = "waiting", "acked"
+
+
+class AckFirst:
+    def __init__(self, max_wait: float = 1.0, quiet: float = 0.05) -> None:
+        self.max_wait = max_wait
+        # A burst arrives over several server threads with small gaps between requests:
+        # replies wait for a gap of `quiet` seconds, not just for a moment without requests.
+        self.quiet = quiet
+        self._waiting = 0  # requests being handled that have not been acknowledged yet
+        self._last = 0.0  # when a request last arrived or was acknowledged (monotonic)
+        self._cond = threading.Condition()
+        self._local = threading.local()
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """Around the handling of one request on its server thread."""
+        self._local.state = WAITING
+        with self._cond:
+            self._waiting += 1
+            self._last = time.monotonic()
+        try:
+            yield
+        finally:
+            if self._local.state == WAITING:
+                self._leave()
+            self._local.state = None
+
+    def acked(self) -> None:
+        """The current request's ack is decided; what it starts from now on may wait."""
+        if getattr(self._local, "state", None) != WAITING:
+            return  # not inside request() (Socket Mode, a test calling dispatch directly)
+        self._local.state = ACKED
+        self._leave()
+
+    def deferrable(self) -> bool:
+        return getattr(self._local, "state", None) == ACKED
+
+    def wait_turn(self) -> None:
+        deadline = time.monotonic() + self.max_wait
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                if now >= deadline:
+                    return
+                if self._waiting == 0:
+                    idle_for = now - self._last
+                    if idle_for >= self.quiet:
+                        return
+                    self._cond.wait(min(self.quiet - idle_for, deadline - now))
+                else:
+                    self._cond.wait(deadline - now)
+
+    def _leave(self) -> None:
+        with self._cond:
+            self._waiting -= 1
+            self._last = time.monotonic()
+            if self._waiting == 0:
+                self._cond.notify_all()
+
+
+class ListenerExecutor(ThreadPoolExecutor):
+    """Bolt's listener pool: listeners of already-acknowledged requests start after the acks
+    still pending (see AckFirst)."""
+
+    def __init__(self, max_workers: int, priority: AckFirst) -> None:
+        super().__init__(max_workers, thread_name_prefix="cxbot-listener")
+        self.priority = priority
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        if not self.priority.deferrable():
+            return super().submit(fn, *args, **kwargs)
+        priority = self.priority
+
+        def after_acks() -> Any:
+            priority.wait_turn()
+            return fn(*args, **kwargs)
+
+        return super().submit(after_acks)

@@ -1,0 +1,305 @@
+"""The HTTP surface (CONTRACT.md "HTTP"): a plain WSGI application, served by bot/server.py.
+
+    POST /slack/events         slash commands, interactivity and events, handed to Bolt
+    POST /webhooks/responses   survey answers from other systems (HMAC-signed JSON)
+    GET  /healthz              200 when the database answers, 503 otherwise
+
+Everything else is a JSON 404 (unknown path) or 405 (known path, wrong method).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import parse_qs
+from zoneinfo import ZoneInfo
+
+from slack_bolt import App, BoltRequest
+from sqlalchemy import text
+
+from bot.runtime_hooks import answers_stored
+from bot.services import Services
+from bot.settings import Settings
+
+log = logging.getLogger("cxbot.web")
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+SIGNATURE_HEADER = "X-CXBot-Signature"
+TEAM_ID = re.compile(r"^[TE][A-Z0-9]{2,31}$")
+
+StartResponse = Callable[..., Any]
+Environ = dict[str, Any]
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+    @classmethod
+    def json(cls, status: int, data: Any, headers: Iterable[tuple[str, str]] = ()) -> Reply:
+        body = json.dumps(data, ensure_ascii=False).encode()
+        return cls(status, body, [("Content-Type", "application/json; charset=utf-8"), *headers])
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class WebApp:
+    """The WSGI callable. `services` and `bolt_app` are exposed for the server's hooks."""
+
+    def __init__(
+        self,
+        services: Services,
+        bolt_app: App,
+        *,
+        default_team: Callable[[], str | None] | None = None,
+        max_body: int = MAX_BODY_BYTES,
+    ) -> None:
+        self.services = services
+        self.bolt_app = bolt_app
+        self.max_body = max_body
+        resolver = services.extras.get("team_resolver")
+        self.default_team = default_team or (resolver.get if resolver else (lambda: None))
+        self.routes: dict[str, dict[str, Callable[[Environ], Reply]]] = {
+            "/slack/events": {"POST": self.slack_events},
+            "/webhooks/responses": {"POST": self.webhook_responses},
+            "/healthz": {"GET": self.healthz, "HEAD": self.healthz},
+        }
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or "/"
+        method = environ.get("REQUEST_METHOD", "GET").upper()
+        methods = self.routes.get(path.rstrip("/") or "/")
+        try:
+            if methods is None:
+                reply = Reply.json(404, {"error": "not_found", "message": f"no such path: {path}"})
+            elif method not in methods:
+                allowed = ", ".join(sorted(methods))
+                reply = Reply.json(
+                    405,
+                    {"error": "method_not_allowed", "message": f"{path} accepts {allowed}"},
+                    [("Allow", allowed)],
+                )
+            else:
+                reply = methods[method](environ)
+        except BodyTooLarge:
+            reply = Reply.json(
+                413,
+                {"error": "too_large", "message": f"the body is over {self.max_body} bytes"},
+            )
+        except Exception:
+            log.exception("unhandled error serving %s %s", method, path)
+            reply = Reply.json(500, {"error": "internal", "message": "internal server error"})
+        status = HTTPStatus(reply.status)
+        body = b"" if method == "HEAD" else reply.body
+        start_response(
+            f"{status.value} {status.phrase}",
+            [*reply.headers, ("Content-Length", str(len(reply.body)))],
+        )
+        return [body]
+
+    # ------------------------------------------------------------------ routes
+
+    def slack_events(self, environ: Environ) -> Reply:
+        raw = self._read_body(environ)
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return Reply.json(400, {"error": "bad_request", "message": "the body is not UTF-8"})
+        request = BoltRequest(
+            body=body, query=environ.get("QUERY_STRING", ""), headers=_headers(environ)
+        )
+        priority = self.services.extras.get("ack_first")
+        if priority is None:
+            response = self.bolt_app.dispatch(request)
+        else:
+            with priority.request():
+                response = self.bolt_app.dispatch(request)
+        headers = [(k, v) for k, values in response.headers.items() for v in values]
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        return Reply(response.status, response.body.encode("utf-8"), headers)
+
+    def webhook_responses(self, environ: Environ) -> Reply:
+        secret = self.services.settings.cxbot_webhook_secret
+        if not secret:
+            return Reply.json(
+                401,
+                {
+                    "error": "unauthorized",
+                    "message": "the webhook is switched off: CXBOT_WEBHOOK_SECRET is not set",
+                },
+            )
+        raw = self._read_body(environ)
+        if not _signature_ok(secret, raw, environ.get("HTTP_X_CXBOT_SIGNATURE")):
+            return Reply.json(
+                401,
+                {
+                    "error": "unauthorized",
+                    "message": f"missing or wrong {SIGNATURE_HEADER} "
+                    "(sha256=<hex HMAC-SHA256 of the body>)",
+                },
+            )
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        team_id = (query.get("team") or [None])[0] or self.default_team()
+        if not team_id or not TEAM_ID.match(team_id):
+            message = (
+                f"team {team_id!r} is not a Slack team ID (like T0123ABCD)"
+                if team_id
+                else "which workspace? pass ?team=T... (no single workspace is configured)"
+            )
+            return Reply.json(400, {"error": "bad_team", "message": message})
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            return Reply.json(400, {"error": "invalid_json", "message": "the body is not UTF-8"})
+        except json.JSONDecodeError as exc:
+            return Reply.json(
+                400,
+                {
+                    "error": "invalid_json",
+                    "message": f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+                },
+            )
+        return self._store_answers(team_id, data)
+
+    def healthz(self, environ: Environ) -> Reply:
+        try:
+            with self.services.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            log.warning("health check: the database does not answer: %s", exc)
+            return Reply.json(
+                503, {"status": "unavailable", "message": "the database does not answer"}
+            )
+        return Reply.json(200, {"status": "ok"})
+
+    # ------------------------------------------------------------------ helpers
+
+    def _read_body(self, environ: Environ) -> bytes:
+        stream = environ["wsgi.input"]
+        length_text = environ.get("CONTENT_LENGTH") or ""
+        if length_text.strip():
+            try:
+                length = int(length_text)
+            except ValueError:
+                length = 0
+            if length > self.max_body:
+                raise BodyTooLarge
+            return bytes(stream.read(length)) if length > 0 else b""
+        if "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            data = bytes(stream.read(self.max_body + 1))
+            if len(data) > self.max_body:
+                raise BodyTooLarge
+            return data
+        return b""
+
+    def _store_answers(self, team_id: str, data: Any) -> Reply:
+        from core.ingest import validate_response_objects
+        from storage.responses import insert_responses
+
+        items = data if isinstance(data, list) else [data]
+        if not items:
+            return Reply.json(
+                400, {"error": "empty", "message": "the body holds no answers", "errors": []}
+            )
+        errors: list[dict[str, Any]] = []
+        objects: list[dict[str, Any]] = []
+        positions: list[int] = []  # objects[k] came from items[positions[k]]
+        for index, item in enumerate(items):
+            if isinstance(item, dict):
+                objects.append(item)
+                positions.append(index)
+            else:
+                errors.append({"index": index, "reason": "an answer must be a JSON object"})
+        stored: list[int] = []
+        duplicates = 0
+        if objects:
+            frame, rejected = validate_response_objects(objects, self._timezone(team_id))
+            for r in rejected:
+                errors.append({"index": positions[r.line - 1], "reason": r.reason})
+            if len(frame):
+                result = insert_responses(
+                    self.services.engine, team_id=team_id, frame=frame, source="webhook"
+                )
+                duplicates = result.duplicates
+                stored = _stored_ids(self.services, team_id, result)
+                if stored:
+                    answers_stored(self.services, team_id=team_id, response_ids=stored)
+        if not errors:
+            return Reply.json(202, {"stored": stored, "duplicates": duplicates})
+        errors.sort(key=lambda e: e["index"])
+        kept = len(items) - len(errors)
+        return Reply.json(
+            400,
+            {
+                "message": (
+                    f"{len(errors)} of {len(items)} answers rejected; the other {kept} were "
+                    f"accepted ({len(stored)} stored, {duplicates} duplicates)"
+                ),
+                "errors": errors,
+                "stored": stored,
+                "duplicates": duplicates,
+            },
+        )
+
+    def _timezone(self, team_id: str) -> ZoneInfo:
+        try:
+            from storage.settings_store import get
+
+            name = get(self.services.engine, team_id=team_id, key="timezone")
+            if name:
+                return ZoneInfo(name)
+        except Exception:
+            log.debug("no usable workspace timezone for %s", team_id, exc_info=True)
+        return self.services.settings.tz
+
+
+def _stored_ids(services: Services, team_id: str, result: Any) -> list[int]:
+    from storage.responses import batch_response_ids
+
+    return batch_response_ids(services.engine, team_id=team_id, batch_id=result.batch_id)
+
+
+def _signature_ok(secret: str, body: bytes, header: str | None) -> bool:
+    if not header:
+        return False
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.strip().lower().encode())
+
+
+def _headers(environ: Environ) -> dict[str, str | Sequence[str]]:
+    headers: dict[str, str | Sequence[str]] = {}
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            headers[key[5:].replace("_", "-").lower()] = [value]
+    for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if environ.get(key):
+            headers[key.replace("_", "-").lower()] = [environ[key]]
+    return headers
+
+
+def build_web_app(settings: Settings, services: Services | None = None) -> WebApp:
+    """The whole HTTP side for `settings`: services (unless given), the Bolt app, the routes."""
+    from bot.app import create_app
+    from core.analyzer import make_analyzer
+    from storage.db import make_engine
+
+    if services is None:
+        services = Services(
+            settings=settings,
+            engine=make_engine(settings.database_url),
+            analyzer=make_analyzer(
+                settings.openai_api_key, settings.openai_base_url, settings.openai_model
+            ),
+        )
+    return WebApp(services, create_app(settings, services))

@@ -1,0 +1,142 @@
+"""The bot test kit: a local Slack, settings pointing at it, the real Bolt app and HTTP server.
+
+    def test_help(slack, localslack):            # slack: a SlackKit aimed at `server`
+        r = slack.command("/cx", "help")
+        assert r.status == 200
+        reply = slack.wait_reply(r)
+
+Fixtures: `localslack` (a started LocalSlack.demo without rate limits), `bot_settings`,
+`services` (FakeClock `clock`), `bolt_app`, `server` (the real WSGI app on a free port:
+`.url`, `.app`, `.services`), `slack` (SlackKit). See tests/bot/slackkit.py for requests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from slack_bolt import App
+
+from bot.localslack import LocalSlack
+from bot.services import Services
+from bot.settings import Settings, load_settings
+from core.analyzer import make_analyzer
+from storage.db import make_engine
+from tests.bot.slackkit import SlackKit
+from tests.conftest import FakeClock
+
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+WEBHOOK_SECRET = "test-webhook-secret-0123456789abcdef"
+
+
+def make_settings(localslack: LocalSlack, database_url: str, **overrides: Any) -> Settings:
+    """Settings for a bot talking to `localslack`; nothing is read from the environment or
+    a .env file (a developer's real tokens must not leak into tests)."""
+    values: dict[str, Any] = {
+        "slack_api_url": localslack.base_url,
+        "slack_bot_token": localslack.bot_token,
+        "slack_app_token": None,
+        "slack_signing_secret": SIGNING_SECRET,
+        "cxbot_webhook_secret": WEBHOOK_SECRET,
+        "database_url": database_url,
+        "cxbot_timezone": "Europe/Oslo",
+        "cxbot_locale": "en",
+        "cxbot_admins": None,
+        "openai_api_key": None,
+        "openai_base_url": None,
+        "openai_model": None,
+        "_env_file": None,
+    }
+    values.update(overrides)
+    return load_settings(**values)
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+@dataclass
+class RunningServer:
+    url: str
+    app: Any
+    services: Services | None
+
+
+@contextmanager
+def serve_wsgi(app: Any) -> Iterator[RunningServer]:
+    """Serve a WSGI app on 127.0.0.1 (a free port) in a background thread."""
+    httpd = make_server(
+        "127.0.0.1", 0, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+    )
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.daemon = True
+    thread.start()
+    try:
+        host, port = httpd.server_address[:2]
+        yield RunningServer(f"http://{host!s}:{port}", app, getattr(app, "services", None))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture
+def localslack() -> Iterator[LocalSlack]:
+    slack = LocalSlack.demo(rate_limits=False).start()
+    try:
+        yield slack
+    finally:
+        slack.stop()
+
+
+@pytest.fixture
+def bot_settings(localslack: LocalSlack, sqlite_url: str) -> Settings:
+    return make_settings(localslack, sqlite_url)
+
+
+@pytest.fixture
+def services(bot_settings: Settings, clock: FakeClock) -> Iterator[Services]:
+    engine = make_engine(bot_settings.database_url)
+    try:
+        analyzer = make_analyzer(
+            bot_settings.openai_api_key, bot_settings.openai_base_url, bot_settings.openai_model
+        )
+        yield Services(settings=bot_settings, engine=engine, clock=clock, analyzer=analyzer)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def bolt_app(bot_settings: Settings, services: Services) -> App:
+    from bot.app import create_app
+
+    return create_app(bot_settings, services)
+
+
+@pytest.fixture
+def server(services: Services, bolt_app: App) -> Iterator[RunningServer]:
+    from bot.runtime_hooks import start_background, stop_background
+    from bot.web import WebApp
+
+    start_background(services)
+    try:
+        with serve_wsgi(WebApp(services, bolt_app)) as running:
+            yield running
+    finally:
+        stop_background(services)
+
+
+@pytest.fixture
+def slack(server: RunningServer, localslack: LocalSlack) -> SlackKit:
+    return SlackKit(server.url, SIGNING_SECRET, localslack, webhook_secret=WEBHOOK_SECRET)
