@@ -107,6 +107,7 @@ class Sandbox:
         from bot.runtime_hooks import start_background, stop_background
         from bot.services import Services
         from bot.web import WebApp
+        from core.analyzer import make_analyzer
 
         self.slack = LocalSlack.demo(rate_limits=True).start()
         self._stops.append(self.slack.stop)
@@ -122,7 +123,15 @@ class Sandbox:
         self.team_id = self.slack.team_id
         engine = open_engine(self.settings)
         self._stops.append(engine.dispose)
-        self.services = Services(settings=self.settings, engine=engine)
+        self.services = Services(
+            settings=self.settings,
+            engine=engine,
+            analyzer=make_analyzer(
+                self.settings.openai_api_key,
+                self.settings.openai_base_url,
+                self.settings.openai_model,
+            ),
+        )
         self._seed()
         app = create_app(self.settings, self.services)
         httpd = make_server(

@@ -100,6 +100,40 @@ def _promises(value: str) -> str:
     return "; ".join(promises)
 
 
+# The analyzer's own categories (core.analyzer.CATEGORIES): what the issue names.
+DEFAULT_CATEGORIES = (
+    "product",
+    "service",
+    "price",
+    "delivery",
+    "communication",
+    "usability",
+    "other",
+)
+
+
+def parse_categories(value: str | None) -> tuple[str, ...]:
+    """`Product, Price,price` -> ("product", "price"): lower case, blanks and repeats dropped;
+    nothing set -> the default categories."""
+    if not value:
+        return DEFAULT_CATEGORIES
+    seen: dict[str, None] = {}
+    for item in value.replace(";", ",").split(","):
+        name = " ".join(item.split()).lower()
+        if name:
+            seen.setdefault(name, None)
+    return tuple(seen) or DEFAULT_CATEGORIES
+
+
+def _categories(value: str) -> str:
+    if not value.replace(";", ",").replace(",", "").strip():
+        raise ValueError
+    names = parse_categories(value)
+    if len(names) > 20 or any(len(n) > 40 for n in names):
+        raise ValueError
+    return ",".join(names)
+
+
 def _locale(value: str) -> str:
     value = value.strip().lower()
     if value not in LOCALES:
@@ -230,7 +264,25 @@ KEYS: dict[str, ConfigKey] = {
             "mon 08:00",
             _schedule,
         ),
+        ConfigKey("digest.enabled", "post the weekly digest", "on or off", "on", _on_off),
+        *(
+            ConfigKey(
+                f"digest.{name}.enabled",
+                f"post the {name} report (to digest.{name}.channel, else digest.channel)",
+                "on or off",
+                "on",
+                _on_off,
+            )
+            for name in ("monthly", "quarterly", "yearly")
+        ),
         _ch("insights.channel", "where new customer insights are shared"),
+        ConfigKey(
+            "insights.categories",
+            "the categories insights are sorted into, separated by ','",
+            "category names separated by ',' (at most 20, each at most 40 characters)",
+            ",".join(DEFAULT_CATEGORIES),
+            _categories,
+        ),
         _ch("shoutouts.channel", "where shout-outs are posted"),
         ConfigKey(
             "shoutouts.daily_limit",
@@ -301,6 +353,13 @@ KEYS: dict[str, ConfigKey] = {
             "a whole number of days from 0 to 365",
             "14",
             _int_between(0, 365),
+        ),
+        ConfigKey(
+            "pulse.cooldown_days",
+            "days between two different pulse surveys asking the same person",
+            "a whole number of days from 0 to 90",
+            "7",
+            _int_between(0, 90),
         ),
         ConfigKey(
             "metrics.csi_weights",

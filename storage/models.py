@@ -115,7 +115,11 @@ class Customer(SQLModel, table=True):
 
 
 class Insight(SQLModel, table=True):
-    __table_args__ = (Index("ix_insight_team_status", "team_id", "status"),)
+    __table_args__ = (
+        Index("ix_insight_team_status", "team_id", "status"),
+        # A form submitted twice, or the same message saved twice by one person, is one insight.
+        UniqueConstraint("team_id", "request_key", name="uq_insight_request"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(max_length=TEAM)
@@ -129,11 +133,14 @@ class Insight(SQLModel, table=True):
     message_author: str | None = Field(default=None, max_length=32)
     category: str | None = Field(default=None, max_length=40)
     sentiment: str | None = Field(default=None, max_length=16)
+    impact: int | None = None  # 1-3 from the analysis; each +1 adds it to the priority again
     priority: float | None = None
     duplicate_of: int | None = Field(default=None, foreign_key="insight.id")
     status: str = Field(default="new", max_length=16)  # new, planned, done, not_relevant
+    status_by: str | None = Field(default=None, max_length=32)  # who set the status last
     channel: str | None = Field(default=None, max_length=32)
     ts: str | None = Field(default=None, max_length=32)
+    request_key: str | None = Field(default=None, max_length=200)
     created_at: datetime = _ts(default_factory=utcnow)
     updated_at: datetime = _ts(default_factory=utcnow)
 
@@ -300,6 +307,7 @@ class SurveyParticipation(SQLModel, table=True):
     asked_at: datetime | None = _ts(default=None)
     answered: bool = False
     reminded_at: datetime | None = _ts(default=None)
+    locale: str | None = Field(default=None, max_length=8)  # the language the DMs use
 
 
 class SurveyAnswer(SQLModel, table=True):

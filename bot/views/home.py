@@ -19,6 +19,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.i18n import N_, Translator
+from bot.views.insights import category_label
 from bot.views.metrics import headline_fields, period_dates, period_title
 from storage.home_queries import HomeAlert, HomeInsight, HomeShoutout
 
@@ -162,7 +163,7 @@ def _insights(insights: Sequence[HomeInsight], t: Translator, tz: tzinfo) -> lis
         if insight.customer:
             parts.insert(1, escape(insight.customer))
         if insight.category:
-            parts.append(escape(insight.category))
+            parts.append(category_label(insight.category, t))
         blocks.append(_context(" · ".join(parts)))
     return blocks
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 08:16:36.660437
+Create Date: 2026-11-23 08:17:42.667465
 """
 
 from collections.abc import Sequence
@@ -53,11 +53,14 @@ def upgrade() -> None:
         sa.Column("message_author", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("category", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
         sa.Column("sentiment", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+        sa.Column("impact", sa.Integer(), nullable=True),
         sa.Column("priority", sa.Float(), nullable=True),
         sa.Column("duplicate_of", sa.Integer(), nullable=True),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("status_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("channel", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
         sa.Column("ts", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+        sa.Column("request_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -65,6 +68,7 @@ def upgrade() -> None:
             ["insight.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("team_id", "request_key", name="uq_insight_request"),
     )
     with op.batch_alter_table("insight", schema=None) as batch_op:
         batch_op.create_index("ix_insight_team_status", ["team_id", "status"], unique=False)
@@ -363,6 +367,7 @@ def upgrade() -> None:
         sa.Column("asked_at", storage.types.UTCDateTime(timezone=True), nullable=True),
         sa.Column("answered", sa.Boolean(), nullable=False),
         sa.Column("reminded_at", storage.types.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
         sa.ForeignKeyConstraint(
             ["round_id"],
             ["surveyround.id"],
