@@ -1,0 +1,205 @@
+"""`/shoutout`, its form, and reactions on shout-outs (seconds).
+
+`/shoutout @person [@more] what they did [#promise]` records and posts at once; without
+text the form opens (with any mentioned colleagues already picked). Every refusal reaches
+the giver as an ephemeral message in their language, and nothing is posted.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import shoutouts as glue
+from bot.errors import UserError
+from bot.i18n import translator
+from bot.services import Services
+from bot.views import shoutouts as views
+from core.shoutouts import Mention
+from storage import shoutouts as store
+
+
+def register(app: App, services: Services) -> None:
+    glue.configure(services)
+
+    @app.command("/shoutout")
+    def shoutout_callback(
+        ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
+    ) -> None:
+        ack()
+        t = translator(str(context.get("locale") or services.settings.cxbot_locale))
+        team_id = str(context.team_id or command.get("team_id") or "")
+        giver = str(command.get("user_id") or "")
+        raw = str(command.get("text") or "").strip()
+        parsed = glue.parse(raw) if raw else None
+        people = (
+            glue.resolve_receivers(
+                services, client, team_id=team_id, giver=giver, mentions=parsed.mentions
+            )
+            if parsed
+            else []
+        )
+        if parsed is None or not parsed.text:
+            config = store.load_config(services.engine, team_id=team_id)
+            client.views_open(
+                trigger_id=str(command.get("trigger_id") or ""),
+                view=views.shoutout_modal(
+                    t,
+                    config.promises,
+                    users=[p.user_id for p in people],
+                    channel_id=str(command.get("channel_id") or "") or None,
+                ),
+            )
+            return
+        given = glue.give(
+            services,
+            team_id=team_id,
+            giver=giver,
+            people=people,
+            text=parsed.text,
+            tag=parsed.tag,
+            source="command",
+            request_key=str(command.get("trigger_id") or "") or None,
+        )
+        respond(
+            text=views.receipt(
+                t,
+                receivers=given.receivers,
+                channel=given.channel,
+                promise=given.promise,
+                suggested=given.suggested,
+                promises=given.promises,
+                allowance=given.allowance,
+            ),
+            response_type="ephemeral",
+            replace_original=False,
+        )
+
+    @app.view(views.SHOUTOUT_MODAL)
+    def shoutout_modal_callback(
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        locale = str(context.get("locale") or services.settings.cxbot_locale)
+        t = translator(locale)
+        team_id = str(context.team_id or (body.get("team") or {}).get("id") or "")
+        giver = str((body.get("user") or {}).get("id") or "")
+        form = read_form(view)
+        errors = {}
+        if not form["users"]:
+            errors[views.RECEIVERS_BLOCK] = t.gettext(glue.NO_RECEIVER)
+        if not form["text"]:
+            errors[views.TEXT_BLOCK] = t.gettext(glue.NO_TEXT)
+        if errors:
+            ack(response_action="errors", errors=errors)
+            return
+        # Checked before the ack: a refusal is shown under the field it concerns.
+        try:
+            people = glue.resolve_receivers(
+                services,
+                client,
+                team_id=team_id,
+                giver=giver,
+                mentions=[Mention(f"<@{u}>", user_id=u) for u in form["users"]],
+                block_id=views.RECEIVERS_BLOCK,
+            )
+            given = glue.give(
+                services,
+                team_id=team_id,
+                giver=giver,
+                people=people,
+                text=form["text"],
+                tag=form["promise"],
+                source="modal",
+                request_key=str(view.get("id") or "") or None,
+                limit_block=views.RECEIVERS_BLOCK,
+                promise_block=views.PROMISE_BLOCK,
+            )
+        except UserError as err:
+            ack(
+                response_action="errors",
+                errors={err.block_id or views.RECEIVERS_BLOCK: err.text(locale)},
+            )
+            return
+        ack()
+        text = views.receipt(
+            t,
+            receivers=given.receivers,
+            channel=given.channel,
+            promise=given.promise,
+            suggested=given.suggested,
+            promises=given.promises,
+            allowance=given.allowance,
+        )
+        tell(client, giver, form["channel"], text)
+
+    def on_shoutout(event: dict[str, Any], context: BoltContext) -> bool:
+        item = event.get("item") or {}
+        if item.get("type") != "message" or not item.get("channel") or not item.get("ts"):
+            return False
+        return store.is_posted(
+            services.engine,
+            team_id=str(context.team_id or ""),
+            channel=str(item["channel"]),
+            ts=str(item["ts"]),
+        )
+
+    def count_second(event: dict[str, Any], context: BoltContext, *, added: bool) -> None:
+        user = str(event.get("user") or "")
+        if not user or user == context.bot_user_id:
+            return
+        item = event.get("item") or {}
+        store.second(
+            services.engine,
+            team_id=str(context.team_id or ""),
+            channel=str(item["channel"]),
+            ts=str(item["ts"]),
+            user_id=user,
+            reaction=str(event.get("reaction") or ""),
+            now=services.clock(),
+            added=added,
+        )
+
+    @app.event("reaction_added", matchers=[on_shoutout])
+    def reaction_added_callback(event: dict[str, Any], context: BoltContext) -> None:
+        count_second(event, context, added=True)
+
+    @app.event("reaction_removed", matchers=[on_shoutout])
+    def reaction_removed_callback(event: dict[str, Any], context: BoltContext) -> None:
+        count_second(event, context, added=False)
+
+
+def read_form(view: dict[str, Any]) -> dict[str, Any]:
+    """The shout-out form's values: users, text, promise tag (slug) and the command's channel."""
+    values = (view.get("state") or {}).get("values") or {}
+    users = (values.get(views.RECEIVERS_BLOCK) or {}).get(views.RECEIVERS_INPUT) or {}
+    text = (values.get(views.TEXT_BLOCK) or {}).get(views.TEXT_INPUT) or {}
+    promise = (values.get(views.PROMISE_BLOCK) or {}).get(views.PROMISE_INPUT) or {}
+    try:
+        meta = json.loads(view.get("private_metadata") or "{}")
+    except ValueError:
+        meta = {}
+    return {
+        "users": [str(u) for u in users.get("selected_users") or []],
+        "text": str(text.get("value") or "").strip(),
+        "promise": ((promise.get("selected_option") or {}).get("value")) or None,
+        "channel": meta.get("channel") if isinstance(meta, dict) else None,
+    }
+
+
+def tell(client: WebClient, user: str, channel: str | None, text: str) -> None:
+    """An ephemeral note in the channel the form came from, else a DM."""
+    if channel:
+        try:
+            client.chat_postEphemeral(channel=channel, user=user, text=text)
+            return
+        except SlackApiError:
+            pass  # the bot is not in that channel (a DM between two people): DM instead
+    client.chat_postMessage(channel=user, text=text)
