@@ -20,6 +20,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 
+from bot.services import Services
+from bot.settings import Settings
 from storage import outbox as store
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,15 @@ Renderer = Callable[[Engine, str, dict[str, Any]], tuple[str, dict[str, Any]]]
 _renderers: dict[str, Renderer] = {}
 
 
+class _CannotCheck(Exception):
+    """Slack could not say (now) whether an earlier attempt already posted a message."""
+
+    def __init__(self, error: str, wait: float | None = None) -> None:
+        super().__init__(error)
+        self.error = error
+        self.wait = wait  # Retry-After of a rate limit; None: back off as after a failure
+
+
 class NotReady(Exception):
     """A renderer's input is not there yet (e.g. the message to update is still queued)."""
 
@@ -67,6 +78,22 @@ class NotReady(Exception):
 def renderer(name: str, fn: Renderer) -> None:
     """`fn(engine, team_id, payload) -> (method, payload)`; raise NotReady to wait."""
     _renderers[name] = fn
+
+
+# Deliveries that take more than one Web API call (a file upload: get an upload URL, send
+# the bytes, complete) are queued with method "send:<name>"; the sender makes the calls
+# with the workspace's client and returns where the result landed. `maybe_sent` says an
+# earlier attempt may have got through: the sender looks before sending again.
+Sender = Callable[
+    [WebClient, Engine, str, str, dict[str, Any], bool], tuple[str | None, str | None]
+]
+_senders: dict[str, Sender] = {}
+
+
+def sender(name: str, fn: Sender) -> None:
+    """`fn(client, engine, team_id, key, payload, maybe_sent) -> (channel, ts)`; raise
+    NotReady to wait, SlackApiError for Slack's answer, OSError to retry."""
+    _senders[name] = fn
 
 
 def on_sent(prefix: str, hook: SentHook) -> None:
@@ -79,6 +106,39 @@ def with_metadata(key: str, payload: dict[str, Any]) -> dict[str, Any]:
     if "metadata" in payload:
         return payload
     return {**payload, "metadata": {"event_type": METADATA_EVENT, "event_payload": {"key": key}}}
+
+
+DISPATCHER = "outbox_dispatcher"  # where start_dispatcher leaves it in `services.extras`
+
+
+def dispatcher_client(settings: Settings) -> WebClient:
+    """A client that leaves rate limits and server errors to the Dispatcher.
+
+    The Dispatcher reschedules such a message and goes on with the others; a client that
+    slept through Retry-After itself would hold up the whole queue behind one message.
+    """
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=15,
+        retry_handlers=[],
+    )
+
+
+def start_dispatcher(services: Services) -> Callable[[], None] | None:
+    """Background starter (bot.runtime_hooks.STARTERS): send the outbox in this process."""
+    if not services.settings.slack_bot_token:
+        return None
+    client = dispatcher_client(services.settings)
+    dispatcher = Dispatcher(services.engine, lambda _team: client, services.clock)
+    services.extras[DISPATCHER] = dispatcher
+    dispatcher.start()
+
+    def stop() -> None:
+        dispatcher.stop()
+        services.extras.pop(DISPATCHER, None)
+
+    return stop
 
 
 class Dispatcher:
@@ -152,6 +212,9 @@ class Dispatcher:
     def _deliver(self, message: store.Claimed) -> None:
         client = self.client_for(message.team_id)
         method, payload = message.method, message.payload
+        if method.startswith("send:"):
+            self._send_with(client, message)
+            return
         if method.startswith("render:"):
             render = _renderers.get(method.removeprefix("render:"))
             if render is None:
@@ -162,10 +225,27 @@ class Dispatcher:
             except NotReady as exc:
                 self._retry(message, f"not ready: {exc}", 1.0, maybe_sent=False, count=False)
                 return
+            except Exception as exc:
+                # A renderer that cannot build its call never will: park it, keep the round going.
+                log.exception("outbox: rendering %s failed", message.key)
+                store.mark_failed(self.engine, message.id, error=f"render failed: {exc}")
+                return
         if method == "chat.postMessage":
             payload = with_metadata(message.key, payload)
             if message.maybe_sent:
-                found = self._find_posted(client, message.key, str(payload.get("channel", "")))
+                try:
+                    found = self._find_posted(
+                        client,
+                        message.key,
+                        str(payload.get("channel", "")),
+                        str(payload.get("thread_ts") or ""),
+                    )
+                except _CannotCheck as exc:
+                    # Posting blind could double the message: ask again later instead.
+                    self._retry(
+                        message, exc.error, exc.wait, maybe_sent=True, count=exc.wait is None
+                    )
+                    return
                 if found is not None:
                     self._sent(message, *found)
                     return
@@ -182,16 +262,63 @@ class Dispatcher:
         ts = data.get("ts") or (data.get("message") or {}).get("ts")
         self._sent(message, channel, ts)
 
-    def _find_posted(self, client: WebClient, key: str, channel: str) -> tuple[str, str] | None:
+    def _send_with(self, client: WebClient, message: store.Claimed) -> None:
+        send = _senders.get(message.method.removeprefix("send:"))
+        if send is None:
+            store.mark_failed(self.engine, message.id, error=f"no sender for {message.method}")
+            return
+        try:
+            channel, ts = send(
+                client,
+                self.engine,
+                message.team_id,
+                message.key,
+                message.payload,
+                message.maybe_sent,
+            )
+        except NotReady as exc:
+            self._retry(message, f"not ready: {exc}", 1.0, maybe_sent=False, count=False)
+            return
+        except SlackApiError as exc:
+            self._failed_call(message, exc)
+            return
+        except OSError as exc:  # connection trouble mid-way: it may have got through
+            self._retry(message, f"{type(exc).__name__}: {exc}", None, maybe_sent=True)
+            return
+        except Exception as exc:
+            log.exception("outbox: sending %s failed", message.key)
+            store.mark_failed(self.engine, message.id, error=f"send failed: {exc}")
+            return
+        self._sent(message, channel, ts)
+
+    def _find_posted(
+        self, client: WebClient, key: str, channel: str, thread_ts: str = ""
+    ) -> tuple[str, str] | None:
         """The (channel, ts) of a message already posted under `key`, if any."""
         if not channel:
             return None
         try:
-            history = client.conversations_history(
-                channel=channel, limit=200, include_all_metadata=True
-            )
-        except SlackApiError:
-            return None  # cannot check: sending again is the lesser evil than losing it
+            if thread_ts:
+                # A reply is not in the channel's history, only in its thread.
+                history = client.conversations_replies(
+                    channel=channel, ts=thread_ts, limit=1000, include_all_metadata=True
+                )
+            else:
+                history = client.conversations_history(
+                    channel=channel, limit=200, include_all_metadata=True
+                )
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            if status == 429:
+                after = exc.response.headers.get("Retry-After") or exc.response.headers.get(
+                    "retry-after"
+                )
+                raise _CannotCheck("ratelimited while checking", float(after or 1.0)) from exc
+            if status >= 500:
+                raise _CannotCheck(f"cannot check: {exc.response.get('error') or status}") from exc
+            return None  # the check is refused for good: sending again beats losing it
+        except Exception as exc:  # connection trouble: the answer may come next time
+            raise _CannotCheck(f"cannot check: {type(exc).__name__}: {exc}") from exc
         messages: list[dict[str, Any]] = history.get("messages", [])
         for item in messages:
             meta = item.get("metadata") or {}

@@ -1,0 +1,156 @@
+"""`cxbot digest [--period ...] [--date ...] [--post] [--team ...]`: the one-page report in
+the terminal, as the sandbox shows the Slack message; `--post` sends it to the channel."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from bot.commands import common
+from core.periods import PeriodKind, parse_kind, period_containing
+
+if TYPE_CHECKING:
+    from bot.digest import Rendered
+    from bot.services import Services
+    from core.digest import Digest
+
+# How long `--post` waits for the chart, which follows its message.
+POST_WAIT_SECONDS = 20.0
+
+
+def _kind(value: str) -> PeriodKind:
+    try:
+        return parse_kind(value)
+    except ValueError as exc:
+        common.fail(f"--period: {exc}", common.EXIT_USAGE)
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        common.fail(
+            f"--date: expected a date like 2026-11-20 (YYYY-MM-DD), got {value!r}",
+            common.EXIT_USAGE,
+        )
+
+
+def _locale(value: str | None) -> str | None:
+    from bot.settings import LOCALES
+
+    if value is None:
+        return None
+    code = value.strip().lower()
+    if code not in LOCALES:
+        common.fail(
+            f"--locale: expected one of {', '.join(LOCALES)}, got {value!r}", common.EXIT_USAGE
+        )
+    return code
+
+
+def digest(
+    period: str = typer.Option("week", "--period", help="week, month, quarter or year"),
+    day: str = typer.Option(
+        None, "--date", help="a day in the period (YYYY-MM-DD); default: the last complete one"
+    ),
+    post: bool = typer.Option(False, "--post", help="send it to the configured channel"),
+    team: str = typer.Option(None, "--team", help="workspace (team) ID"),
+    chart: Path = typer.Option(None, "--chart", help="also write the chart (PNG) to this file"),
+    locale: str = typer.Option(
+        None, "--locale", help="en, nb, da or sv (default: the workspace's language)"
+    ),
+) -> None:
+    """Print the one-page report of the period containing --date; --post sends it."""
+    from bot import digest as glue
+    from bot.i18n import translator
+    from bot.services import Services
+    from bot.views.text import render_blocks
+    from core.analyzer import make_analyzer
+
+    kind = _kind(period)
+    when = _day(day)
+    language = _locale(locale)
+    cfg = common.settings()
+    eng = common.engine(cfg)
+    team_id = common.resolve_team(cfg, eng, team)
+    services = Services(
+        settings=cfg,
+        engine=eng,
+        analyzer=make_analyzer(cfg.openai_api_key, cfg.openai_base_url, cfg.openai_model),
+    )
+    try:
+        place = glue.workspace(services, team_id)
+    except ValueError as exc:
+        common.fail(f"workspace settings of {team_id}: {exc} (see `cxbot config show`)")
+    channel = place.channels.get(kind)
+    if post:
+        if not cfg.slack_bot_token:
+            common.fail("SLACK_BOT_TOKEN: needed to post (set it, or leave out --post)")
+        if not channel:
+            key = glue.CHANNEL_KEYS[kind]
+            common.fail(
+                f"{key}: no channel to post the {kind} report to "
+                f"(cxbot config set {key} C0123ABCD), or it is switched off "
+                f"({glue.ENABLED_KEYS[kind]})"
+            )
+    chosen = period_containing(kind, when) if when is not None else None
+    report = glue.build(services, team_id, kind, chosen, place=place)
+    t = translator(language or place.locale)
+    rendered = glue.render(services, report, t, tz=place.tz, chart=bool(chart) or post)
+    typer.echo(render_blocks([*rendered.blocks]).text)
+    if chart is not None and rendered.chart is not None:
+        try:
+            chart.write_bytes(rendered.chart)
+        except OSError as exc:
+            common.fail(f"--chart: cannot write {chart}: {exc.strerror or exc}")
+        typer.echo(f"\nchart written to {chart}")
+    if post:
+        assert channel is not None  # checked above
+        _post(services, team_id, channel, report, rendered)
+
+
+def _post(
+    services: Services, team_id: str, channel: str, report: Digest, rendered: Rendered
+) -> None:
+    """Queue the report under its key (a scheduled post of the same period is the same
+    message) and send it now."""
+    from bot import digest as glue
+    from bot.outbox import Dispatcher, dispatcher_client
+    from storage import outbox as queue
+
+    key = glue.message_key(report.cadence, channel, report.period)
+    keys = [key, glue.chart_key(report.cadence, channel, report.period)]
+    if not glue.enqueue(
+        services.engine,
+        team_id=team_id,
+        channel=channel,
+        d=report,
+        rendered=rendered,
+        now=services.clock(),
+    ):
+        typer.echo(f"\n{key} was queued before; sending what is still due")
+    client = dispatcher_client(services.settings)
+    dispatcher = Dispatcher(services.engine, lambda _team: client, services.clock)
+    deadline = time.monotonic() + POST_WAIT_SECONDS
+    while True:
+        dispatcher.drain()
+        states = queue.statuses(services.engine, team_id=team_id, keys=keys)
+        waiting = [k for k in keys if states.get(k) in (queue.PENDING, queue.SENDING)]
+        if not waiting or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)  # the chart waits its turn behind the message
+    for k in keys:
+        state = states.get(k, "not queued")
+        typer.echo(f"{k}: {state}")
+    if states.get(key) != queue.SENT:
+        common.fail(f"the report was not posted to {channel} yet (the bot retries it)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("digest")(digest)

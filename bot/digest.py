@@ -1,0 +1,382 @@
+"""The digest and the one-page reports, from the database to the channel.
+
+- `build` gathers a period's inputs (storage) and makes the report (`core.digest`);
+- `render` writes it for a reader: the checked paragraph (the language model's when one
+  is configured and its numbers check out, else the offline template), Block Kit and the
+  chart;
+- `enqueue` queues the message and the chart in one transaction under keys per cadence,
+  channel and period (`digest:week:C0123:2026-W47` and `...:chart`), so a report goes
+  out once however many times, processes or restarts try;
+- `run_schedule` is the minute sweep: for each workspace and enabled cadence, the latest
+  period whose scheduled time has passed is queued unless its key already is. A run
+  missed while the bot was down goes out when it is back, marked late; one missed by
+  more than `CATCH_UP` is stale news and skipped.
+- `send_chart` is the outbox sender of the chart (`send:digest_chart`): an upload is
+  three calls (files.getUploadURLExternal, the bytes, files.completeUploadExternal),
+  which `files_upload_v2` makes after the message it belongs to is in the channel.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from slack_sdk import WebClient
+from sqlalchemy.engine import Engine
+
+from bot import outbox as dispatch
+from bot.i18n import Translator, translator
+from bot.reporting import compute_metrics
+from bot.services import Services
+from bot.views import digest as views
+from bot.views.chart import render_chart
+from core import config_keys
+from core.digest import Digest, build_digest, digest_facts
+from core.narrative import check_narrative, offline_narrative
+from core.periods import Period, PeriodKind, last_complete, parse_kind
+from storage import digest_queries, settings_store
+from storage import outbox as queue
+from storage.workspaces import known_teams
+
+log = logging.getLogger(__name__)
+
+# Where each cadence goes and whether it is on (core.config_keys).
+CHANNEL_KEYS: dict[str, str] = {
+    "week": "digest.channel",
+    "month": "digest.monthly.channel",
+    "quarter": "digest.quarterly.channel",
+    "year": "digest.yearly.channel",
+}
+ENABLED_KEYS: dict[str, str] = {
+    "week": "digest.enabled",
+    "month": "digest.monthly.enabled",
+    "quarter": "digest.quarterly.enabled",
+    "year": "digest.yearly.enabled",
+}
+# Posted more than this after its scheduled time, a report says it is late.
+LATE_AFTER = timedelta(hours=1)
+# A missed report is still worth posting this long after its time; later it is stale.
+CATCH_UP: dict[str, timedelta] = {
+    "week": timedelta(days=3),
+    "month": timedelta(days=7),
+    "quarter": timedelta(days=7),
+    "year": timedelta(days=7),
+}
+CHART_SENDER = "digest_chart"
+KEY_PREFIX = "digest:"
+
+
+# --------------------------------------------------------------------------- the reader
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A workspace's settings as the digest uses them."""
+
+    team_id: str
+    locale: str
+    tz: ZoneInfo
+    schedule: tuple[int, int, int]  # weekday (Monday 0), hour, minute
+    promises: list[str]
+    csi_weights: tuple[float, float, float]
+    channels: dict[str, str]  # cadence -> channel, only for enabled cadences with a channel
+
+
+def workspace(services: Services, team_id: str) -> Workspace:
+    stored = config_keys.effective(settings_store.get_settings(services.engine, team_id=team_id))
+    settings = services.settings
+    channels: dict[str, str] = {}
+    for cadence, key in CHANNEL_KEYS.items():
+        if not config_keys.parse_on_off(stored[ENABLED_KEYS[cadence]], default=True):
+            continue
+        # The reports other than the weekly one fall back to the digest's channel.
+        channel = stored[key] or stored["digest.channel"]
+        if channel:
+            channels[cadence] = channel
+    return Workspace(
+        team_id=team_id,
+        locale=stored["locale"] or settings.cxbot_locale,
+        tz=ZoneInfo(stored["timezone"] or settings.cxbot_timezone),
+        schedule=config_keys.parse_schedule(stored["digest.schedule"] or "mon 08:00"),
+        promises=config_keys.parse_promises(stored["promises"]),
+        csi_weights=config_keys.parse_weights(stored["metrics.csi_weights"] or "1,1,1"),
+        channels=channels,
+    )
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build(
+    services: Services,
+    team_id: str,
+    cadence: str,
+    period: Period | None = None,
+    *,
+    late: bool = False,
+    place: Workspace | None = None,
+) -> Digest:
+    """The report of `period` (default: the last complete `cadence` period) for `team_id`."""
+    kind: PeriodKind = parse_kind(cadence)
+    ws = place or workspace(services, team_id)
+    now = services.clock()
+    if period is None:
+        period = last_complete(kind, now, ws.tz)
+    elif period.kind != kind:
+        raise ValueError(f"{period.label()} is a {period.kind}, not a {kind}")
+    previous = period.previous()
+    inputs = digest_queries.gather(
+        services.engine, team_id=team_id, period=period, tz=ws.tz, promises=ws.promises
+    )
+    report = compute_metrics(
+        services.engine, team_id=team_id, kind=kind, day=period.start, tz=ws.tz, now=now
+    )
+    return build_digest(
+        cadence=kind,
+        period=period,
+        previous=previous,
+        counts_now=inputs.counts[period],
+        counts_before=inputs.counts[previous],
+        series_counts=inputs.counts,
+        metrics_report=report,
+        themes_now=inputs.themes_now,
+        themes_before=inputs.themes_before,
+        insights=inputs.insights,
+        shoutouts=inputs.shoutouts,
+        pulse=inputs.pulse,
+        response_rate=inputs.response_rate,
+        late=late,
+        csi_weights=ws.csi_weights,
+    )
+
+
+def narrative(analyzer: Any, d: Digest, t: Translator) -> tuple[str, str]:
+    """(paragraph, "model" or "offline"). The model gets the facts only (numbers and the
+    company's own labels); its paragraph is used only when every number in it is a fact."""
+    facts = digest_facts(d)
+    if analyzer is not None:
+        try:
+            text = analyzer.narrate(facts, locale=t.locale)
+        except Exception:
+            log.exception("digest: the narrative model failed; using the offline text")
+            text = None
+        if text and check_narrative(text, facts):
+            return text.strip(), "model"
+        if text:
+            log.warning("digest: the model's paragraph has numbers not in the facts; offline")
+    return offline_narrative(facts, t.gettext, number=t.number, join=t.join), "offline"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A report ready to post: the message and its chart."""
+
+    text: str  # notification / fallback text
+    blocks: list[dict[str, Any]]
+    narrative: str
+    narrative_source: str  # model or offline
+    chart: bytes | None
+    chart_title: str
+    filename: str
+
+
+def render(
+    services: Services,
+    d: Digest,
+    t: Translator,
+    *,
+    tz: ZoneInfo | None = None,
+    due: datetime | None = None,
+    note: str | None = None,
+    chart: bool = True,
+) -> Rendered:
+    paragraph, source = narrative(services.analyzer, d, t)
+    blocks = views.digest_blocks(d, t, narrative=paragraph, due=due, tz=tz, note=note)
+    title = views.chart_title(d, t)
+    png = (
+        render_chart(d.series, title=title, locale_labels=views.chart_labels(t), number=t.number)
+        if chart
+        else None
+    )
+    return Rendered(
+        text=views.digest_fallback(d, t, paragraph),
+        blocks=[b.to_dict() for b in blocks],
+        narrative=paragraph,
+        narrative_source=source,
+        chart=png,
+        chart_title=title,
+        filename=f"cxbot-{d.cadence}-{d.period.label()}.png",
+    )
+
+
+# --------------------------------------------------------------------------- queueing
+
+
+def message_key(cadence: str, channel: str, period: Period) -> str:
+    return f"{KEY_PREFIX}{cadence}:{channel}:{period.label()}"
+
+
+def chart_key(cadence: str, channel: str, period: Period) -> str:
+    return message_key(cadence, channel, period) + ":chart"
+
+
+def enqueue(
+    engine: Engine,
+    *,
+    team_id: str,
+    channel: str,
+    d: Digest,
+    rendered: Rendered,
+    now: datetime | None = None,
+) -> bool:
+    """Queue the message and its chart in one transaction, due at `now` (the bot's clock);
+    False when this report was already queued for this channel and period (nothing is
+    added then)."""
+    key = message_key(d.cadence, channel, d.period)
+    with engine.begin() as conn:
+        added = queue.enqueue(
+            conn,
+            team_id=team_id,
+            key=key,
+            method="chat.postMessage",
+            payload={
+                "channel": channel,
+                "text": rendered.text,
+                "blocks": rendered.blocks,
+                "unfurl_links": False,
+            },
+            not_before=now,
+        )
+        if added and rendered.chart is not None:
+            queue.enqueue(
+                conn,
+                team_id=team_id,
+                key=chart_key(d.cadence, channel, d.period),
+                method=f"send:{CHART_SENDER}",
+                payload={
+                    "channel": channel,
+                    "after": key,
+                    "filename": rendered.filename,
+                    "title": rendered.chart_title,
+                    "png": base64.b64encode(rendered.chart).decode("ascii"),
+                },
+                not_before=now,
+            )
+    return added
+
+
+def send_chart(
+    client: WebClient,
+    engine: Engine,
+    team_id: str,
+    key: str,
+    payload: Mapping[str, Any],
+    maybe_sent: bool,
+) -> tuple[str | None, str | None]:
+    """Outbox sender `send:digest_chart`: upload the chart once the message is posted."""
+    channel = str(payload["channel"])
+    after = payload.get("after")
+    if after:
+        status = queue.statuses(engine, team_id=team_id, keys=[str(after)]).get(str(after))
+        if status in (queue.PENDING, queue.SENDING):
+            raise dispatch.NotReady(f"{after} is not posted yet")
+        if status != queue.SENT:
+            # A chart without its report explains nothing.
+            raise RuntimeError(f"{after} was not posted ({status}); its chart is not sent alone")
+    filename = str(payload["filename"])
+    if maybe_sent:
+        found = _find_file(client, channel, filename)
+        if found is not None:
+            return found
+    client.files_upload_v2(
+        channel=channel,
+        file=base64.b64decode(str(payload["png"])),
+        filename=filename,
+        title=str(payload.get("title") or filename),
+        alt_txt=str(payload.get("title") or filename),
+        request_file_info=False,
+    )
+    return channel, None
+
+
+def _find_file(client: WebClient, channel: str, filename: str) -> tuple[str, str] | None:
+    """Where an earlier attempt already shared `filename` in `channel`, if it did."""
+    history = client.conversations_history(channel=channel, limit=200)
+    messages: list[dict[str, Any]] = history.get("messages", [])
+    for message in messages:
+        for f in message.get("files") or []:
+            if filename in (f.get("name"), f.get("filename")):
+                return channel, str(message.get("ts"))
+    return None
+
+
+dispatch.sender(CHART_SENDER, send_chart)
+
+
+# --------------------------------------------------------------------------- the schedule
+
+
+def due_at(period: Period, schedule: tuple[int, int, int], tz: ZoneInfo) -> datetime:
+    """When the report of `period` goes out: the schedule's weekday and time, on the first
+    such day after the period ends (Monday 08:00 after an ISO week; the first Monday of
+    a month for the month before it)."""
+    weekday, hour, minute = schedule
+    day = period.end + timedelta(days=1)
+    day += timedelta(days=(weekday - day.weekday()) % 7)
+    return datetime.combine(day, time(hour, minute), tzinfo=tz)
+
+
+def latest_due(
+    cadence: str, now: datetime, tz: ZoneInfo, schedule: tuple[int, int, int]
+) -> tuple[Period, datetime]:
+    """The latest `cadence` period whose report time has come at `now`, and that time."""
+    period = last_complete(parse_kind(cadence), now, tz)
+    due = due_at(period, schedule, tz)
+    while due > now:
+        period = period.previous()
+        due = due_at(period, schedule, tz)
+    return period, due
+
+
+def run_schedule(services: Services) -> list[str]:
+    """Queue every report whose time has come and that is not queued yet; the keys queued.
+
+    Safe to run any number of times, in any number of processes: the outbox key of a
+    report (cadence, channel, period) is unique, so it is queued once.
+    """
+    engine, now = services.engine, services.clock()
+    queued: list[str] = []
+    for team_id in known_teams(engine):
+        try:
+            ws = workspace(services, team_id)
+        except ValueError:
+            log.exception("digest: the settings of %s cannot be read", team_id)
+            continue
+        for cadence, channel in ws.channels.items():
+            period, due = latest_due(cadence, now, ws.tz, ws.schedule)
+            if now - due > CATCH_UP[cadence]:
+                continue
+            key = message_key(cadence, channel, period)
+            if queue.statuses(engine, team_id=team_id, keys=[key]):
+                continue
+            try:
+                d = build(services, team_id, cadence, period, late=now - due > LATE_AFTER, place=ws)
+                rendered = render(services, d, translator(ws.locale), tz=ws.tz, due=due)
+                if enqueue(
+                    engine, team_id=team_id, channel=channel, d=d, rendered=rendered, now=now
+                ):
+                    queued.append(key)
+                    log.info("digest: queued %s%s", key, " (late)" if d.late else "")
+            except Exception:
+                # One workspace's trouble must not keep the others' reports back.
+                log.exception("digest: building %s failed", key)
+    if queued:
+        dispatcher = services.extras.get(dispatch.DISPATCHER)
+        if dispatcher is not None:
+            dispatcher.notify()
+    return queued

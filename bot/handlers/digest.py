@@ -1,0 +1,54 @@
+"""`/cx digest [week|month|quarter|year]`: a private preview of the report; and the minute
+sweep that posts the scheduled reports (see `bot.digest.run_schedule`)."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot import digest
+from bot.handlers.cx import CxCall, parse_period, subcommand
+from bot.i18n import N_
+from bot.jobs import sweep
+from bot.services import Services
+
+PREVIEW_CHANNEL = N_("Preview: only you can see this. It goes to <#{channel}> on schedule.")
+PREVIEW_NO_CHANNEL = N_(
+    "Preview: only you can see this. No channel is set for it yet "
+    "(`/cx config` or `cxbot config set {key} C0123ABCD`)."
+)
+
+
+@subcommand(
+    "digest",
+    usage=N_("/cx digest [week|month|quarter|year]"),
+    summary=N_("Preview the one-page report, with the reasons the numbers moved."),
+)
+def digest_subcommand(call: CxCall) -> None:
+    words = call.args.split()
+    kind = parse_period(words[0] if words else "", call.t)
+    services = call.services
+    place = digest.workspace(services, call.team_id)
+    channel = place.channels.get(kind)
+    if channel:
+        note = call.t.gettext(PREVIEW_CHANNEL, channel=channel)
+    else:
+        note = call.t.gettext(PREVIEW_NO_CHANNEL, key=digest.CHANNEL_KEYS[kind])
+    report = digest.build(services, call.team_id, kind, place=place)
+    # The chart is uploaded with the posted report; an ephemeral message cannot carry it.
+    rendered = digest.render(services, report, call.t, tz=place.tz, note=note, chart=False)
+    call.respond(
+        text=rendered.text,
+        blocks=rendered.blocks,
+        response_type="ephemeral",
+        replace_original=False,
+    )
+
+
+@sweep("digest", every_seconds=60)
+def digest_sweep(services: Services) -> None:
+    """Every minute: queue the reports whose time has come (idempotent)."""
+    digest.run_schedule(services)
+
+
+def register(app: App, services: Services) -> None:
+    """Nothing to add to the app: `/cx digest` goes through the /cx registry."""
