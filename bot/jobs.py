@@ -98,3 +98,9 @@ def start_scheduler(services: Services) -> BackgroundScheduler:
         )
     scheduler.start()
     return scheduler
+
+
+def start(services: Services) -> Callable[[], None]:
+    """Background starter (bot.runtime_hooks.STARTERS): run the sweeps in this process."""
+    scheduler = start_scheduler(services)
+    return lambda: scheduler.shutdown(wait=False)

@@ -117,7 +117,9 @@ def dispatcher_client(settings: Settings) -> WebClient:
     The Dispatcher reschedules such a message and goes on with the others; a client that
     slept through Retry-After itself would hold up the whole queue behind one message.
     """
-    return WebClient(
+    from bot.observability import ObservedClient  # counts Slack's errors for /metrics
+
+    return ObservedClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=15,
@@ -127,10 +129,17 @@ def dispatcher_client(settings: Settings) -> WebClient:
 
 def start_dispatcher(services: Services) -> Callable[[], None] | None:
     """Background starter (bot.runtime_hooks.STARTERS): send the outbox in this process."""
-    if not services.settings.slack_bot_token:
+    if not services.settings.can_call_slack:
         return None
-    client = dispatcher_client(services.settings)
-    dispatcher = Dispatcher(services.engine, lambda _team: client, services.clock)
+    client_for: Callable[[str], WebClient]
+    if services.settings.oauth_enabled:
+        from bot.oauth import team_clients  # each workspace's own (rotating) token
+
+        client_for = team_clients(services)
+    else:
+        client = dispatcher_client(services.settings)
+        client_for = lambda _team: client  # noqa: E731
+    dispatcher = Dispatcher(services.engine, client_for, services.clock)
     services.extras[DISPATCHER] = dispatcher
     dispatcher.start()
 

@@ -24,7 +24,8 @@ STARTERS: list[str] = [
     "bot.shoutouts:start",
     "bot.insights:start",
     "bot.outbox:start_dispatcher",
-    "bot.jobs:start",
+    # The scheduler runs in one instance at a time: the one holding the leader lock.
+    "bot.leader:start",
 ]
 
 _STOPS = "background_stops"

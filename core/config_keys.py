@@ -382,6 +382,27 @@ KEYS: dict[str, ConfigKey] = {
             None,
             _years,
         ),
+        ConfigKey(
+            "retention.responses_days",
+            "answers older than this many days are erased, with their alerts (unset: kept)",
+            "a whole number of days from 30 to 36500",
+            None,
+            _int_between(30, 36500),
+        ),
+        ConfigKey(
+            "retention.insights_days",
+            "insights older than this many days are erased (unset: kept)",
+            "a whole number of days from 30 to 36500",
+            None,
+            _int_between(30, 36500),
+        ),
+        ConfigKey(
+            "retention.outbox_days",
+            "what sent messages said is dropped from the database after this many days",
+            "a whole number of days from 1 to 3650",
+            "90",
+            _int_between(1, 3650),
+        ),
     )
 }
 

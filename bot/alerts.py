@@ -1,0 +1,244 @@
+"""Detractor alerts, the parts that run outside a Slack request.
+
+- the outbox renderer `render:alert`: turns a queued alert call into the real Web API
+  call from the alert's state at send time (post, update, note, reminder, escalation,
+  storm summary);
+- the after-send hook that remembers where an alert message landed;
+- the SLA sweep: reminders and escalations, each queued once;
+- the background starter and the "answers stored" hook that wake the dispatcher.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import Engine
+
+from bot import outbox as dispatch
+from bot.i18n import Translator, translator
+from bot.jobs import sweep
+from bot.services import Services
+from bot.views import alerts as views
+from core import sla
+from storage import alerts as store
+from storage import outbox as queue
+
+log = logging.getLogger(__name__)
+
+RENDERER = store.RENDER_METHOD.removeprefix("render:")
+
+
+class Gone(Exception):
+    """The alert or the message a call refers to no longer exists or will never exist."""
+
+
+@dataclass
+class _Defaults:
+    """Process settings the renderer falls back on when a workspace sets none."""
+
+    locale: str = "en"
+    timezone: str = "UTC"
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+
+_defaults = _Defaults()
+
+
+def configure(services: Services) -> None:
+    """Use this process's default language, timezone and clock for rendered messages."""
+    _defaults.locale = services.settings.cxbot_locale
+    _defaults.timezone = services.settings.cxbot_timezone
+    _defaults.clock = services.clock
+
+
+def reader(config: store.AlertConfig) -> tuple[Translator, ZoneInfo]:
+    """The language and timezone of a workspace's channel messages."""
+    try:
+        tz = ZoneInfo(config.timezone or _defaults.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = ZoneInfo("UTC")
+    return translator(config.locale or _defaults.locale), tz
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render_alert(
+    engine: Engine, team_id: str, payload: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """`render:alert` -> (method, payload) for the dispatcher; NotReady while the message
+    it refers to is still queued."""
+    action = str(payload.get("action") or "")
+    config = store.load_config(engine, team_id=team_id)
+    t, tz = reader(config)
+    now = _defaults.clock()
+    if action == "storm":
+        key = str(payload["group_key"])
+        cards = store.group_alerts(engine, team_id=team_id, group_key=key)
+        count = len(cards) or int(payload.get("count") or 0)
+        text, blocks = views.storm_message(count, store.storm_counts(cards), t)
+        return "chat.postMessage", {"channel": payload["channel"], "text": text, "blocks": blocks}
+    card = store.get_card(engine, team_id=team_id, alert_id=int(payload["alert_id"]))
+    if card is None:
+        raise Gone(f"alert {payload.get('alert_id')} does not exist")
+    if action == "post":
+        text, blocks = views.alert_message(card, t, tz, now)
+        call: dict[str, Any] = {"channel": card.channel, "text": text, "blocks": blocks}
+        if card.group_key:
+            parent = _storm_parent(engine, team_id, card.group_key)
+            if parent:
+                call["thread_ts"] = parent
+        return "chat.postMessage", call
+    if action == "escalate" and payload.get("channel"):
+        text, blocks = views.escalation_message(card, t, tz)
+        return "chat.postMessage", {"channel": payload["channel"], "text": text, "blocks": blocks}
+    if action == "remind" and card.owner:
+        text, blocks = views.reminder_message(card, t, tz, to_owner=True)
+        return "chat.postMessage", {"channel": card.owner, "text": text, "blocks": blocks}
+    # Everything else refers to the alert message itself.
+    channel, ts = _location(engine, card)
+    if action == "update":
+        text, blocks = views.alert_message(card, t, tz, now)
+        return "chat.update", {"channel": channel, "ts": ts, "text": text, "blocks": blocks}
+    thread = _thread_of(engine, card, ts)
+    if action == "note":
+        note = store.get_note(engine, team_id=team_id, note_id=int(payload["note_id"]))
+        if note is None:
+            raise Gone(f"note {payload.get('note_id')} does not exist")
+        text, blocks = views.note_message(note[1], note[2], t)
+        return "chat.postMessage", {
+            "channel": channel,
+            "thread_ts": thread,
+            "text": text,
+            "blocks": blocks,
+        }
+    if action == "remind":
+        text, blocks = views.reminder_message(card, t, tz, to_owner=False)
+    elif action == "escalate":
+        text, blocks = views.escalation_message(card, t, tz)
+    else:
+        raise Gone(f"unknown alert action {action!r}")
+    # Seen in the thread and, broadcast, in the channel itself.
+    return "chat.postMessage", {
+        "channel": channel,
+        "thread_ts": thread,
+        "reply_broadcast": True,
+        "text": text,
+        "blocks": blocks,
+    }
+
+
+def _storm_parent(engine: Engine, team_id: str, group_key: str) -> str | None:
+    """The summary's ts; None when the summary failed for good (post on its own then)."""
+    sent = queue.sent_result(engine, team_id=team_id, key=group_key)
+    if sent and sent[1]:
+        return sent[1]
+    status = queue.statuses(engine, team_id=team_id, keys=[group_key]).get(group_key)
+    if status in (None, queue.FAILED):
+        return None
+    raise dispatch.NotReady(f"summary {group_key} not sent yet")
+
+
+def _location(engine: Engine, card: store.AlertCard) -> tuple[str, str]:
+    found = store.post_location(engine, team_id=card.team_id, alert_id=card.id)
+    if found is not None:
+        return found
+    key = f"alert:{card.id}:post"
+    status = queue.statuses(engine, team_id=card.team_id, keys=[key]).get(key)
+    if status in (None, queue.FAILED):
+        raise Gone(f"alert {card.id} was never posted")
+    raise dispatch.NotReady(f"alert {card.id} not posted yet")
+
+
+def _thread_of(engine: Engine, card: store.AlertCard, ts: str) -> str:
+    """Replies go where the alert message is: its own thread, or the storm's thread."""
+    if card.group_key:
+        sent = queue.sent_result(engine, team_id=card.team_id, key=card.group_key)
+        if sent and sent[1]:
+            return sent[1]
+    return ts
+
+
+def after_post(engine: Engine, team_id: str, key: str, channel: str | None, ts: str | None) -> None:
+    """Remember where `alert:{id}:post` landed, for updates, threads and links."""
+    parts = key.split(":")
+    if len(parts) == 3 and parts[2] == "post" and parts[1].isdigit():
+        store.record_posted(engine, team_id=team_id, alert_id=int(parts[1]), channel=channel, ts=ts)
+
+
+dispatch.renderer(RENDERER, render_alert)
+dispatch.on_sent("alert:", after_post)
+
+
+# --------------------------------------------------------------------------- the clock
+
+
+@sweep("alerts", every_seconds=60)
+def alert_clock_sweep(services: Services) -> None:
+    """The scheduled SLA sweep: see `run_clock`."""
+    run_clock(services)
+
+
+def run_clock(services: Services) -> int:
+    """Queue the reminders and escalations that are due; returns how many were queued.
+
+    Safe to run at any time and any number of times: each step is taken once.
+    """
+    now = services.clock()
+    configs: dict[str, store.AlertConfig] = {}
+    queued = 0
+    for item in store.running(services.engine):
+        config = configs.get(item.team_id)
+        if config is None:
+            config = configs[item.team_id] = store.load_config(
+                services.engine, team_id=item.team_id
+            )
+        action = sla.next_action(
+            config.policy,
+            created=item.created_at,
+            due=item.due_at,
+            now=now,
+            reminders_sent=item.reminders_sent,
+            escalated=False,
+            resolved=False,
+        )
+        if not action.anything:
+            continue
+        queued += len(
+            store.record_clock(
+                services.engine,
+                team_id=item.team_id,
+                alert_id=item.id,
+                action=action,
+                now=now,
+                escalation_channel=config.escalation_channel,
+            )
+        )
+    if queued:
+        wake(services)
+    return queued
+
+
+# --------------------------------------------------------------------------- background
+
+
+def wake(services: Services) -> None:
+    """Tell this process's dispatcher that something was queued (it polls anyway)."""
+    dispatcher = services.extras.get(dispatch.DISPATCHER)
+    if dispatcher is not None:
+        dispatcher.notify()
+
+
+def start(services: Services) -> None:
+    """Background starter (bot.runtime_hooks.STARTERS): rendered messages use these settings."""
+    configure(services)
+
+
+def answers_stored(services: Services, *, team_id: str, response_ids: list[int]) -> None:
+    """bot.runtime_hooks.ANSWERS_STORED: alerts were queued with the answers; send them now."""
+    wake(services)

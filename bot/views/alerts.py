@@ -1,0 +1,328 @@
+"""Detractor alerts as Block Kit: the channel message, its modals, reminders, lists.
+
+Pure functions of an `AlertCard` (storage.alerts) and a translator; the message
+always shows the alert's current state, so an update is the same call as the
+first post.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, tzinfo
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+    StaticSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.i18n import N_, Translator
+from storage.alerts import OUTCOMES, AlertCard
+
+CLAIM_ACTION = "alert_claim"
+NOTE_ACTION = "alert_note"
+RESOLVE_ACTION = "alert_resolve"
+NOTE_MODAL = "alert_note_modal"
+RESOLVE_MODAL = "alert_resolve_modal"
+NOTE_BLOCK, NOTE_INPUT = "note", "text"
+OUTCOME_BLOCK, OUTCOME_INPUT = "outcome", "value"
+VIEW_BLOCK, VIEW_INPUT = "view_changed", "value"
+MAX_MESSAGE_BLOCKS = 50  # Slack's limit for a message; slack_sdk does not count blocks
+SNIPPET = 600
+
+OUTCOME_LABELS = {
+    "called": N_("Called the customer"),
+    "fixed": N_("Fixed the problem"),
+    "compensated": N_("Compensated the customer"),
+    "could_not_reach": N_("Could not reach the customer"),
+}
+VIEW_CHANGED = {"yes": N_("Yes, for the better"), "no": N_("No"), "unknown": N_("Don't know")}
+METRIC_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
+LIST_TITLES = {
+    "open": N_("Open detractor alerts"),
+    "mine": N_("Detractor alerts you own"),
+    "overdue": N_("Overdue detractor alerts"),
+}
+LIST_EMPTY = {
+    "open": N_("No open detractor alerts. Every unhappy customer has been followed up."),
+    "mine": N_("You own no open detractor alerts."),
+    "overdue": N_("No alert is overdue."),
+}
+
+
+def escape(text: str) -> str:
+    """User text inside mrkdwn: only &, < and > are special (Slack's rule)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def snippet(text: str, limit: int = SNIPPET) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def mention(who: str | None) -> str:
+    """A Slack user id as a mention; anything else (an e-mail) as plain text."""
+    if not who:
+        return ""
+    if who[:1] in "UW" and who[1:].isalnum():
+        return f"<@{who}>"
+    return escape(who)
+
+
+def headline(card: AlertCard, t: Translator) -> str:
+    """ "NPS 3 from customer 4711 (Retail · Checkout)": the one line every view starts with."""
+    _ = t.gettext
+    score = _score(card.metric, card.score)
+    who = escape(card.customer_id) if card.customer_id else _("an unknown customer")
+    where = " · ".join(escape(p) for p in (card.segment, card.touchpoint) if p)
+    text = _("*{score}* from {customer}", score=score, customer=who)
+    return f"{text} ({where})" if where else text
+
+
+def status_line(card: AlertCard, t: Translator, tz: tzinfo, now: datetime) -> str:
+    _ = t.gettext
+    due = t.timestamp(card.due_at, tz)
+    if card.status == "resolved" and card.resolved_at is not None:
+        outcome = _(OUTCOME_LABELS[card.outcome]) if card.outcome in OUTCOME_LABELS else "–"
+        line = ":white_check_mark: " + _(
+            "Resolved by {user} on {when}: {outcome}",
+            user=mention(card.resolved_by),
+            when=t.timestamp(card.resolved_at, tz),
+            outcome=outcome,
+        )
+        if card.view_changed is True:
+            line += " · " + _("the customer's view changed")
+        elif card.view_changed is False:
+            line += " · " + _("the customer's view did not change")
+        return line
+    if card.status == "claimed" and card.owner:
+        line = ":telephone_receiver: " + _(
+            "Claimed by {user} · due {when}", user=mention(card.owner), when=due
+        )
+    else:
+        line = ":bell: " + _("Unclaimed · due {when}", when=due)
+    if card.overdue(now):
+        line += " · :warning: " + _("overdue")
+    return line
+
+
+def alert_message(
+    card: AlertCard, t: Translator, tz: tzinfo, now: datetime
+) -> tuple[str, list[dict[str, Any]]]:
+    """(fallback text, blocks) of the alert message in the channel."""
+    _ = t.gettext
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=":rotating_light: " + headline(card, t)))
+    ]
+    if card.comment:
+        quoted = "\n".join("> " + line for line in escape(snippet(card.comment)).splitlines())
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=quoted or "> ")))
+    facts = [_("Answered {when}", when=t.timestamp(card.responded_at, tz))]
+    if card.employee:
+        facts.append(_("concerns {employee}", employee=mention(card.employee)))
+    blocks.append(_context(" · ".join(facts)))
+    if card.earlier:
+        items = [
+            f"{_score(e.metric, e.score)} ({t.date(e.responded_at, tz=tz)})" for e in card.earlier
+        ]
+        blocks.append(_context(_("Earlier answers: {answers}", answers=", ".join(items))))
+    status = status_line(card, t, tz, now)
+    if card.notes:
+        status += " · " + t.ngettext(
+            "{n} note in the thread", "{n} notes in the thread", card.notes
+        )
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=status)))
+    buttons: list[ButtonElement] = []
+    value = str(card.id)
+    if card.status == "open":
+        buttons.append(
+            ButtonElement(text=_("Claim"), action_id=CLAIM_ACTION, value=value, style="primary")
+        )
+    buttons.append(ButtonElement(text=_("Add note"), action_id=NOTE_ACTION, value=value))
+    if card.status != "resolved":
+        buttons.append(ButtonElement(text=_("Resolve"), action_id=RESOLVE_ACTION, value=value))
+    blocks.append(ActionsBlock(block_id=f"alert:{card.id}", elements=buttons))
+    text = _("Detractor alert: {headline}", headline=_plain(headline(card, t)))
+    return text, [b.to_dict() for b in blocks[:MAX_MESSAGE_BLOCKS]]
+
+
+def note_message(author: str, text: str, t: Translator) -> tuple[str, list[dict[str, Any]]]:
+    """A note as a reply in the alert's thread."""
+    body = t.gettext("Note from {user}:", user=mention(author)) + "\n" + escape(snippet(text, 2800))
+    return _plain(body), [SectionBlock(text=MarkdownTextObject(text=body)).to_dict()]
+
+
+def reminder_message(
+    card: AlertCard, t: Translator, tz: tzinfo, *, to_owner: bool
+) -> tuple[str, list[dict[str, Any]]]:
+    _ = t.gettext
+    when = t.timestamp(card.due_at, tz)
+    if to_owner:
+        text = ":hourglass: " + _(
+            "Reminder: you claimed this detractor alert and it is due {when}.", when=when
+        )
+        if card.channel:
+            text += " " + _("It is in {channel}.", channel=f"<#{card.channel}>")
+    else:
+        text = ":hourglass: " + _(
+            "Nobody has claimed this detractor alert yet. It is due {when}.", when=when
+        )
+    body = f"{text}\n{headline(card, t)}"
+    return _plain(body), [SectionBlock(text=MarkdownTextObject(text=body)).to_dict()]
+
+
+def escalation_message(
+    card: AlertCard, t: Translator, tz: tzinfo
+) -> tuple[str, list[dict[str, Any]]]:
+    _ = t.gettext
+    owner = mention(card.owner) if card.owner else _("nobody")
+    text = ":warning: " + _(
+        "A detractor alert passed its follow-up target unresolved (due {when}). Owner: {owner}.",
+        when=t.timestamp(card.due_at, tz),
+        owner=owner,
+    )
+    lines = [text, headline(card, t)]
+    if card.comment:
+        lines.append("> " + escape(snippet(card.comment, 300)).replace("\n", " "))
+    if card.channel:
+        lines.append(_("The alert is in {channel}.", channel=f"<#{card.channel}>"))
+    body = "\n".join(lines)
+    return _plain(body), [SectionBlock(text=MarkdownTextObject(text=body)).to_dict()]
+
+
+def storm_message(
+    count: int, by_metric: Mapping[str, int], t: Translator
+) -> tuple[str, list[dict[str, Any]]]:
+    """The summary at the top of a thread holding a burst of alerts."""
+    _ = t.gettext
+    parts = ", ".join(
+        f"{METRIC_NAMES.get(m, m.upper())} {t.number(n, 0)}" for m, n in by_metric.items()
+    )
+    text = ":rotating_light: " + t.ngettext(
+        "{count} detractor answer arrived at once",
+        "{count} detractor answers arrived at once",
+        count,
+        count=t.number(count, 0),
+    )
+    if parts:
+        text += f" ({parts})"
+    text += ". " + _("Each one is in this thread, with its own buttons.")
+    return _plain(text), [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
+
+
+def note_modal(card: AlertCard, t: Translator) -> dict[str, Any]:
+    _ = t.gettext
+    view = View(
+        type="modal",
+        callback_id=NOTE_MODAL,
+        private_metadata=str(card.id),
+        title=PlainTextObject(text=_("Add a note")[:24]),
+        submit=PlainTextObject(text=_("Save")[:24]),
+        close=PlainTextObject(text=_("Cancel")[:24]),
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=headline(card, t))),
+            InputBlock(
+                block_id=NOTE_BLOCK,
+                label=_("Note"),
+                element=PlainTextInputElement(
+                    action_id=NOTE_INPUT,
+                    multiline=True,
+                    max_length=3000,
+                    placeholder=_("What did you do or learn?"),
+                ),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def resolve_modal(card: AlertCard, t: Translator) -> dict[str, Any]:
+    _ = t.gettext
+    outcomes = [Option(value=o, label=_(OUTCOME_LABELS[o])) for o in OUTCOMES]
+    views = [Option(value=k, label=_(label)) for k, label in VIEW_CHANGED.items()]
+    view = View(
+        type="modal",
+        callback_id=RESOLVE_MODAL,
+        private_metadata=str(card.id),
+        title=PlainTextObject(text=_("Resolve alert")[:24]),
+        submit=PlainTextObject(text=_("Resolve")[:24]),
+        close=PlainTextObject(text=_("Cancel")[:24]),
+        blocks=[
+            SectionBlock(text=MarkdownTextObject(text=headline(card, t))),
+            InputBlock(
+                block_id=OUTCOME_BLOCK,
+                label=_("What did you do?"),
+                element=StaticSelectElement(action_id=OUTCOME_INPUT, options=outcomes),
+            ),
+            InputBlock(
+                block_id=VIEW_BLOCK,
+                label=_("Did the customer's view change?"),
+                element=StaticSelectElement(action_id=VIEW_INPUT, options=views),
+            ),
+            InputBlock(
+                block_id=NOTE_BLOCK,
+                label=_("Note"),
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id=NOTE_INPUT, multiline=True, max_length=3000
+                ),
+            ),
+        ],
+    )
+    return view.to_dict()
+
+
+def parse_view_changed(value: str | None) -> bool | None:
+    return {"yes": True, "no": False}.get(value or "")
+
+
+def alert_list(
+    cards: Sequence[AlertCard],
+    total: int,
+    kind: str,
+    t: Translator,
+    tz: tzinfo,
+    now: datetime,
+) -> tuple[str, list[dict[str, Any]]]:
+    """`/cx alerts` as (fallback text, blocks), the most urgent first."""
+    _ = t.gettext
+    title = _(LIST_TITLES.get(kind, LIST_TITLES["open"]))
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=f"*{title}* ({t.number(total, 0)})"))
+    ]
+    if not cards:
+        blocks.append(_context(_(LIST_EMPTY.get(kind, LIST_EMPTY["open"]))))
+    for card in cards:
+        line = headline(card, t)
+        if card.channel:
+            line += f" · <#{card.channel}>"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
+        blocks.append(_context(status_line(card, t, tz, now)))
+    if total > len(cards):
+        blocks.append(_context(_("and {count} more", count=t.number(total - len(cards), 0))))
+    blocks.append(_context(_("Type `/cx alerts open`, `/cx alerts mine` or `/cx alerts overdue`.")))
+    fallback = f"{title}: {total}"
+    return fallback, [b.to_dict() for b in blocks[:MAX_MESSAGE_BLOCKS]]
+
+
+def _score(metric: str, score: int) -> str:
+    return f"{METRIC_NAMES.get(metric, metric.upper())} {score}"
+
+
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=text)])
+
+
+def _plain(text: str) -> str:
+    """Notification text: the mrkdwn stars dropped."""
+    return text.replace("*", "")
