@@ -11,13 +11,13 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 
-from bot.i18n import user_locale
+from bot.i18n import cached_user_locale, user_locale
 from bot.priority import AckFirst
 from bot.services import Services
 from storage import settings_store
@@ -162,38 +162,23 @@ class WorkspaceDefault:
 class LocaleLookup:
     """The reader's locale within a time budget (see the module docstring).
 
-    bot.i18n caches users.info answers; this keeps the answer for the request path too, so
-    the common case needs no hand-over to a helper thread at all.
+    bot.i18n caches users.info answers; a cached answer is used at once, and only a cold
+    lookup is handed to a helper thread so it cannot hold up the ack.
     """
-
-    TTL_SECONDS = 60.0
-    MAX_ENTRIES = 10_000
 
     def __init__(self, executor: Executor, budget: float = LOCALE_BUDGET_SECONDS) -> None:
         self._executor = executor
         self._budget = budget
-        self._cache: dict[tuple[str, str], tuple[str, float]] = {}
-        self._lock = threading.Lock()
 
     def get(self, client: Any, user: str, default: str) -> str:
-        key = (user, default)
-        with self._lock:
-            hit = self._cache.get(key)
-        if hit is not None and hit[1] > time.monotonic():
-            return hit[0]
+        cached = cached_user_locale(client, user, default)
+        if cached is not None:
+            return cached
+        # Kept in bot.i18n's cache even when it arrives after the budget: the next
+        # request has it.
         future = self._executor.submit(user_locale, client, user, default)
-        # Kept even when it arrives after the budget: the next request has it.
-        future.add_done_callback(lambda f: self._store(key, f))
         try:
             return str(future.result(timeout=self._budget))
         except FutureTimeout:
             log.info("users.info for %s is slow; answering in %s this time", user, default)
             return default
-
-    def _store(self, key: tuple[str, str], future: Future[str]) -> None:
-        if future.exception() is not None:
-            return
-        with self._lock:
-            if len(self._cache) >= self.MAX_ENTRIES:
-                self._cache.clear()
-            self._cache[key] = (str(future.result()), time.monotonic() + self.TTL_SECONDS)

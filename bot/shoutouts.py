@@ -412,7 +412,6 @@ dispatch.on_sent(store.KEY_PREFIX, after_send)
 # --------------------------------------------------------------------------- customer praise
 
 _background = ThreadPoolExecutor(1, thread_name_prefix="cxbot-praise")
-_last_attempt: dict[str, datetime] = {}
 
 
 def answers_stored(services: Services, *, team_id: str, response_ids: list[int]) -> None:
@@ -430,10 +429,13 @@ def answers_stored(services: Services, *, team_id: str, response_ids: list[int])
         return
     now = services.clock()
     with _refresh_lock:
-        last = _last_attempt.get(team_id)
+        # Kept with the services (one per running bot), not in the module: two bots in
+        # one process (tests, the sandbox) must not silence each other's refreshes.
+        attempts: dict[str, datetime] = services.extras.setdefault("praise_refresh", {})
+        last = attempts.get(team_id)
         if last is not None and now - last < DIRECTORY_RETRY_AGE:
             return  # a refresh just ran or failed: do not ask Slack on every webhook
-        _last_attempt[team_id] = now
+        attempts[team_id] = now
     _background.submit(_praise_again, services, team_id, list(response_ids))
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from bot.i18n.catalog import reload
 from bot.i18n.slack_locale import (
+    cached_user_locale,
     forget_user_locale,
     locale_from_slack,
     user_locale,
@@ -26,6 +27,7 @@ __all__ = [
     "MISSING",
     "N_",
     "Translator",
+    "cached_user_locale",
     "forget_user_locale",
     "locale_from_slack",
     "reload",

@@ -38,6 +38,16 @@ def user_locale(client: Any, user_id: str, default: str) -> str:
     return locale_from_slack(slack_locale, default)
 
 
+def cached_user_locale(client: Any, user_id: str, default: str) -> str | None:
+    """The user's language if a fresh lookup is cached, else None; never calls Slack."""
+    key = (str(getattr(client, "base_url", "")), user_id)
+    with _lock:
+        hit = _cache.get(key)
+    if hit is None or hit[1] <= time.monotonic():
+        return None
+    return locale_from_slack(hit[0][0], default)
+
+
 def user_timezone(client: Any, user_id: str, default: str) -> str:
     """The user's IANA timezone from Slack ("Europe/Oslo"); never raises."""
     _locale, tz = _facts(client, user_id)

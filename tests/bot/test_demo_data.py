@@ -195,7 +195,7 @@ def test_force_replaces_only_the_demo_insights_and_shoutouts(engine: Engine) -> 
         receivers = conn.execute(
             text(
                 "SELECT count(*) FROM shoutoutreceiver r JOIN shoutout s ON s.id = r.shoutout_id "
-                "WHERE s.source <> 'demo'"
+                "WHERE s.source = 'command'"
             )
         ).scalar_one()
     assert kept == ("Customers ask for gift wrapping.", None)
