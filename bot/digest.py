@@ -34,7 +34,6 @@ from bot.i18n import Translator, translator
 from bot.reporting import compute_metrics
 from bot.services import Services
 from bot.views import digest as views
-from bot.views.chart import render_chart
 from core import config_keys
 from core.digest import Digest, build_digest, digest_facts
 from core.narrative import check_narrative, offline_narrative
@@ -195,6 +194,9 @@ def render(
     note: str | None = None,
     chart: bool = True,
 ) -> Rendered:
+    # matplotlib (~30 MB) is loaded when a chart is first drawn, not at start.
+    from bot.views.chart import render_chart
+
     paragraph, source = narrative(services.analyzer, d, t)
     blocks = views.digest_blocks(d, t, narrative=paragraph, due=due, tz=tz, note=note)
     title = views.chart_title(d, t)

@@ -1,6 +1,6 @@
 """Customer insights, the parts around a Slack request:
 
-- the analyzer: built from the settings when the services have none, warmed at start
+- the analyzer: built from the settings when the services have none (trained on first use)
   (the offline model trains in about a second, which must never happen inside an ack);
 - the after-ack analysis: category, sentiment, priority and near-duplicates, written with
   the channel post queued in the same transaction (storage.insights.apply_analysis);
@@ -91,9 +91,14 @@ def warm(analyzer: Analyzer) -> None:
 
 
 def start(services: Services) -> None:
-    """Background starter (bot.runtime_hooks.STARTERS): defaults, and a warm analyzer."""
+    """Background starter (bot.runtime_hooks.STARTERS).
+
+    The offline model is not trained here: analysis runs after the ack, so the first
+    insight's one-off 1-2 s of training delays only its channel post, while training at
+    start would keep scikit-learn (~75 MB) in every idle server.
+    """
     _defaults.locale = services.settings.cxbot_locale
-    warm(analyzer_for(services))
+    analyzer_for(services)
 
 
 # --------------------------------------------------------------------------- analysis

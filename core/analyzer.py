@@ -24,15 +24,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
-from scipy import sparse
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
-from sklearn.metrics.pairwise import cosine_similarity
-from sklearn.naive_bayes import MultinomialNB
-from sklearn.pipeline import FeatureUnion, Pipeline
+
+if TYPE_CHECKING:
+    # scikit-learn and SciPy cost ~75 MB: imported on first analysis, not when the bot
+    # starts, so an idle server stays small.
+    from scipy import sparse
+    from sklearn.feature_extraction.text import HashingVectorizer
+    from sklearn.pipeline import FeatureUnion, Pipeline
 
 from core.text import (
     LEXICON_DIR,
@@ -193,6 +195,9 @@ def _seed_documents() -> tuple[list[str], list[str]]:
 
 
 def _vectorizer() -> FeatureUnion:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
     return FeatureUnion(
         [
             (
@@ -214,6 +219,9 @@ def _content_words_analyzer(text: str) -> list[str]:
 def train_classifier(docs: Sequence[str], labels: Sequence[str]) -> Pipeline:
     """TF-IDF (character and word n-grams) with multinomial naive Bayes: deterministic,
     and it trains in a fraction of a second, so start-up stays fast."""
+    from sklearn.naive_bayes import MultinomialNB
+    from sklearn.pipeline import Pipeline
+
     model = Pipeline([("tfidf", _vectorizer()), ("clf", MultinomialNB(alpha=0.1))])
     model.fit(list(docs), list(labels))
     return model
@@ -389,16 +397,20 @@ def _duplicate_form(text: str) -> str:
 
 # Character n-grams are hashed rather than learned, so the background corpus is counted
 # once and each search only counts the texts it compares.
-_NGRAMS = HashingVectorizer(
-    analyzer="char_wb", ngram_range=(3, 5), n_features=2**18, alternate_sign=False, norm=None
-)
+@cache
+def _ngrams() -> HashingVectorizer:
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(
+        analyzer="char_wb", ngram_range=(3, 5), n_features=2**18, alternate_sign=False, norm=None
+    )
 
 
 @lru_cache(maxsize=1)
 def _background_counts() -> sparse.csr_matrix:
     # Seed sentences steady the IDF weights when there are only a few earlier insights.
     docs, _ = _seed_documents()
-    return _NGRAMS.transform([_duplicate_form(d) for d in docs if " " in d])
+    return _ngrams().transform([_duplicate_form(d) for d in docs if " " in d])
 
 
 def similar(
@@ -416,8 +428,12 @@ def similar(
     query = _duplicate_form(text)
     if not query.strip():
         return []
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.metrics.pairwise import cosine_similarity
+
     others = [_duplicate_form(t) for _, t in earlier]
-    counts = _NGRAMS.transform([query, *others])
+    counts = _ngrams().transform([query, *others])
     idf = TfidfTransformer(sublinear_tf=True).fit(sparse.vstack([counts, _background_counts()]))
     matrix = idf.transform(counts)
     sims = cosine_similarity(matrix[0], matrix[1:])[0]

@@ -539,7 +539,7 @@ def test_a_failing_analyzer_still_categorises(
     post_of(localslack, insight.id)
 
 
-def test_the_services_analyzer_is_built_and_warmed_at_start(services: Services) -> None:
+def test_the_services_analyzer_is_built_at_start(services: Services) -> None:
     assert isinstance(services.analyzer, OfflineAnalyzer)
     services.analyzer = None
     glue.start(services)
