@@ -29,9 +29,9 @@ def db_upgrade() -> None:
 
 def _register() -> None:
     # Each feature keeps its commands in its own module under bot/commands.
-    from bot.commands import demo, digest, imports, pulse, reporting, runtime, sandbox
+    from bot.commands import demo, digest, forget, imports, pulse, reporting, runtime, sandbox
 
-    for module in (imports, reporting, demo, runtime, sandbox, digest, pulse):
+    for module in (imports, reporting, demo, runtime, sandbox, digest, pulse, forget):
         module.register(app)
 
 

@@ -1,0 +1,157 @@
+"""`cxbot pulse create FILE | send SURVEY | close SURVEY`: pulse surveys for automation."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+
+from bot.commands import common
+from bot.services import Services, system_clock
+
+pulse_app = typer.Typer(
+    help="Pulse surveys: create, send a round, close a round.", no_args_is_help=True
+)
+
+TEAM = typer.Option(None, "--team", help="The workspace (team id) when several are installed.")
+WAIT = typer.Option(True, "--wait/--no-wait", help="Deliver the messages before returning.")
+SURVEY = typer.Argument(..., help="The survey's id (printed by `cxbot pulse create`).")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(pulse_app, name="pulse")
+
+
+def _services(team: str | None) -> tuple[Services, str]:
+    from bot import pulse as glue
+
+    cfg = common.settings()
+    eng = common.engine(cfg)
+    services = Services(settings=cfg, engine=eng, clock=system_clock)
+    glue.configure(services)
+    return services, common.resolve_team(cfg, eng, team)
+
+
+@pulse_app.command("create")
+def create_command(
+    file: Path = typer.Argument(..., help="A YAML or JSON survey definition."),
+    team: str | None = TEAM,
+) -> None:
+    """Create a survey from a definition file; prints its id."""
+    from bot import pulse as glue
+    from core.surveys import DefinitionError, load_definition, next_occurrence
+    from storage import surveys as store
+
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        common.fail(f"{file}: no such file")
+    except (OSError, UnicodeDecodeError) as exc:
+        common.fail(f"{file}: cannot read it as UTF-8 text: {exc}")
+    try:
+        definition = load_definition(text, source=str(file))
+    except DefinitionError as exc:
+        lines = [p if p.startswith(str(file)) else f"{file}: {p}" for p in exc.problems]
+        common.fail("\n".join(lines))
+    services, team_id = _services(team)
+    now = services.clock()
+    survey_id = store.create_survey(
+        services.engine, team_id=team_id, definition=definition, created_by=None, now=now
+    )
+    _locale, tz = glue.workspace_reader(services.engine, team_id)
+    upcoming = next_occurrence(definition.schedule, anchor=now, after=now, default_tz=str(tz))
+    typer.echo(str(survey_id))
+    note = f"created survey {survey_id} “{definition.name}”"
+    note += f"; next round {upcoming.astimezone(tz):%Y-%m-%d %H:%M %Z}" if upcoming else ""
+    typer.echo(note, err=True)
+
+
+def _survey(services: Services, team_id: str, survey_id: int) -> object:
+    from storage import surveys as store
+
+    survey = store.get_survey(services.engine, team_id=team_id, survey_id=survey_id)
+    if survey is None:
+        common.fail(f"SURVEY: there is no survey {survey_id} in workspace {team_id}")
+    return survey
+
+
+def _need_token(services: Services) -> None:
+    if not services.settings.slack_bot_token:
+        common.fail("SLACK_BOT_TOKEN: needed to reach Slack (set it, or use `cxbot sandbox`)")
+
+
+def _deliver(services: Services, team_id: str, keys: list[str], label: str) -> tuple[int, int]:
+    """Send the outbox until every one of `keys` is sent or failed; (sent, failed)."""
+    from bot.outbox import Dispatcher, dispatcher_client
+    from storage import outbox
+
+    client = dispatcher_client(services.settings)
+    dispatcher = Dispatcher(services.engine, lambda _team: client, services.clock)
+    done = 0
+    with common.progress(label, total=len(keys)) as advance:
+        while True:
+            states = outbox.statuses(services.engine, team_id=team_id, keys=keys)
+            finished = sum(1 for s in states.values() if s in (outbox.SENT, outbox.FAILED))
+            if finished > done:
+                advance(finished - done)
+                done = finished
+            if finished >= len(keys):
+                break
+            if not dispatcher.run_once():
+                time.sleep(0.2)
+    failed = sum(1 for s in states.values() if s == outbox.FAILED)
+    return len(keys) - failed, failed
+
+
+@pulse_app.command("send")
+def send_command(survey_id: int = SURVEY, team: str | None = TEAM, wait: bool = WAIT) -> None:
+    """Start a round now: a DM to everyone in the audience."""
+    from bot import pulse as glue
+    from storage import surveys as store
+
+    services, team_id = _services(team)
+    _need_token(services)
+    survey = _survey(services, team_id, survey_id)
+    assert isinstance(survey, store.SurveyInfo)
+    if store.open_round_of(services.engine, team_id=team_id, survey_id=survey_id):
+        common.fail(f"SURVEY: survey {survey_id} already has an open round; close it first")
+    try:
+        opened = glue.start_round(services, team_id=team_id, survey=survey)
+    except glue.AudienceError as exc:
+        common.fail(f"audience {exc}")
+    if opened is None:
+        common.fail(f"SURVEY: survey {survey_id} could not open a round")
+    line = f"round {opened.round.id}: asking {opened.asked} people"
+    if opened.skipped_cooldown:
+        line += f" ({opened.skipped_cooldown} left out: asked by another survey lately)"
+    typer.echo(line)
+    if wait and opened.asked:
+        users = store.asked_users(services.engine, team_id=team_id, round_id=opened.round.id)
+        keys = [store.dm_key(opened.round.id, u) for u in users]
+        sent, failed = _deliver(services, team_id, keys, "Sending the survey")
+        typer.echo(f"sent {sent} DMs" + (f", {failed} failed (see the log)" if failed else ""))
+
+
+@pulse_app.command("close")
+def close_command(survey_id: int = SURVEY, team: str | None = TEAM, wait: bool = WAIT) -> None:
+    """End the open round and post its results."""
+    from bot import pulse as glue
+    from storage import surveys as store
+
+    services, team_id = _services(team)
+    survey = _survey(services, team_id, survey_id)
+    assert isinstance(survey, store.SurveyInfo)
+    info = store.open_round_of(services.engine, team_id=team_id, survey_id=survey_id)
+    if info is None:
+        common.fail(f"SURVEY: survey {survey_id} has no open round")
+    closed = glue.close(services, team_id=team_id, round_id=info.id)
+    if closed is None or closed.results is None:
+        common.fail(f"SURVEY: round {info.id} was closed by someone else meanwhile")
+    results = closed.results
+    shown = "results shown" if results.shown else "not enough answers to show results"
+    typer.echo(f"round {info.id} closed: {results.answered} of {results.asked} answered; {shown}")
+    channel = glue.results_channel(survey, closed.customer_facing)
+    if wait and channel and services.settings.slack_bot_token:
+        sent, _failed = _deliver(services, team_id, [store.results_key(info.id)], "Posting results")
+        typer.echo(f"results posted to {channel}" if sent else "posting the results failed")

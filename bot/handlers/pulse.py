@@ -1,0 +1,353 @@
+"""`/pulse` and the survey DMs: create (admins), list, send, close, results; answer buttons
+and the free-text modal (everyone asked).
+
+Each listener acks first; a round's fan-out (audience lookup, queueing the DMs) runs after
+the ack. Answers are one storage call each; the DM is then redrawn with the reader's
+choices so a second click visibly changes the answer instead of adding one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot import pulse as glue
+from bot.errors import UserError
+from bot.i18n import N_, Translator, translator
+from bot.services import Services
+from bot.views import pulse as views
+from core.surveys import DefinitionError, next_occurrence
+from storage import surveys as store
+
+log = logging.getLogger(__name__)
+
+ADMINS_ONLY = N_("Only admins can {what} pulse surveys. Ask your CX lead.")
+UNKNOWN_SURVEY = N_("There is no pulse survey {id}. `/pulse list` shows them.")
+USAGE = N_(
+    "Use `/pulse create`, `/pulse list`, `/pulse send SURVEY`, `/pulse close SURVEY` "
+    "or `/pulse results SURVEY` (SURVEY is the number `/pulse list` shows)."
+)
+ROUND_OPEN = N_("Survey {id} already has an open round; close it first.")
+NO_OPEN_ROUND = N_("Survey {id} has no open round.")
+SENT = N_("Round {round} of “{name}” is going out to {n} people.")
+SEND_FAILED = N_("The round could not start: {reason}")
+CLOSED = N_("Round {round} of “{name}” is closed; the results are on their way.")
+NO_RESULTS = N_("Survey {id} has no closed round yet.")
+CREATED = N_("Pulse survey {id} “{name}” is created.")
+NEXT_ROUND = N_("Next round: {when}.")
+ROUND_CLOSED = N_("This survey is closed; answers are no longer taken.")
+NOT_ASKED = N_("This survey was not sent to you.")
+ANSWER_INVALID = N_("That answer could not be recorded. Please try again.")
+EMPTY_TEXT = N_("Write an answer, or cancel.")
+ASK_IN_DM = N_(
+    "Pulse surveys arrive as direct messages from me; answer them there. "
+    "`/pulse list` shows the surveys of this workspace."
+)
+
+
+def register(app: App, services: Services) -> None:
+    glue.configure(services)
+
+    @app.command("/pulse")
+    def pulse_callback(
+        ack: Ack,
+        command: dict[str, Any],
+        respond: Respond,
+        client: WebClient,
+        context: BoltContext,
+    ) -> None:
+        ack()
+        words = (command.get("text") or "").split()
+        verb = words[0].lower() if words else ""
+        user = str(command.get("user_id") or "")
+        team = str(context.team_id or command.get("team_id") or "")
+        t = _t(context)
+        if verb in ("", "create"):
+            if not glue.is_admin(services, client, user):
+                if verb:
+                    raise UserError(ADMINS_ONLY, what=t.gettext("create"))
+                _tell(respond, t.gettext(ASK_IN_DM))
+                return
+            client.views_open(trigger_id=command["trigger_id"], view=views.create_modal(t))
+        elif verb == "list":
+            _list(respond, team, t)
+        elif verb in ("send", "close", "results") and len(words) == 2:
+            survey = _survey(team, words[1])
+            if verb == "results":
+                _results(respond, team, survey, t)
+                return
+            if not glue.is_admin(services, client, user):
+                raise UserError(
+                    ADMINS_ONLY, what=t.gettext("send") if verb == "send" else t.gettext("close")
+                )
+            if verb == "send":
+                _send(respond, team, survey, t, client)
+            else:
+                _close(respond, team, survey, t)
+        else:
+            _tell(respond, t.gettext(USAGE))
+
+    @app.view(views.CREATE_MODAL)
+    def create_submit_callback(
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
+    ) -> None:
+        user = str((body.get("user") or {}).get("id") or "")
+        team = str(context.team_id or (body.get("team") or {}).get("id") or "")
+        values = views.create_values((view.get("state") or {}).get("values") or {})
+        _locale, tz = glue.workspace_reader(services.engine, team)
+        try:
+            definition = glue.definition_from_modal(values, str(tz))
+        except DefinitionError as exc:
+            errors: dict[str, str] = {}
+            for problem in exc.problems:
+                block, _, message = problem.partition(": ")
+                errors.setdefault(block, message)
+            ack(response_action="errors", errors=errors)
+            return
+        ack()
+        now = services.clock()
+        survey_id = store.create_survey(
+            services.engine, team_id=team, definition=definition, created_by=user, now=now
+        )
+        t = _t(context)
+        lines = [t.gettext(CREATED, id=survey_id, name=t.gettext(definition.name))]
+        upcoming = next_occurrence(definition.schedule, anchor=now, after=now, default_tz=str(tz))
+        if upcoming is not None:
+            lines.append(t.gettext(NEXT_ROUND, when=t.timestamp(upcoming, tz)))
+        survey = store.get_survey(services.engine, team_id=team, survey_id=survey_id)
+        if survey is not None and values.get("send_now") == "yes":
+            try:
+                opened = glue.start_round(services, team_id=team, survey=survey, client=client)
+                if opened is not None:
+                    lines.append(
+                        t.gettext(
+                            SENT, round=opened.round.id, name=t.gettext(survey.name), n=opened.asked
+                        )
+                    )
+            except glue.AudienceError as exc:
+                lines.append(t.gettext(SEND_FAILED, reason=str(exc)))
+        client.chat_postMessage(channel=user, text="\n".join(lines))
+
+    @app.action(re.compile(f"^{views.ANSWER_ACTION}_"))
+    def answer_callback(
+        ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond
+    ) -> None:
+        ack()
+        action = (body.get("actions") or [{}])[0]
+        parsed = _parse_value(str(action.get("value") or ""), 3)
+        user = str((body.get("user") or {}).get("id") or "")
+        team = str(context.team_id or (body.get("team") or {}).get("id") or "")
+        t = _t(context)
+        if parsed is None:
+            _tell(respond, t.gettext(ANSWER_INVALID))
+            return
+        round_id, question_id, score = int(parsed[0]), parsed[1], int(parsed[2])
+        status = store.record_answer(
+            services.engine,
+            team_id=team,
+            round_id=round_id,
+            user_id=user,
+            question_id=question_id,
+            score=score,
+            now=services.clock(),
+        )
+        _after_answer(respond, status, team, round_id, user, t)
+
+    @app.action(views.TEXT_ACTION)
+    def text_button_callback(
+        ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        action = (body.get("actions") or [{}])[0]
+        parsed = _parse_value(str(action.get("value") or ""), 2)
+        user = str((body.get("user") or {}).get("id") or "")
+        team = str(context.team_id or (body.get("team") or {}).get("id") or "")
+        t = _t(context)
+        if parsed is None:
+            _tell(respond, t.gettext(ANSWER_INVALID))
+            return
+        round_id, question_id = int(parsed[0]), parsed[1]
+        info = store.get_round(services.engine, team_id=team, round_id=round_id)
+        survey = info and store.get_survey(services.engine, team_id=team, survey_id=info.survey_id)
+        question = survey.definition.question(question_id) if survey else None
+        if info is None or question is None or not info.is_open(services.clock()):
+            _tell(respond, t.gettext(ROUND_CLOSED))
+            return
+        current = store.my_answers(
+            services.engine, team_id=team, round_id=round_id, user_id=user
+        ).get(question_id)
+        container = body.get("container") or {}
+        view = views.text_modal(
+            round_id, question, t, current if isinstance(current, str) else None
+        )
+        # Where the DM is, so the submission can redraw it.
+        view["private_metadata"] += (
+            f":{container.get('channel_id', '')}:{container.get('message_ts', '')}"
+        )
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.view(views.TEXT_MODAL)
+    def text_submit_callback(
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
+    ) -> None:
+        user = str((body.get("user") or {}).get("id") or "")
+        team = str(context.team_id or (body.get("team") or {}).get("id") or "")
+        t = _t(context)
+        meta = str(view.get("private_metadata") or "").split(":")
+        element = ((view.get("state") or {}).get("values") or {}).get(views.TEXT_BLOCK, {})
+        text = str((element.get(views.TEXT_INPUT) or {}).get("value") or "")
+        if not text.strip():
+            ack(response_action="errors", errors={views.TEXT_BLOCK: t.gettext(EMPTY_TEXT)})
+            return
+        if len(meta) < 2 or not meta[0].isdigit():
+            raise UserError(ANSWER_INVALID)
+        round_id, question_id = int(meta[0]), meta[1]
+        status = store.record_answer(
+            services.engine,
+            team_id=team,
+            round_id=round_id,
+            user_id=user,
+            question_id=question_id,
+            value=text,
+            now=services.clock(),
+        )
+        if status == "closed":
+            ack(response_action="errors", errors={views.TEXT_BLOCK: t.gettext(ROUND_CLOSED)})
+            return
+        if status not in ("recorded", "changed"):
+            ack(response_action="errors", errors={views.TEXT_BLOCK: t.gettext(ANSWER_INVALID)})
+            return
+        ack()
+        channel, ts = (meta[2], meta[3]) if len(meta) >= 4 else ("", "")
+        if channel and ts:
+            message = _redrawn(team, round_id, user, t)
+            if message is not None:
+                client.chat_update(channel=channel, ts=ts, **message)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _survey(team: str, word: str) -> store.SurveyInfo:
+        survey = (
+            store.get_survey(services.engine, team_id=team, survey_id=int(word))
+            if word.isdigit()
+            else None
+        )
+        if survey is None:
+            raise UserError(UNKNOWN_SURVEY, id=word[:20])
+        return survey
+
+    def _list(respond: Respond, team: str, t: Translator) -> None:
+        _locale, tz = glue.workspace_reader(services.engine, team)
+        now = services.clock()
+        items = []
+        for s in store.list_surveys(services.engine, team_id=team):
+            upcoming = next_occurrence(
+                s.definition.schedule, anchor=s.created_at, after=now, default_tz=str(tz)
+            )
+            is_open = store.open_round_of(services.engine, team_id=team, survey_id=s.id)
+            items.append(
+                (s.id, s.name, s.definition.schedule.repeat, upcoming, is_open is not None)
+            )
+        message = views.survey_list(items, t, tz)
+        respond(response_type="ephemeral", replace_original=False, **message)
+
+    def _send(
+        respond: Respond, team: str, survey: store.SurveyInfo, t: Translator, client: WebClient
+    ) -> None:
+        if store.open_round_of(services.engine, team_id=team, survey_id=survey.id):
+            raise UserError(ROUND_OPEN, id=survey.id)
+        try:
+            opened = glue.start_round(services, team_id=team, survey=survey, client=client)
+        except glue.AudienceError as exc:
+            _tell(respond, t.gettext(SEND_FAILED, reason=str(exc)))
+            return
+        if opened is not None:
+            name = t.gettext(survey.name)
+            _tell(respond, t.gettext(SENT, round=opened.round.id, name=name, n=opened.asked))
+
+    def _close(respond: Respond, team: str, survey: store.SurveyInfo, t: Translator) -> None:
+        info = store.open_round_of(services.engine, team_id=team, survey_id=survey.id)
+        if info is None:
+            raise UserError(NO_OPEN_ROUND, id=survey.id)
+        glue.close(services, team_id=team, round_id=info.id)
+        _tell(respond, t.gettext(CLOSED, round=info.id, name=t.gettext(survey.name)))
+
+    def _results(respond: Respond, team: str, survey: store.SurveyInfo, t: Translator) -> None:
+        latest = store.latest_closed_round(services.engine, team_id=team, survey_id=survey.id)
+        if latest is None or latest.results is None:
+            raise UserError(NO_RESULTS, id=survey.id)
+        _locale, tz = glue.workspace_reader(services.engine, team)
+        trend = store.earlier_results(
+            services.engine, team_id=team, survey_id=survey.id, before_round=latest.id
+        )
+        message = views.results_message(
+            survey.definition, latest.results, t, opened_at=latest.opened_at, tz=tz, trend=trend
+        )
+        respond(response_type="ephemeral", replace_original=False, **message)
+
+    def _redrawn(team: str, round_id: int, user: str, t: Translator) -> dict[str, Any] | None:
+        info = store.get_round(services.engine, team_id=team, round_id=round_id)
+        if info is None:
+            return None
+        survey = store.get_survey(services.engine, team_id=team, survey_id=info.survey_id)
+        if survey is None:
+            return None
+        _locale, tz = glue.workspace_reader(services.engine, team)
+        is_open = info.is_open(services.clock())
+        answers = (
+            store.my_answers(services.engine, team_id=team, round_id=round_id, user_id=user)
+            if is_open
+            else {}
+        )
+        return views.survey_message(
+            survey.definition,
+            round_id,
+            t,
+            closes_at=info.closes_at,
+            tz=tz,
+            answers=answers,
+            closed=not is_open,
+        )
+
+    def _after_answer(
+        respond: Respond, status: str, team: str, round_id: int, user: str, t: Translator
+    ) -> None:
+        if status in ("recorded", "changed", "closed"):
+            message = _redrawn(team, round_id, user, t)
+            if message is not None:
+                respond(replace_original=True, **message)
+            if status == "closed":
+                _tell(respond, t.gettext(ROUND_CLOSED))
+        elif status == "not_asked":
+            _tell(respond, t.gettext(NOT_ASKED))
+        else:
+            _tell(respond, t.gettext(ANSWER_INVALID))
+
+
+def _parse_value(value: str, parts: int) -> list[str] | None:
+    items = value.split(":")
+    if len(items) != parts or not items[0].isdigit():
+        return None
+    if parts == 3 and not items[2].lstrip("-").isdigit():
+        return None
+    return items
+
+
+def _t(context: BoltContext) -> Translator:
+    return translator(str(context.get("locale") or "en"))
+
+
+def _tell(respond: Respond, text: str) -> None:
+    respond(text=text, response_type="ephemeral", replace_original=False)
