@@ -171,6 +171,8 @@ class Dispatcher:
         self.max_attempts = max_attempts
         self._wake = threading.Event()
         self._stop = threading.Event()
+        # Until when history checks wait (after Slack rate-limited one).
+        self._checks_paused_until: datetime | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ running
@@ -242,6 +244,13 @@ class Dispatcher:
         if method == "chat.postMessage":
             payload = with_metadata(message.key, payload)
             if message.maybe_sent:
+                now = self.clock()
+                if self._checks_paused_until is not None and now < self._checks_paused_until:
+                    # Slack rate-limited the history check: wait it out for every message
+                    # rather than spend one refused call per message.
+                    wait = (self._checks_paused_until - now).total_seconds()
+                    self._retry(message, "history check paused", wait, maybe_sent=True, count=False)
+                    return
                 try:
                     found = self._find_posted(
                         client,
@@ -251,6 +260,8 @@ class Dispatcher:
                     )
                 except _CannotCheck as exc:
                     # Posting blind could double the message: ask again later instead.
+                    if exc.wait is not None:
+                        self._checks_paused_until = now + timedelta(seconds=exc.wait)
                     self._retry(
                         message, exc.error, exc.wait, maybe_sent=True, count=exc.wait is None
                     )
