@@ -1,0 +1,215 @@
+"""Storing survey answers: one transaction per chunk, duplicates skipped, counts kept in step.
+
+Each call inserts a frame of answers (the columns of `core.ingest.RESPONSE_COLUMNS`)
+under a fresh batch id and adds that batch to the `responsedaily` counts in the
+same transaction, so an interrupted import leaves whole chunks and the counts
+always match the answers. Re-running an import skips what is already there:
+the unique key (team_id, response_key) turns a repeated answer into a no-op.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from core.ingest import RESPONSE_COLUMNS
+from storage import alerts, rollup, shoutouts
+from storage.models import Response
+
+_T = Response.__table__  # type: ignore[attr-defined]
+
+# Order of the values in each inserted row.
+_INSERTED = (
+    "team_id",
+    "response_key",
+    "responded_at",
+    "local_day",
+    "metric",
+    "score",
+    "customer_id",
+    "segment",
+    "touchpoint",
+    "comment",
+    "employee",
+    "source",
+    "batch_id",
+    "created_at",
+)
+
+
+_BIG_BATCH = 5_000
+_IMPORT_CACHE_KIB = 256 * 1024
+
+
+@dataclass(frozen=True)
+class InsertResult:
+    batch_id: str
+    inserted: int
+    duplicates: int
+
+
+@cache
+def _insert_sql(dialect_name: str) -> str:
+    """The INSERT .. ON CONFLICT DO NOTHING statement as the driver's positional SQL.
+
+    Rows go straight to the DBAPI cursor's executemany: building one bound
+    statement per row through the ORM or the type system costs more than the
+    insert itself on a million answers.
+    """
+    if dialect_name == "postgresql":
+        from sqlalchemy.dialects.postgresql.psycopg import dialect as pg_dialect
+
+        stmt: Any = postgresql.insert(_T)
+        dialect: Any = pg_dialect(paramstyle="format")
+    else:
+        stmt = sqlite.insert(_T)
+        dialect = sqlite.dialect(paramstyle="qmark")
+    stmt = stmt.on_conflict_do_nothing(index_elements=["team_id", "response_key"])
+    compiled = stmt.compile(dialect=dialect, column_keys=list(_INSERTED), for_executemany=True)
+    if tuple(compiled.positiontup or ()) != _INSERTED:
+        raise RuntimeError(f"unexpected parameter order {compiled.positiontup}")
+    return str(compiled)
+
+
+def _utc_text(column: pd.Series) -> list[str]:
+    """Aware datetimes as the text SQLAlchemy stores for them (UTC, microseconds).
+
+    SQLite keeps this text as is (and `storage.types.UTCDateTime` reads it back as
+    UTC); PostgreSQL reads the offset.
+    """
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        moments = column.dt.tz_convert("UTC")
+    else:
+        values = column.tolist()
+        if any(getattr(v, "tzinfo", None) is None for v in values):
+            raise ValueError("responded_at must hold timezone-aware datetimes")
+        moments = pd.to_datetime(pd.Series(values, dtype=object), utc=True)
+    naive = moments.dt.tz_localize(None).to_numpy().astype("datetime64[us]")
+    if np.isnat(naive).any():
+        raise ValueError("responded_at is missing in some rows")
+    iso = np.datetime_as_string(naive, unit="us").tolist()
+    return [f"{s[:10]} {s[11:]}" for s in iso]
+
+
+def _day_text(column: pd.Series) -> list[str]:
+    values = column.tolist()
+    if not set(map(type, values)) <= {date}:
+        if not all(isinstance(v, date) for v in values):
+            raise ValueError("local_day must hold dates in every row")
+        values = [v.date() if isinstance(v, datetime) else v for v in values]
+    return [v.isoformat() for v in values]
+
+
+def _texts(column: pd.Series, name: str, *, optional: bool = True) -> list[Any]:
+    """The column as a list of str (or None where optional), checked without copying it."""
+    values = column.tolist()
+    kinds = set(map(type, values))
+    allowed = {str, type(None)} if optional else {str}
+    if kinds <= allowed:
+        return values
+    if optional:
+        return [None if v is None or v != v else str(v) for v in values]
+    raise ValueError(f"{name} must hold text in every row")
+
+
+def _rows(
+    frame: pd.DataFrame, *, team_id: str, source: str, batch_id: str, pg: bool
+) -> Iterator[tuple[Any, ...]]:
+    """The frame's rows in `_INSERTED` order, made lazily (a million tuples take room)."""
+    n = len(frame)
+    when = _utc_text(frame["responded_at"])
+    if pg:
+        when = [w + "+00:00" for w in when]
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") + ("+00:00" if pg else "")
+    scores = frame["score"].to_numpy()
+    if not np.issubdtype(scores.dtype, np.integer):
+        raise ValueError("score must hold whole numbers")
+    return iter(
+        zip(
+            [team_id] * n,
+            _texts(frame["response_key"], "response_key", optional=False),
+            when,
+            _day_text(frame["local_day"]),
+            _texts(frame["metric"], "metric", optional=False),
+            scores.tolist(),
+            _texts(frame["customer_id"], "customer_id"),
+            _texts(frame["segment"], "segment"),
+            _texts(frame["touchpoint"], "touchpoint"),
+            _texts(frame["comment"], "comment"),
+            _texts(frame["employee"], "employee"),
+            [source] * n,
+            [batch_id] * n,
+            [now] * n,
+            strict=True,
+        )
+    )
+
+
+def count_batch(conn: Connection, *, team_id: str, batch_id: str) -> int:
+    query = select(func.count()).where(_T.c.team_id == team_id, _T.c.batch_id == batch_id)
+    return int(conn.execute(query).scalar_one())
+
+
+def insert_responses(
+    engine: Engine,
+    *,
+    team_id: str,
+    frame: pd.DataFrame,
+    source: str = "import",
+    batch_id: str | None = None,
+) -> InsertResult:
+    """Insert answers (columns of RESPONSE_COLUMNS) as one batch, skipping duplicates.
+
+    One transaction: the rows whose response_key the team does not have yet are
+    inserted under `batch_id` (a fresh uuid4 hex when not given) and added to the
+    daily counts. `inserted` counts the new rows, `duplicates` the rest of the frame
+    (repeats inside the frame included).
+    """
+    missing = [c for c in RESPONSE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(f"the frame has no column {', '.join(missing)}")
+    batch_id = batch_id or uuid.uuid4().hex
+    if frame.empty:
+        return InsertResult(batch_id, 0, 0)
+    unique = frame.drop_duplicates("response_key", keep="first")
+    with engine.begin() as conn:
+        pg = conn.dialect.name == "postgresql"
+        if not pg and len(unique) > _BIG_BATCH:
+            # The default 2 MB page cache thrashes on four indexes of a growing table.
+            conn.exec_driver_sql(f"PRAGMA cache_size=-{_IMPORT_CACHE_KIB}")
+        rows = _rows(unique, team_id=team_id, source=source, batch_id=batch_id, pg=pg)
+        # Straight to the DBAPI cursor of this transaction's connection, rows made lazily.
+        cursor = conn.connection.cursor()
+        try:
+            # sqlite3 and psycopg both take any iterable of rows, typeshed aside.
+            cursor.executemany(_insert_sql(conn.dialect.name), cast(Any, rows))
+        finally:
+            cursor.close()
+        inserted = count_batch(conn, team_id=team_id, batch_id=batch_id)
+        if inserted:
+            rollup.add_batch(conn, team_id=team_id, batch_id=batch_id)
+            # Detractor alerts and their messages commit (or roll back) with the answers.
+            alerts.raise_for_batch(conn, team_id=team_id, batch_id=batch_id, now=datetime.now(UTC))
+            shoutouts.praise_for_batch(
+                conn, team_id=team_id, batch_id=batch_id, now=datetime.now(UTC)
+            )
+    return InsertResult(batch_id, inserted, len(frame) - inserted)
+
+
+def batch_response_ids(engine: Engine, *, team_id: str, batch_id: str) -> list[int]:
+    """The ids of the answers a batch inserted, oldest first (for alerts and webhook replies)."""
+    query = (
+        select(_T.c.id).where(_T.c.team_id == team_id, _T.c.batch_id == batch_id).order_by(_T.c.id)
+    )
+    with engine.connect() as conn:
+        return [int(i) for i in conn.execute(query).scalars()]
