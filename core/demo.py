@@ -35,6 +35,7 @@ from core.demo_texts import (
     SHOUTOUTS,
 )
 from core.ingest import ID_PREFIX
+from core.ingest import RESPONSE_COLUMNS as INGEST_RESPONSE_COLUMNS
 from core.periods import Period, last_complete, periods_back
 
 WEEKS: Final = 52
@@ -146,19 +147,8 @@ EMPLOYEES: Final = {"U0ADA": "en", "U0BJORN": "nb", "U0FREJA": "da", "U0SVEA": "
 EMPLOYEE_NAMES: Final = {"U0ADA": "Ada", "U0BJORN": "Bjørn", "U0FREJA": "Freja", "U0SVEA": "Svea"}
 EMPLOYEE_ON_SUPPORT: Final = 0.6
 
-RESPONSE_COLUMNS: Final = [
-    "response_key",
-    "responded_at",
-    "local_day",
-    "metric",
-    "score",
-    "customer_id",
-    "segment",
-    "touchpoint",
-    "comment",
-    "employee",
-    "language",
-]
+# The importer's columns, plus the language each demo comment was written in.
+RESPONSE_COLUMNS: Final = [*INGEST_RESPONSE_COLUMNS, "language"]
 CUSTOMER_COLUMNS: Final = [
     "customer_id",
     "started_at",

@@ -10,7 +10,6 @@ the unique key (team_id, response_key) turns a repeated answer into a no-op.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -122,10 +121,14 @@ def _texts(column: pd.Series, name: str, *, optional: bool = True) -> list[Any]:
     raise ValueError(f"{name} must hold text in every row")
 
 
-def _rows(
+def _columns(
     frame: pd.DataFrame, *, team_id: str, source: str, batch_id: str, pg: bool
-) -> Iterator[tuple[Any, ...]]:
-    """The frame's rows in `_INSERTED` order, made lazily (a million tuples take room)."""
+) -> dict[str, list[Any]]:
+    """The frame's values as stored, one list per column of `_INSERTED`.
+
+    Lists rather than rows: zipped lazily for the insert (a million tuples take
+    room) and read again for the counts.
+    """
     n = len(frame)
     when = _utc_text(frame["responded_at"])
     if pg:
@@ -134,25 +137,18 @@ def _rows(
     scores = frame["score"].to_numpy()
     if not np.issubdtype(scores.dtype, np.integer):
         raise ValueError("score must hold whole numbers")
-    return iter(
-        zip(
-            [team_id] * n,
-            _texts(frame["response_key"], "response_key", optional=False),
-            when,
-            _day_text(frame["local_day"]),
-            _texts(frame["metric"], "metric", optional=False),
-            scores.tolist(),
-            _texts(frame["customer_id"], "customer_id"),
-            _texts(frame["segment"], "segment"),
-            _texts(frame["touchpoint"], "touchpoint"),
-            _texts(frame["comment"], "comment"),
-            _texts(frame["employee"], "employee"),
-            [source] * n,
-            [batch_id] * n,
-            [now] * n,
-            strict=True,
-        )
-    )
+    columns: dict[str, list[Any]] = {
+        "team_id": [team_id] * n,
+        "response_key": _texts(frame["response_key"], "response_key", optional=False),
+        "responded_at": when,
+        "local_day": _day_text(frame["local_day"]),
+        "metric": _texts(frame["metric"], "metric", optional=False),
+        "score": scores.tolist(),
+    }
+    for name in ("customer_id", "segment", "touchpoint", "comment", "employee"):
+        columns[name] = _texts(frame[name], name)
+    columns.update(source=[source] * n, batch_id=[batch_id] * n, created_at=[now] * n)
+    return columns
 
 
 def count_batch(conn: Connection, *, team_id: str, batch_id: str) -> int:
@@ -187,7 +183,8 @@ def insert_responses(
         if not pg and len(unique) > _BIG_BATCH:
             # The default 2 MB page cache thrashes on four indexes of a growing table.
             conn.exec_driver_sql(f"PRAGMA cache_size=-{_IMPORT_CACHE_KIB}")
-        rows = _rows(unique, team_id=team_id, source=source, batch_id=batch_id, pg=pg)
+        columns = _columns(unique, team_id=team_id, source=source, batch_id=batch_id, pg=pg)
+        rows = zip(*(columns[c] for c in _INSERTED), strict=True)
         # Straight to the DBAPI cursor of this transaction's connection, rows made lazily.
         cursor = conn.connection.cursor()
         try:
@@ -196,8 +193,21 @@ def insert_responses(
         finally:
             cursor.close()
         inserted = count_batch(conn, team_id=team_id, batch_id=batch_id)
-        if inserted:
+        if inserted == len(unique):
+            # Every row went in (the usual case): count them from what was inserted
+            # instead of reading the batch back.
+            rollup.add_counts(
+                conn,
+                team_id=team_id,
+                days=columns["local_day"],
+                metrics=columns["metric"],
+                segments=columns["segment"],
+                touchpoints=columns["touchpoint"],
+                scores=columns["score"],
+            )
+        elif inserted:
             rollup.add_batch(conn, team_id=team_id, batch_id=batch_id)
+        if inserted:
             # Detractor alerts and their messages commit (or roll back) with the answers.
             alerts.raise_for_batch(conn, team_id=team_id, batch_id=batch_id, now=datetime.now(UTC))
             shoutouts.praise_for_batch(

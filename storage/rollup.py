@@ -13,7 +13,10 @@ except for the one expression that turns a day into its month.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
+from typing import Any, cast
 
+import pandas as pd
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import TextClause
@@ -74,6 +77,75 @@ def add_batch(conn: Connection, *, team_id: str, batch_id: str) -> None:
     """Add the answers inserted under `batch_id` to the counts (call once per batch)."""
     for statement in _merge(conn, where=_BATCH):
         conn.execute(statement, {"team_id": team_id, "batch_id": batch_id})
+
+
+_KEYS = ["day", "metric", "segment", "touchpoint", "score"]
+
+
+@cache
+def _upsert_sql(table: str, column: str, dialect: str) -> str:
+    """The counts upsert in the driver's positional style (rows go to its executemany)."""
+    mark = "%s" if dialect == "postgresql" else "?"
+    return (
+        f"INSERT INTO {table} (team_id, {column}, metric, segment, touchpoint, score, n) "
+        f"VALUES ({', '.join([mark] * 7)}) "
+        f"ON CONFLICT (team_id, {column}, metric, segment, touchpoint, score) "
+        f"DO UPDATE SET n = {table}.n + excluded.n"
+    )
+
+
+def add_counts(
+    conn: Connection,
+    *,
+    team_id: str,
+    days: Sequence[str],
+    metrics: Sequence[str],
+    segments: Sequence[str | None],
+    touchpoints: Sequence[str | None],
+    scores: Sequence[int],
+) -> None:
+    """Add answers just inserted, given as their stored values, to the counts.
+
+    The same result as `add_batch` without reading the answers back: the caller
+    passes exactly the rows it inserted (every one of them, none skipped as a
+    duplicate), days as ISO text. A chunk of answers shrinks to one row per day
+    and combination, summed here and upserted in one executemany per table.
+    """
+    if not len(days):
+        return
+    answers = pd.DataFrame(
+        {
+            "day": pd.Series(days, dtype=object),
+            "metric": pd.Series(metrics, dtype=object),
+            # Unknown segment/touchpoint count as '', as in the SQL of add_batch.
+            "segment": pd.Series(segments, dtype=object).fillna(""),
+            "touchpoint": pd.Series(touchpoints, dtype=object).fillna(""),
+            "score": pd.Series(scores, dtype="int64"),
+        }
+    )
+    # Sorted in the order of the tables' primary keys: the upserts then walk the
+    # index pages in order instead of jumping about.
+    daily = answers.groupby(_KEYS).size().reset_index(name="n")
+    monthly = daily.assign(day=daily["day"].str.slice(0, 8) + "01")
+    monthly = monthly.groupby(_KEYS)["n"].sum().reset_index()
+    dialect = conn.dialect.name
+    cursor = conn.connection.cursor()
+    try:
+        for (table, column), counts in zip(_TABLES, (daily, monthly), strict=True):
+            rows = zip(
+                [team_id] * len(counts),
+                counts["day"].tolist(),
+                counts["metric"].tolist(),
+                counts["segment"].tolist(),
+                counts["touchpoint"].tolist(),
+                counts["score"].tolist(),
+                counts["n"].tolist(),
+                strict=True,
+            )
+            # sqlite3 and psycopg both take any iterable of rows, typeshed aside.
+            cursor.executemany(_upsert_sql(table, column, dialect), cast(Any, rows))
+    finally:
+        cursor.close()
 
 
 def remove_responses(conn: Connection, *, team_id: str, response_ids: Sequence[int]) -> None:

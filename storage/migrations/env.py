@@ -4,28 +4,21 @@ from __future__ import annotations
 
 from alembic import context
 from sqlalchemy import engine_from_config, pool
+from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage.db import include_name
 
 config = context.config
 target_metadata = SQLModel.metadata
 
 
-# Tables that libraries create and manage themselves (APScheduler's job store,
-# slack_sdk's installation and OAuth state stores): migrations leave them alone.
-FOREIGN_TABLES = ("apscheduler_", "slack_")
-
-
-def _include_name(name, type_, parent_names) -> bool:  # type: ignore[no-untyped-def]
-    return not (type_ == "table" and name and name.startswith(FOREIGN_TABLES))
-
-
-def _configure(connection) -> None:  # type: ignore[no-untyped-def]
+def _configure(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        include_name=_include_name,
+        include_name=include_name,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )

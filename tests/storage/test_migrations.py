@@ -8,12 +8,14 @@ from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401
-from storage.db import current_revision, upgrade
+from storage.db import current_revision, include_name, upgrade
 
 
 def test_migrations_match_models(engine: Engine) -> None:
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={"compare_type": False})
+        ctx = MigrationContext.configure(
+            conn, opts={"compare_type": False, "include_name": include_name}
+        )
         diff = compare_metadata(ctx, SQLModel.metadata)
     assert diff == [], f"models and migrations differ: {diff}"
 
