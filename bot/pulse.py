@@ -286,7 +286,9 @@ def record_customer_metrics(services: Services, *, team_id: str, round_id: int) 
         result = insert_responses(services.engine, team_id=team_id, frame=frame, source="pulse")
         inserted = result.inserted
         if inserted:
-            ids = batch_response_ids(services.engine, team_id=team_id, batch_id=result.batch_id)
+            ids = batch_response_ids(
+                services.engine, team_id=team_id, batch_id=result.batch_id, after_id=result.after_id
+            )
             answers_stored(services, team_id=team_id, response_ids=ids)
     store.mark_metrics_recorded(services.engine, team_id=team_id, round_id=round_id)
     return inserted

@@ -43,6 +43,7 @@ from core import config_keys, sla
 from core.metrics import DETRACTOR_THRESHOLDS
 from storage import outbox
 from storage.models import Alert, AlertNote, Response
+from storage.newest import team_match
 from storage.settings_store import get_settings
 from storage.types import UTCDateTime
 
@@ -142,6 +143,7 @@ def raise_for_batch(
     batch_id: str,
     now: datetime,
     config: AlertConfig | None = None,
+    after_id: int | None = None,
 ) -> int:
     """Create one alert per detractor answer of the batch and queue their messages.
 
@@ -149,12 +151,18 @@ def raise_for_batch(
     `history_days` get an alert with posted=False (kept for the record, nobody
     asked to act). A channel receiving more than `storm_size` alerts from the
     batch gets one summary message, with the alerts in its thread. Returns the
-    number of alerts created.
+    number of alerts created. `after_id`, when given, is an id every answer of the
+    batch is above (the largest id before the insert): the batch is then read from
+    the newest rows rather than searched for among all the team's answers.
     """
     cfg = config or load_config(conn, team_id=team_id)
     due = cfg.policy.due(now)
     cutoff = now - timedelta(days=cfg.history_days)
-    in_batch = and_(_R.c.team_id == team_id, _R.c.batch_id == batch_id, _detractor(cfg.thresholds))
+    if after_id is None:
+        team = _R.c.team_id == team_id
+    else:
+        team = and_(team_match(_R.c.team_id, team_id, conn.dialect.name), _R.c.id > after_id)
+    in_batch = and_(team, _R.c.batch_id == batch_id, _detractor(cfg.thresholds))
     insert = _dialect_insert(conn)
 
     # History: one set-based statement, however many answers an old import brings.

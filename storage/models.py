@@ -36,9 +36,8 @@ class Response(SQLModel, table=True):
         UniqueConstraint("team_id", "response_key", name="uq_response_team_key"),
         Index("ix_response_team_day", "team_id", "local_day"),
         Index("ix_response_team_customer", "team_id", "customer_id"),
-        # Shaped so SQLite's planner prefers it to ix_response_team_day for a batch's
-        # rows (the rollup's GROUP BY local_day): that one scans all the team's answers.
-        Index("ix_response_batch", "team_id", "batch_id", "local_day"),
+        # No index on batch_id: each one slows every import, and readers of a batch
+        # find it among the ids above the largest id before its insert.
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from core.ingest import RESPONSE_COLUMNS
 from storage import alerts, rollup, shoutouts
 from storage.models import Response
+from storage.newest import team_match
 
 _T = Response.__table__  # type: ignore[attr-defined]
 
@@ -55,6 +56,9 @@ class InsertResult:
     batch_id: str
     inserted: int
     duplicates: int
+    # Every answer of the batch has an id above this: pass it to `batch_response_ids`,
+    # which then reads the newest rows instead of searching the team's answers.
+    after_id: int | None = None
 
 
 @cache
@@ -151,8 +155,35 @@ def _columns(
     return columns
 
 
-def count_batch(conn: Connection, *, team_id: str, batch_id: str) -> int:
-    query = select(func.count()).where(_T.c.team_id == team_id, _T.c.batch_id == batch_id)
+def _in_batch(team_id: str, batch_id: str, after_id: int | None, dialect: str) -> list[Any]:
+    if after_id is None:
+        return [_T.c.team_id == team_id, _T.c.batch_id == batch_id]
+    return [
+        team_match(_T.c.team_id, team_id, dialect),
+        _T.c.batch_id == batch_id,
+        _T.c.id > after_id,
+    ]
+
+
+def largest_id(conn: Connection) -> int:
+    """The largest answer id now (0 when there are none).
+
+    Answers inserted after this call get larger ids: SQLite gives a new row the
+    largest rowid + 1 and its writer lock keeps other inserts out of an open
+    write; PostgreSQL draws ids from an increasing sequence, so a row another
+    transaction commits later may land above it too, which the batch_id filter
+    of every reader drops.
+    """
+    return int(conn.execute(select(func.max(_T.c.id))).scalar() or 0)
+
+
+def count_batch(
+    conn: Connection, *, team_id: str, batch_id: str, after_id: int | None = None
+) -> int:
+    """How many answers the batch has; `after_id` (from `largest_id` before the insert)
+    narrows the search to the newest rows."""
+    where = _in_batch(team_id, batch_id, after_id, conn.dialect.name)
+    query = select(func.count()).select_from(_T).where(*where)
     return int(conn.execute(query).scalar_one())
 
 
@@ -184,6 +215,8 @@ def insert_responses(
             # The default 2 MB page cache thrashes on four indexes of a growing table.
             conn.exec_driver_sql(f"PRAGMA cache_size=-{_IMPORT_CACHE_KIB}")
         columns = _columns(unique, team_id=team_id, source=source, batch_id=batch_id, pg=pg)
+        # Readers of the batch below scan ids above this one instead of an index on batch_id.
+        after_id = largest_id(conn)
         rows = zip(*(columns[c] for c in _INSERTED), strict=True)
         # Straight to the DBAPI cursor of this transaction's connection, rows made lazily.
         cursor = conn.connection.cursor()
@@ -192,7 +225,7 @@ def insert_responses(
             cursor.executemany(_insert_sql(conn.dialect.name), cast(Any, rows))
         finally:
             cursor.close()
-        inserted = count_batch(conn, team_id=team_id, batch_id=batch_id)
+        inserted = count_batch(conn, team_id=team_id, batch_id=batch_id, after_id=after_id)
         if inserted == len(unique):
             # Every row went in (the usual case): count them from what was inserted
             # instead of reading the batch back.
@@ -206,20 +239,27 @@ def insert_responses(
                 scores=columns["score"],
             )
         elif inserted:
-            rollup.add_batch(conn, team_id=team_id, batch_id=batch_id)
+            rollup.add_batch(conn, team_id=team_id, batch_id=batch_id, after_id=after_id)
         if inserted:
             # Detractor alerts and their messages commit (or roll back) with the answers.
-            alerts.raise_for_batch(conn, team_id=team_id, batch_id=batch_id, now=datetime.now(UTC))
-            shoutouts.praise_for_batch(
-                conn, team_id=team_id, batch_id=batch_id, now=datetime.now(UTC)
+            alerts.raise_for_batch(
+                conn, team_id=team_id, batch_id=batch_id, now=datetime.now(UTC), after_id=after_id
             )
-    return InsertResult(batch_id, inserted, len(frame) - inserted)
+            shoutouts.praise_for_batch(
+                conn, team_id=team_id, batch_id=batch_id, now=datetime.now(UTC), after_id=after_id
+            )
+    return InsertResult(batch_id, inserted, len(frame) - inserted, after_id)
 
 
-def batch_response_ids(engine: Engine, *, team_id: str, batch_id: str) -> list[int]:
-    """The ids of the answers a batch inserted, oldest first (for alerts and webhook replies)."""
-    query = (
-        select(_T.c.id).where(_T.c.team_id == team_id, _T.c.batch_id == batch_id).order_by(_T.c.id)
-    )
+def batch_response_ids(
+    engine: Engine, *, team_id: str, batch_id: str, after_id: int | None = None
+) -> list[int]:
+    """The ids of the answers a batch inserted, oldest first (for alerts and webhook replies).
+
+    Pass the batch's `InsertResult.after_id`: there is no index on batch_id (it
+    would slow every import), so without it this reads all the team's answers.
+    """
+    where = _in_batch(team_id, batch_id, after_id, engine.dialect.name)
+    query = select(_T.c.id).where(*where).order_by(_T.c.id)
     with engine.connect() as conn:
         return [int(i) for i in conn.execute(query).scalars()]

@@ -21,6 +21,8 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import TextClause
 
+from storage.newest import TEAM_SQL
+
 # Unknown segment/touchpoint become '' because NULLs never collide in a primary key.
 _GROUPED = """
     SELECT team_id, {period}, metric, coalesce(segment, ''), coalesce(touchpoint, ''), score,
@@ -73,10 +75,22 @@ def _merge(conn: Connection, *, where: str, sign: str = "") -> list[TextClause]:
     ]
 
 
-def add_batch(conn: Connection, *, team_id: str, batch_id: str) -> None:
-    """Add the answers inserted under `batch_id` to the counts (call once per batch)."""
-    for statement in _merge(conn, where=_BATCH):
-        conn.execute(statement, {"team_id": team_id, "batch_id": batch_id})
+def add_batch(
+    conn: Connection, *, team_id: str, batch_id: str, after_id: int | None = None
+) -> None:
+    """Add the answers inserted under `batch_id` to the counts (call once per batch).
+
+    `after_id`, when given, is an id every answer of the batch is above (the
+    largest id before the insert): the batch is then found among the newest rows.
+    """
+    where = _BATCH
+    params: dict[str, object] = {"team_id": team_id, "batch_id": batch_id}
+    if after_id is not None:
+        team = TEAM_SQL.get(conn.dialect.name, "team_id = :team_id")
+        where = f"{team} AND batch_id = :batch_id AND id > :after_id"
+        params["after_id"] = after_id
+    for statement in _merge(conn, where=where):
+        conn.execute(statement, params)
 
 
 _KEYS = ["day", "metric", "segment", "touchpoint", "score"]

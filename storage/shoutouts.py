@@ -35,6 +35,7 @@ from core.shoutouts import (
 from core.text import redact
 from storage import outbox
 from storage.models import Response, Shoutout, ShoutoutReceiver, ShoutoutSecond, SlackUser
+from storage.newest import team_match
 from storage.settings_store import get_settings
 
 _S = Shoutout.__table__  # type: ignore[attr-defined]
@@ -547,6 +548,7 @@ def praise_for_batch(
     batch_id: str,
     now: datetime,
     config: ShoutoutConfig | None = None,
+    after_id: int | None = None,
 ) -> int:
     """Turn the batch's promoter answers that name an employee into "the customer said"
     shout-outs, queued for the shout-outs channel and the employee's DM.
@@ -554,8 +556,17 @@ def praise_for_batch(
     Runs inside the transaction that inserted the batch. One per answer (the unique
     response_id makes a repeat a no-op); detractors never; answers older than
     PRAISE_MAX_AGE_DAYS are history and are skipped. Returns how many were created.
+    `after_id`, when given, is an id every answer of the batch is above: the batch
+    is then read from the newest rows.
     """
-    return _praise(conn, team_id, _R.c.batch_id == batch_id, now, config)
+    if after_id is None:
+        return _praise(conn, team_id, _R.c.batch_id == batch_id, now, config)
+    which = and_(
+        team_match(_R.c.team_id, team_id, conn.dialect.name),
+        _R.c.batch_id == batch_id,
+        _R.c.id > after_id,
+    )
+    return _praise(conn, team_id, which, now, config, newest=True)
 
 
 def praise_for_responses(
@@ -574,8 +585,16 @@ def praise_for_responses(
 
 
 def _praise(
-    conn: Connection, team_id: str, which: Any, now: datetime, config: ShoutoutConfig | None
+    conn: Connection,
+    team_id: str,
+    which: Any,
+    now: datetime,
+    config: ShoutoutConfig | None,
+    *,
+    newest: bool = False,
 ) -> int:
+    """`newest`: `which` matches the team itself (see storage.newest), in a way that
+    keeps SQLite off the team's index."""
     cfg = config or load_config(conn, team_id=team_id)
     if not cfg.customer_praise:
         return 0
@@ -586,8 +605,7 @@ def _praise(
     candidates = conn.execute(
         select(_R.c.id, _R.c.metric, _R.c.score, _R.c.comment, _R.c.employee)
         .where(
-            _R.c.team_id == team_id,
-            which,
+            which if newest else and_(_R.c.team_id == team_id, which),
             promoter,
             or_(_R.c.employee.is_not(None), _R.c.comment.is_not(None)),
             _R.c.responded_at >= now - timedelta(days=PRAISE_MAX_AGE_DAYS),

@@ -195,3 +195,33 @@ def test_large_batch_takes_the_bulk_path(engine: Engine) -> None:
         ).scalar_one()
     assert total == 6_000
     rollup_matches_answers(engine)
+
+
+def test_batch_is_found_above_the_largest_id_before_it(engine: Engine) -> None:
+    frame = frame_of(CSV)
+    first = insert_responses(engine, team_id=TEAM, frame=frame.iloc[:2], batch_id="c" * 32)
+    other = insert_responses(engine, team_id="T0OTHER", frame=frame, batch_id="c" * 32)
+    later = insert_responses(engine, team_id=TEAM, frame=frame, batch_id="c" * 32)
+    assert first.after_id is not None and later.after_id is not None
+    assert later.after_id >= first.after_id + 2
+    every = batch_response_ids(engine, team_id=TEAM, batch_id="c" * 32)
+    newest = batch_response_ids(engine, team_id=TEAM, batch_id="c" * 32, after_id=later.after_id)
+    assert len(every) == 5 and len(newest) == later.inserted == 3
+    assert newest == [i for i in every if i > later.after_id]
+    assert batch_response_ids(
+        engine, team_id="T0OTHER", batch_id="c" * 32, after_id=other.after_id
+    ) == batch_response_ids(engine, team_id="T0OTHER", batch_id="c" * 32)
+    rollup_matches_answers(engine)
+
+
+def test_sqlite_reads_a_batch_by_id_range(sqlite_engine: Engine) -> None:
+    # An index on team_id would make SQLite read every answer of the team for each batch.
+    from storage.newest import TEAM_SQL
+
+    with sqlite_engine.connect() as conn:
+        plan = conn.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN SELECT id FROM response WHERE {TEAM_SQL['sqlite']} "
+            "AND batch_id = :batch_id AND id > :after_id",
+            {"team_id": TEAM, "batch_id": "x", "after_id": 0},
+        ).all()
+    assert "INTEGER PRIMARY KEY" in " ".join(str(row[-1]) for row in plan)

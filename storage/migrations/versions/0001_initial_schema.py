@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 08:17:42.667465
+Create Date: 2026-11-23 09:07:31.273702
 """
 
 from collections.abc import Sequence
@@ -124,9 +124,6 @@ def upgrade() -> None:
         sa.UniqueConstraint("team_id", "response_key", name="uq_response_team_key"),
     )
     with op.batch_alter_table("response", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_response_batch", ["team_id", "batch_id", "local_day"], unique=False
-        )
         batch_op.create_index("ix_response_team_customer", ["team_id", "customer_id"], unique=False)
         batch_op.create_index("ix_response_team_day", ["team_id", "local_day"], unique=False)
 
@@ -439,7 +436,6 @@ def downgrade() -> None:
     with op.batch_alter_table("response", schema=None) as batch_op:
         batch_op.drop_index("ix_response_team_day")
         batch_op.drop_index("ix_response_team_customer")
-        batch_op.drop_index("ix_response_batch")
 
     op.drop_table("response")
     op.drop_table("processedevent")
