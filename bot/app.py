@@ -19,6 +19,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from bot.errors import describe, install_error_handler
 from bot.i18n import N_, translator
 from bot.middleware import install_middleware
+from bot.observability import observe_slack_errors
 from bot.priority import AckFirst, ListenerExecutor
 from bot.services import Services
 from bot.settings import Settings
@@ -41,10 +42,20 @@ def create_app(settings: Settings, services: Services, *, verify_token: bool = T
     `verify_token` calls auth.test now, so requests never wait for it later (Bolt would
     otherwise call it on the first request, before that request's ack).
     """
-    if not settings.slack_bot_token:
-        raise ValueError("SLACK_BOT_TOKEN is required to build the Slack app")
+    if not settings.can_call_slack:
+        raise ValueError(
+            "SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET) is required "
+            "to build the Slack app"
+        )
     client = make_client(settings)
     priority: AckFirst = services.extras.setdefault("ack_first", AckFirst())
+    oauth: dict[str, Any] = {}
+    if settings.oauth_enabled:
+        # Many workspaces: each request's token comes from the installation store.
+        from bot.oauth import setup
+
+        oauth = setup(services, client).bolt_kwargs()
+        verify_token = False
     app = CxApp(
         name="cxbot",
         signing_secret=settings.slack_signing_secret,
@@ -53,7 +64,11 @@ def create_app(settings: Settings, services: Services, *, verify_token: bool = T
         token_verification_enabled=verify_token,
         listener_executor=ListenerExecutor(LISTENER_THREADS, priority),
         logger=logging.getLogger("cxbot.bolt"),
+        **oauth,
     )
+    if oauth:
+        app.enable_token_revocation_listeners()
+    observe_slack_errors(app)
     helpers = ThreadPoolExecutor(HELPER_THREADS, thread_name_prefix="cxbot-helper")
     team = TeamResolver(services, client=client)
     services.extras.setdefault("team_resolver", team)

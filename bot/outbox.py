@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -109,6 +109,9 @@ def with_metadata(key: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 DISPATCHER = "outbox_dispatcher"  # where start_dispatcher leaves it in `services.extras`
+# Pages of 200 messages searched for an earlier attempt's message (a busy channel after an
+# outage); beyond that, posting again is the lesser evil than losing the message.
+HISTORY_PAGES = 25
 
 
 def dispatcher_client(settings: Settings) -> WebClient:
@@ -257,6 +260,7 @@ class Dispatcher:
                         message.key,
                         str(payload.get("channel", "")),
                         str(payload.get("thread_ts") or ""),
+                        since=message.created_at,
                     )
                 except _CannotCheck as exc:
                     # Posting blind could double the message: ask again later instead.
@@ -312,33 +316,73 @@ class Dispatcher:
         self._sent(message, channel, ts)
 
     def _find_posted(
-        self, client: WebClient, key: str, channel: str, thread_ts: str = ""
+        self,
+        client: WebClient,
+        key: str,
+        channel: str,
+        thread_ts: str = "",
+        *,
+        since: datetime | None = None,
     ) -> tuple[str, str] | None:
-        """The (channel, ts) of a message already posted under `key`, if any."""
+        """The (channel, ts) of a message already posted under `key`, if any.
+
+        With `since` (when the message was queued) every page of the channel's history
+        from then on is searched: after an outage, hundreds of other messages may have
+        been posted on top of the one looked for.
+        """
         if not channel:
             return None
-        try:
-            if thread_ts:
-                # A reply is not in the channel's history, only in its thread.
-                history = client.conversations_replies(
-                    channel=channel, ts=thread_ts, limit=1000, include_all_metadata=True
-                )
-            else:
-                history = client.conversations_history(
-                    channel=channel, limit=200, include_all_metadata=True
-                )
-        except SlackApiError as exc:
-            status = exc.response.status_code
-            if status == 429:
-                after = exc.response.headers.get("Retry-After") or exc.response.headers.get(
-                    "retry-after"
-                )
-                raise _CannotCheck("ratelimited while checking", float(after or 1.0)) from exc
-            if status >= 500:
-                raise _CannotCheck(f"cannot check: {exc.response.get('error') or status}") from exc
-            return None  # the check is refused for good: sending again beats losing it
-        except Exception as exc:  # connection trouble: the answer may come next time
-            raise _CannotCheck(f"cannot check: {type(exc).__name__}: {exc}") from exc
+        if thread_ts:
+            pages = self._history_pages(client, channel, thread_ts, None)
+        else:
+            pages = self._history_pages(client, channel, "", since)
+        for history in pages:
+            found = self._match(history, key, channel)
+            if found is not None:
+                return found
+        return None
+
+    def _history_pages(
+        self, client: WebClient, channel: str, thread_ts: str, since: datetime | None
+    ) -> Iterator[Any]:
+        cursor: str | None = None
+        for _ in range(HISTORY_PAGES if since is not None and not thread_ts else 1):
+            try:
+                if thread_ts:
+                    # A reply is not in the channel's history, only in its thread.
+                    history = client.conversations_replies(
+                        channel=channel, ts=thread_ts, limit=1000, include_all_metadata=True
+                    )
+                else:
+                    extra: dict[str, Any] = {}
+                    if since is not None:
+                        # A minute of slack for clocks that disagree.
+                        extra["oldest"] = f"{since.timestamp() - 60:.6f}"
+                    if cursor:
+                        extra["cursor"] = cursor
+                    history = client.conversations_history(
+                        channel=channel, limit=200, include_all_metadata=True, **extra
+                    )
+            except SlackApiError as exc:
+                status = exc.response.status_code
+                if status == 429:
+                    after = exc.response.headers.get("Retry-After") or exc.response.headers.get(
+                        "retry-after"
+                    )
+                    raise _CannotCheck("ratelimited while checking", float(after or 1.0)) from exc
+                if status >= 500:
+                    error = exc.response.get("error") or status
+                    raise _CannotCheck(f"cannot check: {error}") from exc
+                return  # the check is refused for good: sending again beats losing it
+            except Exception as exc:  # connection trouble: the answer may come next time
+                raise _CannotCheck(f"cannot check: {type(exc).__name__}: {exc}") from exc
+            yield history
+            cursor = (history.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return
+
+    @staticmethod
+    def _match(history: Any, key: str, channel: str) -> tuple[str, str] | None:
         messages: list[dict[str, Any]] = history.get("messages", [])
         for item in messages:
             meta = item.get("metadata") or {}

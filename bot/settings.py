@@ -41,6 +41,28 @@ class Settings(BaseSettings):
     cxbot_admins: str | None = None
     port: int = Field(default=3000, ge=1, le=65535)
 
+    # Many workspaces from one deployment (Slack's OAuth install flow). With both
+    # SLACK_CLIENT_ID and SLACK_CLIENT_SECRET set, workspaces install the app at
+    # /slack/install, and each one's bot token (refreshed before its 12-hour expiry when
+    # the app has token rotation on) is kept in the database; SLACK_BOT_TOKEN is then not
+    # needed. Without them the bot serves the single workspace of SLACK_BOT_TOKEN.
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    # Bot scopes requested at install, comma-separated (default: those of manifest.yml).
+    slack_scopes: str | None = None
+    # Where Slack sends the installer back; default: /slack/oauth_redirect on the host
+    # the install started from (set it when a proxy rewrites the host).
+    slack_redirect_uri: str | None = None
+
+    # Operations. Followers try to take over the scheduler this often (seconds); a dead
+    # leader is replaced within about one interval.
+    cxbot_leader_retry_seconds: float = Field(default=15.0, gt=0, le=300)
+    # `json`: one JSON object per log line, with the request id (for log collectors);
+    # `text`: human-readable lines.
+    cxbot_log_format: str = "json"
+    # Data retention in days for answers, alerts and insights is a workspace setting
+    # (`cxbot config set retention.responses_days 730`); see core/config_keys.py.
+
     @field_validator(
         "slack_bot_token",
         "slack_app_token",
@@ -50,6 +72,10 @@ class Settings(BaseSettings):
         "openai_model",
         "cxbot_webhook_secret",
         "cxbot_admins",
+        "slack_client_id",
+        "slack_client_secret",
+        "slack_scopes",
+        "slack_redirect_uri",
         mode="before",
     )
     @classmethod
@@ -98,7 +124,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value.strip())
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown timezone {value!r} (use an IANA name such as Europe/Oslo)") from exc
+            raise ValueError(
+                f"unknown timezone {value!r} (use an IANA name such as Europe/Oslo)"
+            ) from exc
         return value.strip()
 
     @field_validator("cxbot_locale")
@@ -120,6 +148,35 @@ class Settings(BaseSettings):
                 raise ValueError(f"{item!r} is not a Slack user ID (like U0123ABCD)")
         return value
 
+    @field_validator("cxbot_log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("json", "text"):
+            raise ValueError(f"must be json or text, not {value!r}")
+        return value
+
+    @field_validator("slack_scopes")
+    @classmethod
+    def _scopes(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scopes = [s.strip() for s in value.split(",") if s.strip()]
+        for scope in scopes:
+            if not all(c.isalnum() or c in ":._" for c in scope):
+                raise ValueError(f"{scope!r} is not a Slack scope (like chat:write)")
+        return ",".join(scopes) or None
+
+    @property
+    def oauth_enabled(self) -> bool:
+        """Several workspaces install the app (SLACK_CLIENT_ID and SLACK_CLIENT_SECRET)."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    @property
+    def can_call_slack(self) -> bool:
+        """There is a token to call Slack with: the single bot token, or installations."""
+        return bool(self.slack_bot_token) or self.oauth_enabled
+
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.cxbot_timezone)
@@ -135,7 +192,7 @@ class Settings(BaseSettings):
         """What `cxbot run` starts: socket, http or sandbox (CONTRACT.md)."""
         if self.slack_app_token and self.slack_bot_token:
             return "socket"
-        if self.slack_signing_secret and self.slack_bot_token:
+        if self.slack_signing_secret and (self.slack_bot_token or self.oauth_enabled):
             return "http"
         return "sandbox"
 

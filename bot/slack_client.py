@@ -9,6 +9,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot.observability import ObservedClient
 from bot.settings import Settings
 
 # Slack asks clients to back off on 429 for Retry-After seconds; a few rounds cover a burst
@@ -20,12 +21,13 @@ TIMEOUT_SECONDS = 15
 
 
 def make_client(settings: Settings, token: str | None = None) -> WebClient:
-    """A WebClient for `settings.slack_api_url` that retries rate limits and server faults.
+    """A WebClient for `settings.slack_api_url` that retries rate limits and server faults
+    (and counts Slack's errors for /metrics).
 
     slack_sdk's default only retries connection errors; rate limits and 5xx need their own
     handlers (the rate-limit one honours Retry-After).
     """
-    return WebClient(
+    return ObservedClient(
         token=token or settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=TIMEOUT_SECONDS,

@@ -2,9 +2,14 @@
 
     POST /slack/events         slash commands, interactivity and events, handed to Bolt
     POST /webhooks/responses   survey answers from other systems (HMAC-signed JSON)
-    GET  /healthz              200 when the database answers, 503 otherwise
+    GET  /healthz              200 with the outbox backlog when the database answers, 503 otherwise
+    GET  /metrics              Prometheus text: requests, latency, outbox backlog, Slack errors
+    GET  /slack/install        starts Slack's install flow (OAuth mode only)
+    GET  /slack/oauth_redirect where Slack sends the installer back (OAuth mode only)
 
-Everything else is a JSON 404 (unknown path) or 405 (known path, wrong method).
+Everything else is a JSON 404 (unknown path) or 405 (known path, wrong method). Every
+answer carries an `X-Request-Id` (the proxy's, or a new one) that the log lines of the
+request carry too (bot/observability.py).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import hmac
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -21,9 +27,10 @@ from typing import Any
 from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
-from slack_bolt import App, BoltRequest
+from slack_bolt import App, BoltRequest, BoltResponse
 from sqlalchemy import text
 
+from bot import observability
 from bot.runtime_hooks import answers_stored
 from bot.services import Services
 from bot.settings import Settings
@@ -64,19 +71,40 @@ class WebApp:
         *,
         default_team: Callable[[], str | None] | None = None,
         max_body: int = MAX_BODY_BYTES,
+        metrics: observability.Metrics | None = None,
     ) -> None:
         self.services = services
         self.bolt_app = bolt_app
         self.max_body = max_body
         resolver = services.extras.get("team_resolver")
         self.default_team = default_team or (resolver.get if resolver else (lambda: None))
+        self.metrics = metrics or observability.METRICS
         self.routes: dict[str, dict[str, Callable[[Environ], Reply]]] = {
             "/slack/events": {"POST": self.slack_events},
             "/webhooks/responses": {"POST": self.webhook_responses},
             "/healthz": {"GET": self.healthz, "HEAD": self.healthz},
+            "/metrics": {"GET": self.metrics_text},
         }
+        if getattr(bolt_app, "oauth_flow", None) is not None:
+            self.routes["/slack/install"] = {"GET": self.slack_install}
+            self.routes["/slack/oauth_redirect"] = {"GET": self.slack_oauth_redirect}
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        started = time.perf_counter()
+        request_id = observability.clean_request_id(environ.get("HTTP_X_REQUEST_ID"))
+        with observability.request_context(request_id):
+            status, headers, body = self._serve(environ)
+        start_response(status, [*headers, (observability.REQUEST_ID_HEADER, request_id)])
+        path = environ.get("PATH_INFO") or "/"
+        self.metrics.observe_request(
+            observability.route_label(path, list(self.routes)),
+            environ.get("REQUEST_METHOD", "GET").upper(),
+            int(status.split(" ", 1)[0]),
+            time.perf_counter() - started,
+        )
+        return [body]
+
+    def _serve(self, environ: Environ) -> tuple[str, list[tuple[str, str]], bytes]:
         path = environ.get("PATH_INFO") or "/"
         method = environ.get("REQUEST_METHOD", "GET").upper()
         methods = self.routes.get(path.rstrip("/") or "/")
@@ -102,11 +130,8 @@ class WebApp:
             reply = Reply.json(500, {"error": "internal", "message": "internal server error"})
         status = HTTPStatus(reply.status)
         body = b"" if method == "HEAD" else reply.body
-        start_response(
-            f"{status.value} {status.phrase}",
-            [*reply.headers, ("Content-Length", str(len(reply.body)))],
-        )
-        return [body]
+        headers = [*reply.headers, ("Content-Length", str(len(reply.body)))]
+        return f"{status.value} {status.phrase}", headers, body
 
     # ------------------------------------------------------------------ routes
 
@@ -125,9 +150,7 @@ class WebApp:
         else:
             with priority.request():
                 response = self.bolt_app.dispatch(request)
-        headers = [(k, v) for k, values in response.headers.items() for v in values]
-        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-        return Reply(response.status, response.body.encode("utf-8"), headers)
+        return _from_bolt(response)
 
     def webhook_responses(self, environ: Environ) -> Reply:
         secret = self.services.settings.cxbot_webhook_secret
@@ -176,12 +199,57 @@ class WebApp:
         try:
             with self.services.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
+            backlog = outbox_backlog(self.services.engine)
         except Exception as exc:
-            log.warning("health check: the database does not answer: %s", exc)
+            log.warning("health check: the database does not answer: %s", _first_line(exc))
             return Reply.json(
                 503, {"status": "unavailable", "message": "the database does not answer"}
             )
-        return Reply.json(200, {"status": "ok"})
+        return Reply.json(200, {"status": "ok", "outbox_backlog": backlog})
+
+    def metrics_text(self, environ: Environ) -> Reply:
+        try:
+            backlog: float | None = outbox_backlog(self.services.engine)
+        except Exception as exc:
+            log.warning(
+                "metrics: no outbox backlog, the database does not answer: %s", _first_line(exc)
+            )
+            backlog = None
+        leader = self.services.extras.get("scheduler_leader")
+        gauges: list[tuple[str, str, float | None]] = [
+            (
+                "cxbot_outbox_backlog",
+                "Messages queued for Slack and not yet sent, across workspaces.",
+                backlog,
+            ),
+            (
+                "cxbot_database_up",
+                "1 when the database answered this scrape.",
+                0.0 if backlog is None else 1.0,
+            ),
+            (
+                "cxbot_scheduler_leader",
+                "1 when this process runs the scheduled sweeps.",
+                1.0 if leader is not None and leader.is_leader else 0.0,
+            ),
+        ]
+        body = self.metrics.render(gauges).encode()
+        return Reply(200, body, [("Content-Type", observability.CONTENT_TYPE)])
+
+    def slack_install(self, environ: Environ) -> Reply:
+        flow = self.bolt_app.oauth_flow
+        assert flow is not None  # the route exists only in OAuth mode
+        return _from_bolt(flow.handle_installation(self._bolt_get(environ)))
+
+    def slack_oauth_redirect(self, environ: Environ) -> Reply:
+        flow = self.bolt_app.oauth_flow
+        assert flow is not None
+        return _from_bolt(flow.handle_callback(self._bolt_get(environ)))
+
+    def _bolt_get(self, environ: Environ) -> BoltRequest:
+        return BoltRequest(
+            body="", query=environ.get("QUERY_STRING", ""), headers=_headers(environ)
+        )
 
     # ------------------------------------------------------------------ helpers
 
@@ -264,10 +332,28 @@ class WebApp:
         return self.services.settings.tz
 
 
+def _from_bolt(response: BoltResponse) -> Reply:
+    headers = [(k, v) for k, values in response.headers.items() for v in values]
+    headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+    return Reply(response.status, response.body.encode("utf-8"), headers)
+
+
+def outbox_backlog(engine: Any) -> int:
+    from storage.outbox import backlog
+
+    return backlog(engine)
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
 def _stored_ids(services: Services, team_id: str, result: Any) -> list[int]:
     from storage.responses import batch_response_ids
 
-    return batch_response_ids(services.engine, team_id=team_id, batch_id=result.batch_id)
+    return batch_response_ids(
+        services.engine, team_id=team_id, batch_id=result.batch_id, after_id=result.after_id
+    )
 
 
 def _signature_ok(secret: str, body: bytes, header: str | None) -> bool:
@@ -294,6 +380,7 @@ def build_web_app(settings: Settings, services: Services | None = None) -> WebAp
     from core.analyzer import make_analyzer
     from storage.db import make_engine
 
+    observability.configure_logging(settings.cxbot_log_format)
     if services is None:
         services = Services(
             settings=settings,

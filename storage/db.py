@@ -37,6 +37,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     kwargs.setdefault("pool_pre_ping", True)
+    # A database that is away should fail a request quickly (and /healthz with it), not hang.
+    kwargs.setdefault("connect_args", {"connect_timeout": 5})
     return create_engine(url, **kwargs)
 
 
@@ -48,10 +50,20 @@ def alembic_config(engine: Engine | None = None) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to `revision` (idempotent: a current database is left as it is)."""
+MIGRATION_LOCK = "cxbot:migrate"
+
+
+def upgrade(engine: Engine, revision: str = "head", *, lock_timeout: float | None = 600) -> None:
+    """Apply migrations up to `revision` (idempotent: a current database is left as it is).
+
+    Several instances starting together would otherwise race to create the same tables:
+    the first takes a lock shared through the database (storage.locks) and migrates, the
+    others wait for it and then find the schema current.
+    """
+    from storage.locks import acquire
+
     cfg = alembic_config(engine)
-    with engine.begin() as conn:
+    with acquire(engine, MIGRATION_LOCK, timeout=lock_timeout), engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
 
@@ -73,3 +85,13 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+# Tables that libraries create and manage themselves (APScheduler's job store,
+# slack_sdk's installation and OAuth state stores): migrations leave them alone.
+FOREIGN_TABLES = ("apscheduler_", "slack_")
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's `include_name` hook: compare and migrate only the product's own tables."""
+    return not (type_ == "table" and name is not None and name.startswith(FOREIGN_TABLES))

@@ -34,6 +34,8 @@ class Claimed:
     payload: dict[str, Any]
     attempts: int  # including this one
     maybe_sent: bool  # an earlier attempt may have reached Slack
+    # When it was queued: an earlier attempt's message can only be newer than this.
+    created_at: datetime | None = None
 
 
 def _insert_for(bind: Connection | Session) -> Any:
@@ -97,6 +99,7 @@ def claim_due(
         table.c.payload,
         table.c.attempts,
         table.c.maybe_sent,
+        table.c.created_at,
     )
     with engine.begin() as conn:
         pick = select(*cols).where(due).order_by(table.c.next_attempt_at, table.c.id).limit(limit)
@@ -120,7 +123,9 @@ def claim_due(
             )
         )
     return [
-        Claimed(r.id, r.team_id, r.key, r.method, r.payload, r.attempts + 1, r.maybe_sent)
+        Claimed(
+            r.id, r.team_id, r.key, r.method, r.payload, r.attempts + 1, r.maybe_sent, r.created_at
+        )
         for r in rows
     ]
 

@@ -32,7 +32,8 @@ def serve_command(
     """HTTP mode on a production server: /slack/events, /webhooks/responses, /healthz."""
     cfg = common.settings()
     _require(cfg.slack_signing_secret, "SLACK_SIGNING_SECRET", "to verify Slack's requests")
-    _require(cfg.slack_bot_token, "SLACK_BOT_TOKEN", "to call Slack")
+    if not cfg.oauth_enabled:  # with installs, each workspace brings its own token
+        _require(cfg.slack_bot_token, "SLACK_BOT_TOKEN", "to call Slack")
     _serve(cfg, port=port, host=host, workers=workers, threads=threads, access_log=access_log)
 
 
@@ -44,7 +45,8 @@ def run_command(port: int | None = PORT, host: str = HOST) -> None:
         _require(cfg.slack_bot_token, "SLACK_BOT_TOKEN", "for Socket Mode beside SLACK_APP_TOKEN")
         _socket_mode(cfg)
     elif cfg.slack_signing_secret:
-        _require(cfg.slack_bot_token, "SLACK_BOT_TOKEN", "for HTTP mode")
+        if not cfg.oauth_enabled:
+            _require(cfg.slack_bot_token, "SLACK_BOT_TOKEN", "for HTTP mode")
         _serve(cfg, port=port, host=host, workers=1, threads=16, access_log=False)
     else:
         try:
@@ -62,6 +64,9 @@ def _require(value: str | None, name: str, why: str) -> None:
 def _check_slack(cfg: Settings) -> None:
     """Fail with one line now, rather than with a worker traceback later."""
     from slack_sdk.errors import SlackApiError
+
+    if not cfg.slack_bot_token:
+        return  # OAuth mode: tokens arrive with each workspace's install
 
     from bot.slack_client import make_client
 

@@ -1,0 +1,55 @@
+"""Data retention: the hourly sweep that erases what a workspace's `retention.*` settings no
+longer keep, through the same path as `cxbot forget` (storage.forget)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from bot.jobs import sweep
+from bot.services import Services
+from core import config_keys
+from storage.forget import Erased, Retention, purge_old, teams_with_data
+from storage.settings_store import get_settings
+
+log = logging.getLogger("cxbot.retention")
+
+# Slack retries an event for minutes, not days: older handled-event ids only take space.
+EVENTS_DAYS = 7
+
+
+def retention_for(engine: Engine, *, team_id: str, now: datetime) -> Retention:
+    """The cut-off times of `team_id`'s retention settings (defaults where unset)."""
+    values = config_keys.effective(get_settings(engine, team_id=team_id))
+
+    def before(key: str) -> datetime | None:
+        days = values.get(key)
+        return now - timedelta(days=int(days)) if days else None
+
+    return Retention(
+        responses_before=before("retention.responses_days"),
+        insights_before=before("retention.insights_days"),
+        payloads_before=before("retention.outbox_days"),
+        events_before=now - timedelta(days=EVENTS_DAYS),
+    )
+
+
+def run_retention(services: Services) -> dict[str, Erased]:
+    """Apply every workspace's retention now; returns what was erased, per workspace."""
+    now = services.clock()
+    done: dict[str, Erased] = {}
+    for team_id in teams_with_data(services.engine):
+        retention = retention_for(services.engine, team_id=team_id, now=now)
+        erased = purge_old(services.engine, team_id=team_id, retention=retention, now=now)
+        if erased.anything:
+            log.info("retention erased data of %s", team_id, extra=erased.as_dict())
+            done[team_id] = erased
+    return done
+
+
+@sweep("retention", every_seconds=3600)
+def retention_sweep(services: Services) -> None:
+    """The scheduled sweep: see `run_retention`."""
+    run_retention(services)

@@ -1,0 +1,362 @@
+"""Erasing data: one customer on request (`cxbot forget customer ID`), and old data by the
+retention settings (`retention.*`). Both go through `erase_responses`, so an answer
+leaves the same way whichever reason removes it:
+
+- its counts leave the daily and monthly tables (storage.rollup.remove_responses),
+- its detractor alert goes, with the alert's notes and queued messages,
+- a "the customer said" shout-out made from it goes, with its receivers and seconds,
+- the Slack messages that showed any of these are deleted in Slack (chat.delete,
+  queued in the outbox in the same transaction, so they are deleted even if Slack is
+  down right now),
+- and then the answer itself.
+
+`forget_customer` also deletes the customer record and clears the customer field of
+insights that named them. Everything happens in one transaction per call (per batch for
+retention): it is all gone or nothing is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from storage import outbox, rollup
+from storage.models import (
+    Alert,
+    AlertNote,
+    Customer,
+    Insight,
+    InsightVote,
+    OutboxMessage,
+    ProcessedEvent,
+    Response,
+    Shoutout,
+    ShoutoutReceiver,
+    ShoutoutSecond,
+)
+
+_R = Response.__table__  # type: ignore[attr-defined]
+_A = Alert.__table__  # type: ignore[attr-defined]
+_N = AlertNote.__table__  # type: ignore[attr-defined]
+_S = Shoutout.__table__  # type: ignore[attr-defined]
+_SR = ShoutoutReceiver.__table__  # type: ignore[attr-defined]
+_SS = ShoutoutSecond.__table__  # type: ignore[attr-defined]
+_C = Customer.__table__  # type: ignore[attr-defined]
+_I = Insight.__table__  # type: ignore[attr-defined]
+_V = InsightVote.__table__  # type: ignore[attr-defined]
+_O = OutboxMessage.__table__  # type: ignore[attr-defined]
+_E = ProcessedEvent.__table__  # type: ignore[attr-defined]
+
+CHUNK = 500  # ids per IN list / LIKE group
+PURGE_BATCH = 2_000  # answers erased per transaction by retention
+DELETE_KEY_PREFIX = "erase:"
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What an erasure removed (or, for a preview, would remove)."""
+
+    responses: int = 0
+    alerts: int = 0
+    notes: int = 0
+    shoutouts: int = 0
+    customers: int = 0
+    insights_cleared: int = 0  # insights whose customer field was emptied
+    insights: int = 0  # insights deleted (retention)
+    outbox: int = 0  # queued or sent messages of erased alerts and shout-outs
+    slack_messages: int = 0  # messages queued for deletion in Slack
+    payloads: int = 0  # old outbox payloads emptied (retention)
+
+    def __add__(self, other: Erased) -> Erased:
+        return Erased(
+            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
+        )
+
+    @property
+    def anything(self) -> bool:
+        return any(asdict(self).values())
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def _chunks(ids: Sequence[int], size: int = CHUNK) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
+def _key_prefixes(prefix: str, ids: Sequence[int]) -> Any:
+    # `alert:12:%` cannot match alert 123: the id ends at the colon.
+    return or_(*(_O.c.key.like(f"{prefix}{i}:%") for i in ids))
+
+
+def erase_responses(
+    conn: Connection, *, team_id: str, response_ids: Sequence[int], now: datetime
+) -> Erased:
+    """Erase these answers of `team_id` and everything made from them (see the module doc).
+
+    Runs in the caller's transaction. Ids of another workspace, or that do not exist, are
+    ignored.
+    """
+    wanted = list(dict.fromkeys(int(i) for i in response_ids))
+    if not wanted:
+        return Erased()
+    ids: list[int] = []
+    for chunk in _chunks(wanted):
+        ids += (
+            conn.execute(select(_R.c.id).where(_R.c.team_id == team_id, _R.c.id.in_(chunk)))
+            .scalars()
+            .all()
+        )
+    if not ids:
+        return Erased()
+    alert_ids: list[int] = []
+    shout_ids: list[int] = []
+    messages: dict[tuple[str, str], None] = {}
+    for chunk in _chunks(ids):
+        for row in conn.execute(
+            select(_A.c.id, _A.c.channel, _A.c.ts).where(
+                _A.c.team_id == team_id, _A.c.response_id.in_(chunk)
+            )
+        ):
+            alert_ids.append(row.id)
+            if row.channel and row.ts:
+                messages[(row.channel, row.ts)] = None
+        for row in conn.execute(
+            select(_S.c.id, _S.c.channel, _S.c.ts).where(
+                _S.c.team_id == team_id, _S.c.response_id.in_(chunk)
+            )
+        ):
+            shout_ids.append(row.id)
+            if row.channel and row.ts:
+                messages[(row.channel, row.ts)] = None
+
+    notes = alerts = shoutouts = outbox_rows = 0
+    for prefix, owners in (("alert:", alert_ids), ("shoutout:", shout_ids)):
+        for chunk in _chunks(owners, 100):
+            mine = (_O.c.team_id == team_id) & _key_prefixes(prefix, chunk)
+            # What was posted (notes, reminders, DMs) is deleted in Slack too.
+            for row in conn.execute(
+                select(_O.c.result_channel, _O.c.result_ts).where(
+                    mine, _O.c.status == outbox.SENT, _O.c.result_ts.is_not(None)
+                )
+            ):
+                if row.result_channel:
+                    messages[(row.result_channel, row.result_ts)] = None
+            # Dropped, not kept as sent: on SQLite a deleted row's id can come back, and a
+            # new alert with it must not find its key already used.
+            outbox_rows += conn.execute(delete(_O).where(mine)).rowcount or 0
+
+    for chunk in _chunks(alert_ids):
+        notes += (
+            conn.execute(
+                delete(_N).where(_N.c.team_id == team_id, _N.c.alert_id.in_(chunk))
+            ).rowcount
+            or 0
+        )
+        alerts += (
+            conn.execute(delete(_A).where(_A.c.team_id == team_id, _A.c.id.in_(chunk))).rowcount
+            or 0
+        )
+    for chunk in _chunks(shout_ids):
+        conn.execute(delete(_SR).where(_SR.c.shoutout_id.in_(chunk)))
+        conn.execute(delete(_SS).where(_SS.c.shoutout_id.in_(chunk)))
+        shoutouts += (
+            conn.execute(delete(_S).where(_S.c.team_id == team_id, _S.c.id.in_(chunk))).rowcount
+            or 0
+        )
+
+    # The counts first: remove_responses reads the answers it subtracts.
+    rollup.remove_responses(conn, team_id=team_id, response_ids=ids)
+    responses = 0
+    for chunk in _chunks(ids):
+        responses += (
+            conn.execute(delete(_R).where(_R.c.team_id == team_id, _R.c.id.in_(chunk))).rowcount
+            or 0
+        )
+
+    queued = _queue_slack_deletes(conn, team_id=team_id, messages=list(messages), now=now)
+    return Erased(
+        responses=responses,
+        alerts=alerts,
+        notes=notes,
+        shoutouts=shoutouts,
+        outbox=outbox_rows,
+        slack_messages=queued,
+    )
+
+
+def _queue_slack_deletes(
+    conn: Connection, *, team_id: str, messages: Sequence[tuple[str, str]], now: datetime
+) -> int:
+    queued = 0
+    for channel, ts in messages:
+        digest = hashlib.sha256(f"{channel}:{ts}".encode()).hexdigest()[:32]
+        if outbox.enqueue(
+            conn,
+            team_id=team_id,
+            key=f"{DELETE_KEY_PREFIX}{digest}",
+            method="chat.delete",
+            payload={"channel": channel, "ts": ts},
+            not_before=now,
+        ):
+            queued += 1
+    return queued
+
+
+def _customer_erasure(conn: Connection, *, team_id: str, customer_id: str, now: datetime) -> Erased:
+    response_ids = (
+        conn.execute(
+            select(_R.c.id).where(_R.c.team_id == team_id, _R.c.customer_id == customer_id)
+        )
+        .scalars()
+        .all()
+    )
+    erased = erase_responses(conn, team_id=team_id, response_ids=response_ids, now=now)
+    customers = (
+        conn.execute(
+            delete(_C).where(_C.c.team_id == team_id, _C.c.customer_id == customer_id)
+        ).rowcount
+        or 0
+    )
+    # People type a customer's name as they like: match insights without regard to case.
+    cleared = (
+        conn.execute(
+            update(_I)
+            .where(
+                _I.c.team_id == team_id, func.lower(_I.c.customer) == customer_id.strip().lower()
+            )
+            .values(customer=None, updated_at=now)
+        ).rowcount
+        or 0
+    )
+    return erased + Erased(customers=customers, insights_cleared=cleared)
+
+
+def forget_customer(
+    engine: Engine, *, team_id: str, customer_id: str, now: datetime, dry_run: bool = False
+) -> Erased:
+    """Erase everything stored about one customer of `team_id`; `dry_run` only counts."""
+    customer_id = customer_id.strip()
+    if not customer_id:
+        raise ValueError("the customer id is empty")
+    with engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            erased = _customer_erasure(conn, team_id=team_id, customer_id=customer_id, now=now)
+        except BaseException:
+            transaction.rollback()
+            raise
+        if dry_run:
+            transaction.rollback()
+        else:
+            transaction.commit()
+    return erased
+
+
+# --------------------------------------------------------------------------- retention
+
+
+@dataclass(frozen=True)
+class Retention:
+    """Cut-off times of one workspace's retention settings; None keeps that data forever."""
+
+    responses_before: datetime | None = None
+    insights_before: datetime | None = None
+    payloads_before: datetime | None = None
+    events_before: datetime | None = None
+
+
+def purge_old(
+    engine: Engine, *, team_id: str, retention: Retention, now: datetime, batch: int = PURGE_BATCH
+) -> Erased:
+    """Erase what the retention settings no longer keep; each batch its own transaction, so
+    a big first purge neither holds locks for long nor loses its progress to a crash."""
+    total = Erased()
+    if retention.responses_before is not None:
+        while True:
+            with engine.begin() as conn:
+                ids = (
+                    conn.execute(
+                        select(_R.c.id)
+                        .where(
+                            _R.c.team_id == team_id, _R.c.responded_at < retention.responses_before
+                        )
+                        .order_by(_R.c.id)
+                        .limit(batch)
+                    )
+                    .scalars()
+                    .all()
+                )
+                if not ids:
+                    break
+                total += erase_responses(conn, team_id=team_id, response_ids=ids, now=now)
+            if len(ids) < batch:
+                break
+    if retention.insights_before is not None:
+        with engine.begin() as conn:
+            total += _purge_insights(conn, team_id=team_id, before=retention.insights_before)
+    if retention.payloads_before is not None:
+        with engine.begin() as conn:
+            # The row stays (its key keeps the message from being sent twice); what it said
+            # (names, comments) goes.
+            emptied = (
+                conn.execute(
+                    update(_O)
+                    .where(
+                        _O.c.team_id == team_id,
+                        _O.c.status.in_((outbox.SENT, outbox.FAILED)),
+                        _O.c.created_at < retention.payloads_before,
+                        _O.c.method != "emptied",
+                    )
+                    .values(payload={}, method="emptied", last_error=None)
+                ).rowcount
+                or 0
+            )
+            total += Erased(payloads=emptied)
+    if retention.events_before is not None:
+        with engine.begin() as conn:
+            conn.execute(
+                delete(_E).where(
+                    _E.c.team_id == team_id, _E.c.received_at < retention.events_before
+                )
+            )
+    return total
+
+
+def _purge_insights(conn: Connection, *, team_id: str, before: datetime) -> Erased:
+    ids = (
+        conn.execute(select(_I.c.id).where(_I.c.team_id == team_id, _I.c.created_at < before))
+        .scalars()
+        .all()
+    )
+    deleted = 0
+    for chunk in _chunks(ids):
+        conn.execute(delete(_V).where(_V.c.insight_id.in_(chunk)))
+        # Newer insights marked as duplicates of these lose the link, not themselves.
+        conn.execute(
+            update(_I)
+            .where(_I.c.team_id == team_id, _I.c.duplicate_of.in_(chunk))
+            .values(duplicate_of=None)
+        )
+    for chunk in _chunks(ids):
+        deleted += (
+            conn.execute(delete(_I).where(_I.c.team_id == team_id, _I.c.id.in_(chunk))).rowcount
+            or 0
+        )
+    return Erased(insights=deleted)
+
+
+def teams_with_data(engine: Engine) -> list[str]:
+    """Workspaces that have answers or insights (what retention has to look at)."""
+    with engine.connect() as conn:
+        teams = set(conn.execute(select(_R.c.team_id).distinct()).scalars())
+        teams |= set(conn.execute(select(_I.c.team_id).distinct()).scalars())
+        teams |= set(conn.execute(select(_O.c.team_id).distinct()).scalars())
+    return sorted(teams)

@@ -1,0 +1,220 @@
+"""Operations: JSON logs with request ids, /metrics in Prometheus text, /healthz with the
+outbox backlog and a 503 when the database does not answer."""
+
+from __future__ import annotations
+
+import http.client
+import io
+import json
+import logging
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import pytest
+from slack_bolt import App
+from slack_sdk.errors import SlackApiError
+from sqlalchemy.engine import Engine
+
+from bot import observability
+from bot.localslack import LocalSlack
+from bot.services import Services
+from bot.settings import Settings
+from bot.slack_client import make_client
+from bot.web import WebApp
+from storage import outbox
+from storage.db import make_engine
+from tests.bot.conftest import RunningServer, serve_wsgi
+from tests.bot.slackkit import SlackKit, get
+
+
+def request(
+    url: str, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, str, dict[str, str]]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode(), {k.lower(): v for k, v in resp.getheaders()}
+    finally:
+        conn.close()
+
+
+def sample(metrics: str, name: str, **labels: str) -> float | None:
+    """The value of one sample of the exposition text (None when absent)."""
+    for line in metrics.splitlines():
+        if line.startswith("#") or not line.startswith(name):
+            continue
+        head, _, value = line.rpartition(" ")
+        if head == name and not labels:
+            return float(value)
+        if head.startswith(name + "{"):
+            found = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', head))
+            if found == labels:
+                return float(value)
+    return None
+
+
+def test_json_formatter_carries_the_request_id_and_extras() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(observability.JsonFormatter())
+    logger = logging.getLogger("cxbot.test.json")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        with observability.request_context("req-123"):
+            logger.info("stored %d answers", 3, extra={"team": "T0A"})
+        try:
+            raise ValueError("broken")
+        except ValueError:
+            logger.exception("it failed")
+    finally:
+        logger.removeHandler(handler)
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["message"] == "stored 3 answers"
+    assert first["request_id"] == "req-123"
+    assert first["team"] == "T0A"
+    assert first["level"] == "INFO" and first["logger"] == "cxbot.test.json"
+    assert first["time"].endswith("+00:00")
+    assert "request_id" not in second  # outside the request
+    assert "ValueError: broken" in second["exception"]
+
+
+def test_request_ids_are_kept_or_made() -> None:
+    assert observability.clean_request_id("abc-123") == "abc-123"
+    made = observability.clean_request_id("bad id\nwith newline")
+    assert re.fullmatch(r"[0-9a-f]{16}", made)
+    assert observability.clean_request_id("x" * 500) != "x" * 500
+
+
+def test_metrics_render_prometheus_text() -> None:
+    m = observability.Metrics(buckets=(0.1, 1.0))
+    m.observe_request("/healthz", "GET", 200, 0.05)
+    m.observe_request("/healthz", "GET", 200, 0.5)
+    m.observe_request("/healthz", "GET", 503, 2.0)
+    m.slack_error("chat.postMessage", 'chan"nel')
+    text = m.render([("cxbot_outbox_backlog", "queued", 7), ("cxbot_missing", "absent", None)])
+    assert "# TYPE cxbot_http_requests_total counter" in text
+    assert (
+        sample(text, "cxbot_http_requests_total", route="/healthz", method="GET", status="200") == 2
+    )
+    assert (
+        sample(text, "cxbot_http_request_duration_seconds_bucket", route="/healthz", le="0.1") == 1
+    )
+    assert sample(text, "cxbot_http_request_duration_seconds_bucket", route="/healthz", le="1") == 2
+    assert (
+        sample(text, "cxbot_http_request_duration_seconds_bucket", route="/healthz", le="+Inf") == 3
+    )
+    assert sample(text, "cxbot_http_request_duration_seconds_count", route="/healthz") == 3
+    assert sample(
+        text, "cxbot_http_request_duration_seconds_sum", route="/healthz"
+    ) == pytest.approx(2.55)
+    assert 'error="chan\\"nel"' in text  # label values are escaped
+    assert sample(text, "cxbot_outbox_backlog") == 7
+    assert "# TYPE cxbot_missing gauge" in text and sample(text, "cxbot_missing") is None
+    assert text.endswith("\n")
+
+
+def test_server_reports_requests_backlog_and_slack_errors(
+    server: RunningServer, slack: SlackKit, bot_settings: Settings, localslack: LocalSlack
+) -> None:
+    assert server.services is not None
+    metrics = observability.Metrics()
+    app = server.app
+    app.metrics = metrics  # this test's own counts, not the process-wide ones
+    status, _, headers = request(server.url, "/healthz", {"X-Request-Id": "lb-42"})
+    assert status == 200 and headers["x-request-id"] == "lb-42"
+    status, _, headers = request(server.url, "/nowhere")
+    assert status == 404 and re.fullmatch(r"[0-9a-f]{16}", headers["x-request-id"])
+    assert slack.command("/cx", "help").status == 200
+
+    with server.services.engine.begin() as conn:
+        for n in range(3):
+            outbox.enqueue(
+                conn,
+                team_id="T0CXLOCAL",
+                key=f"test:{n}",
+                method="chat.postMessage",
+                payload={"channel": "C0NOPE", "text": "x"},
+                not_before=server.services.clock() + timedelta(days=1),
+            )
+    with pytest.raises(SlackApiError):
+        make_client(bot_settings).chat_postMessage(channel="C0NOPE", text="hello")
+
+    status, text, headers = request(server.url, "/metrics")
+    assert status == 200 and headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert (
+        sample(text, "cxbot_http_requests_total", route="/healthz", method="GET", status="200") == 1
+    )
+    assert sample(text, "cxbot_http_requests_total", route="other", method="GET", status="404") == 1
+    assert (
+        sample(
+            text, "cxbot_http_requests_total", route="/slack/events", method="POST", status="200"
+        )
+        == 1
+    )
+    assert sample(text, "cxbot_http_request_duration_seconds_count", route="/slack/events") == 1
+    assert sample(text, "cxbot_outbox_backlog") == 3
+    assert sample(text, "cxbot_database_up") == 1
+    # The process-wide Slack error counter saw the refused post.
+    whole = observability.METRICS.render()
+    assert (
+        sample(
+            whole,
+            "cxbot_slack_api_errors_total",
+            method="chat.postMessage",
+            error="channel_not_found",
+        )
+        or 0
+    ) >= 1
+
+    status, body = get(server.url + "/healthz")
+    assert status == 200 and json.loads(body) == {"status": "ok", "outbox_backlog": 3}
+
+
+def test_healthz_fails_and_logs_with_the_request_id_when_the_database_is_down(
+    bolt_app: App, bot_settings: Settings, sqlite_engine: Engine
+) -> None:
+    dead = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nothing")
+    services = Services(settings=bot_settings, engine=dead)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(observability.JsonFormatter())
+    web_log = logging.getLogger("cxbot.web")
+    web_log.addHandler(handler)
+    try:
+        with serve_wsgi(WebApp(services, bolt_app, metrics=observability.Metrics())) as running:
+            status, body, headers = request(running.url, "/healthz", {"X-Request-Id": "probe-7"})
+            m_status, metrics_text, _ = request(running.url, "/metrics")
+    finally:
+        web_log.removeHandler(handler)
+        dead.dispose()
+    assert status == 503 and json.loads(body)["status"] == "unavailable"
+    assert headers["x-request-id"] == "probe-7"
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    health = [line for line in lines if "health check" in line["message"]]
+    assert health and health[0]["request_id"] == "probe-7" and health[0]["level"] == "WARNING"
+    assert m_status == 200
+    assert sample(metrics_text, "cxbot_database_up") == 0
+    assert sample(metrics_text, "cxbot_outbox_backlog") is None
+
+
+def test_configure_logging_only_touches_console_handlers() -> None:
+    root = logging.getLogger()
+    console = logging.StreamHandler(io.StringIO())
+    other = logging.FileHandler("/dev/null")
+    root.addHandler(console)
+    root.addHandler(other)
+    try:
+        observability.configure_logging("json")
+        assert isinstance(console.formatter, observability.JsonFormatter)
+        assert not isinstance(other.formatter, observability.JsonFormatter)
+        observability.configure_logging("text")
+        assert not isinstance(console.formatter, observability.JsonFormatter)
+    finally:
+        root.removeHandler(console)
+        root.removeHandler(other)
+        other.close()
