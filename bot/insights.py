@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from bot import outbox as dispatch
 from bot.i18n import translator, user_locale
 from bot.jobs import sweep
+from bot.priority import AckFirst
 from bot.services import Services
 from bot.views import insights as views
 from core.analyzer import (
@@ -106,7 +107,14 @@ def start(services: Services) -> None:
 
 def analyze_later(services: Services, *, team_id: str, insight_id: int) -> Future[bool]:
     """Analyse and share the insight on the analysis pool; the caller has already replied."""
-    return _executor.submit(_analyze_logged, services, team_id, insight_id)
+    return _executor.submit(_analyze_after_acks, services, team_id, insight_id)
+
+
+def _analyze_after_acks(services: Services, team_id: str, insight_id: int) -> bool:
+    # Analysis is CPU work in the server's own process: during a burst of commands it
+    # waits until the pending acks are out (bot.priority), since only those have a deadline.
+    services.extras.setdefault("ack_first", AckFirst()).wait_turn()
+    return _analyze_logged(services, team_id, insight_id)
 
 
 def _analyze_logged(services: Services, team_id: str, insight_id: int) -> bool:

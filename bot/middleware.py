@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
@@ -169,16 +169,29 @@ class LocaleLookup:
     def __init__(self, executor: Executor, budget: float = LOCALE_BUDGET_SECONDS) -> None:
         self._executor = executor
         self._budget = budget
+        # One users.info call per user at a time: a burst of commands from someone not
+        # yet cached shares the first lookup instead of queueing a call each.
+        self._pending: dict[tuple[str, str], Future[str]] = {}
+        self._lock = threading.Lock()
 
     def get(self, client: Any, user: str, default: str) -> str:
         cached = cached_user_locale(client, user, default)
         if cached is not None:
             return cached
-        # Kept in bot.i18n's cache even when it arrives after the budget: the next
-        # request has it.
-        future = self._executor.submit(user_locale, client, user, default)
+        key = (user, default)
+        with self._lock:
+            future = self._pending.get(key)
+            if future is None:
+                future = self._executor.submit(user_locale, client, user, default)
+                self._pending[key] = future
+                future.add_done_callback(lambda _f: self._done(key))
         try:
+            # Kept in bot.i18n's cache even when it arrives after the budget.
             return str(future.result(timeout=self._budget))
         except FutureTimeout:
             log.info("users.info for %s is slow; answering in %s this time", user, default)
             return default
+
+    def _done(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._pending.pop(key, None)

@@ -20,6 +20,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 
+from bot.priority import AckFirst
 from bot.services import Services
 from bot.settings import Settings
 from storage import outbox as store
@@ -142,7 +143,13 @@ def start_dispatcher(services: Services) -> Callable[[], None] | None:
     else:
         client = dispatcher_client(services.settings)
         client_for = lambda _team: client  # noqa: E731
-    dispatcher = Dispatcher(services.engine, client_for, services.clock)
+    dispatcher = Dispatcher(
+        services.engine,
+        client_for,
+        services.clock,
+        # Sending shares the server's process: it yields to requests still awaiting their ack.
+        before_round=services.extras.setdefault("ack_first", AckFirst()).wait_turn,
+    )
     services.extras[DISPATCHER] = dispatcher
     dispatcher.start()
 
@@ -165,6 +172,7 @@ class Dispatcher:
         batch: int = 50,
         idle_wait: float = 0.5,
         max_attempts: int = 12,
+        before_round: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
         self.client_for = client_for  # team id -> a WebClient with that workspace's token
@@ -172,6 +180,7 @@ class Dispatcher:
         self.batch = batch
         self.idle_wait = idle_wait
         self.max_attempts = max_attempts
+        self.before_round = before_round
         self._wake = threading.Event()
         self._stop = threading.Event()
         # Until when history checks wait (after Slack rate-limited one).
@@ -199,6 +208,8 @@ class Dispatcher:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
+                if self.before_round is not None:
+                    self.before_round()
                 sent = self.run_once()
             except Exception:
                 log.exception("outbox: dispatch round failed")
