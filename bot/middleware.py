@@ -62,6 +62,24 @@ def install_middleware(
         return BoltResponse(status=200, body="")
 
     @app.middleware
+    def drop_nul_characters(body: dict[str, Any], next: Callable[[], Any]) -> BoltResponse | None:
+        """Remove NUL characters from what people typed, before any listener stores it.
+
+        PostgreSQL text cannot hold them (SQLite can), and they carry no meaning in
+        Slack text: dropping them here keeps the rest of the text instead of losing it
+        all to a database error.
+        """
+        if isinstance(body.get("text"), str) and "\x00" in body["text"]:
+            body["text"] = body["text"].replace("\x00", "")
+        state = (body.get("view") or {}).get("state") or {}
+        for block in (state.get("values") or {}).values():
+            for element in block.values():
+                value = element.get("value") if isinstance(element, dict) else None
+                if isinstance(value, str) and "\x00" in value:
+                    element["value"] = value.replace("\x00", "")
+        return next()
+
+    @app.middleware
     def fill_context(
         body: dict[str, Any], context: BoltContext, next: Callable[[], Any]
     ) -> BoltResponse | None:
