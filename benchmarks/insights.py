@@ -178,9 +178,14 @@ def main() -> None:
     big = [(k, rows[k % len(rows)]["text"] + f" {k}") for k in range(1000)]
     start = time.perf_counter()
     similar(rows[0]["text"], big)
+    cold = time.perf_counter() - start
+    # The usual case: the earlier insights were compared before, their counts are kept.
+    start = time.perf_counter()
+    similar(rows[1]["text"], big)
+    warm = time.perf_counter() - start
     print(
-        f"      {(time.perf_counter() - start) * 1000:.0f} ms for one duplicate search over "
-        f"1000 earlier insights"
+        f"      {cold * 1000:.0f} ms for one duplicate search over 1000 earlier insights "
+        f"never seen before, {warm * 1000:.1f} ms once they were"
     )
 
 

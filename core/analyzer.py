@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -32,7 +34,6 @@ from pydantic import BaseModel, ConfigDict, Field
 if TYPE_CHECKING:
     # scikit-learn and SciPy cost ~75 MB: imported on first analysis, not when the bot
     # starts, so an idle server stays small.
-    from scipy import sparse
     from sklearn.feature_extraction.text import HashingVectorizer
     from sklearn.pipeline import FeatureUnion, Pipeline
 
@@ -407,10 +408,52 @@ def _ngrams() -> HashingVectorizer:
 
 
 @lru_cache(maxsize=1)
-def _background_counts() -> sparse.csr_matrix:
-    # Seed sentences steady the IDF weights when there are only a few earlier insights.
+def _background() -> tuple[int, np.ndarray]:
+    """(rows, document frequency per hashed n-gram) of the seed sentences, which steady
+    the IDF weights when there are only a few earlier insights."""
     docs, _ = _seed_documents()
-    return _ngrams().transform([_duplicate_form(d) for d in docs if " " in d])
+    counts = _ngrams().transform([_duplicate_form(d) for d in docs if " " in d])
+    counts.sum_duplicates()
+    return counts.shape[0], np.bincount(counts.indices, minlength=counts.shape[1])
+
+
+class _CountsMemo:
+    """Hashed n-gram counts per text, kept for the texts seen most recently.
+
+    A new insight is compared with up to hundreds of earlier ones, which are the same
+    texts insight after insight: counting each once, not on every comparison, keeps a
+    search at a few milliseconds.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._rows: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def rows(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(column indices, counts) per text, in order."""
+        found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        with self._lock:
+            for t in texts:
+                row = self._rows.get(t)
+                if row is not None:
+                    self._rows.move_to_end(t)
+                    found[t] = row
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            counts = _ngrams().transform([_duplicate_form(t) for t in missing])
+            counts.sum_duplicates()
+            with self._lock:
+                for i, t in enumerate(missing):
+                    lo, hi = counts.indptr[i], counts.indptr[i + 1]
+                    row = (counts.indices[lo:hi].copy(), counts.data[lo:hi].copy())
+                    found[t] = self._rows[t] = row
+                while len(self._rows) > self.size:
+                    self._rows.popitem(last=False)
+        return [found[t] for t in texts]
+
+
+_counts_memo = _CountsMemo(size=4096)
 
 
 def similar(
@@ -423,26 +466,39 @@ def similar(
     and cope with Norwegian/Danish spelling differences. The cost grows with the number
     of earlier insights: pass a window (recent months, open insights), not all history.
     """
-    if not earlier:
+    if not earlier or not _duplicate_form(text).strip():
         return []
-    query = _duplicate_form(text)
-    if not query.strip():
-        return []
-    from scipy import sparse
-    from sklearn.feature_extraction.text import TfidfTransformer
-    from sklearn.metrics.pairwise import cosine_similarity
-
-    others = [_duplicate_form(t) for _, t in earlier]
-    counts = _ngrams().transform([query, *others])
-    idf = TfidfTransformer(sublinear_tf=True).fit(sparse.vstack([counts, _background_counts()]))
-    matrix = idf.transform(counts)
-    sims = cosine_similarity(matrix[0], matrix[1:])[0]
+    rows = _counts_memo.rows([text, *(t for _, t in earlier)])
+    # Rounded so that equal texts tie exactly and keep their order (newest first).
+    sims = np.round(_cosines(rows), 10)
     order = np.argsort(-sims, kind="stable")
     return [
         (earlier[i][0], round(float(sims[i]), 4))
         for i in order
-        if sims[i] >= threshold and others[i].strip()
+        if sims[i] >= threshold and len(rows[i + 1][0])
     ]
+
+
+def _cosines(rows: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Cosine of the first row with each of the others, as sklearn's TfidfTransformer
+    (smooth IDF, sublinear TF, L2 norm) fitted on these rows and the background would
+    weigh them."""
+    from scipy import sparse
+
+    background_rows, background_df = _background()
+    lengths = np.fromiter((len(r[0]) for r in rows), dtype=np.int64, count=len(rows))
+    indptr = np.concatenate(([0], np.cumsum(lengths)))
+    indices = np.concatenate([r[0] for r in rows])
+    counts = np.concatenate([r[1] for r in rows]).astype(np.float64)
+    columns, inverse, in_rows = np.unique(indices, return_inverse=True, return_counts=True)
+    docs = len(rows) + background_rows
+    idf = np.log((1 + docs) / (1 + background_df[columns] + in_rows)) + 1.0
+    weights = (1.0 + np.log(counts)) * idf[inverse]
+    matrix = sparse.csr_matrix((weights, inverse, indptr), shape=(len(rows), len(columns)))
+    norms = np.sqrt(np.asarray(matrix.multiply(matrix).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    dots = np.asarray((matrix[1:] @ matrix[0].T).todense()).ravel()
+    return np.asarray(dots / (norms[1:] * norms[0]), dtype=np.float64)
 
 
 # --------------------------------------------------------------------------- model

@@ -12,9 +12,9 @@ except for the one expression that turns a day into its month.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from functools import cache
-from typing import Any, cast
 
 import pandas as pd
 from sqlalchemy import bindparam, text
@@ -127,39 +127,62 @@ def add_counts(
     """
     if not len(days):
         return
+    daily = _count(days, metrics, segments, touchpoints, scores)
+    monthly: Counter[tuple[str, str, str, str, int]] = Counter()
+    for (day, metric, segment, touchpoint, score), n in daily.items():
+        monthly[(day[:8] + "01", metric, segment, touchpoint, score)] += n
+    dialect = conn.dialect.name
+    cursor = conn.connection.cursor()
+    try:
+        for (table, column), counts in zip(_TABLES, (daily, monthly), strict=True):
+            # Sorted in the order of the tables' primary keys: the upserts then walk the
+            # index pages in order instead of jumping about.
+            rows = [(team_id, *key, n) for key, n in sorted(counts.items())]
+            cursor.executemany(_upsert_sql(table, column, dialect), rows)
+    finally:
+        cursor.close()
+
+
+# Below this many answers (a webhook call, a small file) plain Python counts faster than
+# building a DataFrame; above it pandas' grouping wins.
+_SMALL = 2_000
+
+_CountKey = tuple[str, str, str, str, int]
+
+
+def _count(
+    days: Sequence[str],
+    metrics: Sequence[str],
+    segments: Sequence[str | None],
+    touchpoints: Sequence[str | None],
+    scores: Sequence[int],
+) -> Counter[_CountKey]:
+    """Answers per (day, metric, segment, touchpoint, score); unknown segment and
+    touchpoint count as '', as in the SQL of add_batch."""
+    if len(days) <= _SMALL:
+        return Counter(
+            (day, metric, _known(segment), _known(touchpoint), int(score))
+            for day, metric, segment, touchpoint, score in zip(
+                days, metrics, segments, touchpoints, scores, strict=True
+            )
+        )
     answers = pd.DataFrame(
         {
             "day": pd.Series(days, dtype=object),
             "metric": pd.Series(metrics, dtype=object),
-            # Unknown segment/touchpoint count as '', as in the SQL of add_batch.
             "segment": pd.Series(segments, dtype=object).fillna(""),
             "touchpoint": pd.Series(touchpoints, dtype=object).fillna(""),
             "score": pd.Series(scores, dtype="int64"),
         }
     )
-    # Sorted in the order of the tables' primary keys: the upserts then walk the
-    # index pages in order instead of jumping about.
-    daily = answers.groupby(_KEYS).size().reset_index(name="n")
-    monthly = daily.assign(day=daily["day"].str.slice(0, 8) + "01")
-    monthly = monthly.groupby(_KEYS)["n"].sum().reset_index()
-    dialect = conn.dialect.name
-    cursor = conn.connection.cursor()
-    try:
-        for (table, column), counts in zip(_TABLES, (daily, monthly), strict=True):
-            rows = zip(
-                [team_id] * len(counts),
-                counts["day"].tolist(),
-                counts["metric"].tolist(),
-                counts["segment"].tolist(),
-                counts["touchpoint"].tolist(),
-                counts["score"].tolist(),
-                counts["n"].tolist(),
-                strict=True,
-            )
-            # sqlite3 and psycopg both take any iterable of rows, typeshed aside.
-            cursor.executemany(_upsert_sql(table, column, dialect), cast(Any, rows))
-    finally:
-        cursor.close()
+    daily = answers.groupby(_KEYS).size()
+    keys = zip(*(daily.index.get_level_values(k).tolist() for k in _KEYS), strict=True)
+    return Counter(dict(zip(keys, daily.tolist(), strict=True)))
+
+
+def _known(value: str | None) -> str:
+    # None and NaN (a missing value from pandas) both mean unknown.
+    return "" if value is None or value != value else value
 
 
 def remove_responses(conn: Connection, *, team_id: str, response_ids: Sequence[int]) -> None:

@@ -231,3 +231,31 @@ def test_similar_edge_cases() -> None:
     same = similar("Late parcel from the courier", [(7, "Late parcel from the courier")])
     assert same == [(7, 1.0)]
     assert similar("Late parcel", [(1, "Late parcel")], threshold=1.01) == []
+
+
+def test_similar_scores_as_sklearn_tfidf_would() -> None:
+    """The kept per-text counts give the scores of a TF-IDF fitted afresh on each search."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.metrics.pairwise import cosine_similarity
+
+    from core.analyzer import _duplicate_form, _ngrams, _seed_documents
+
+    earlier = [
+        (1, "Leveringen kom tre dager for sent"),
+        (2, "The delivery was three days late"),
+        (3, "Fakturaen hadde feil beløp"),
+        (4, "Leveransen var försenad med tre dagar"),
+        (5, "Levering for sent, igjen"),
+    ]
+    query = "Pakken kom for sent, levering tok tre dager"
+    docs, _ = _seed_documents()
+    background = _ngrams().transform([_duplicate_form(d) for d in docs if " " in d])
+    counts = _ngrams().transform([_duplicate_form(t) for t in [query] + [t for _, t in earlier]])
+    idf = TfidfTransformer(sublinear_tf=True).fit(sparse.vstack([counts, background]))
+    matrix = idf.transform(counts)
+    expected = cosine_similarity(matrix[0], matrix[1:])[0]
+    for _ in range(2):  # counted afresh, then from what was kept
+        got = dict(similar(query, earlier, threshold=0.0))
+        for (insight, _), score in zip(earlier, expected, strict=True):
+            assert got[insight] == pytest.approx(round(float(score), 4), abs=1e-4)

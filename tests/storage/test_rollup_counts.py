@@ -6,6 +6,7 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 
 import pandas as pd
+import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
@@ -66,8 +67,10 @@ def test_fresh_and_overlapping_batches_keep_counts_equal_to_answers(engine: Engi
     assert rollup_rows(engine, monthly=True) == grouped_responses(engine, monthly=True)
 
 
-def test_add_counts_matches_add_batch(engine: Engine) -> None:
-    frame = _frame(4, 250, "d")
+# A webhook's few answers are counted in plain Python, an import's chunk with pandas.
+@pytest.mark.parametrize("count", [250, 2_500])
+def test_add_counts_matches_add_batch(engine: Engine, count: int) -> None:
+    frame = _frame(4, count, "d")
     # One team counted by add_batch (SQL over the stored batch), the other by add_counts.
     batch = insert_responses(engine, team_id="T1", frame=frame).batch_id
     with engine.begin() as conn:
@@ -91,5 +94,5 @@ def test_add_counts_matches_add_batch(engine: Engine) -> None:
         by_sql = {r[1:] for r in rollup_rows(engine, "T1", monthly=monthly)}
         by_rows = {r[1:] for r in rollup_rows(engine, "T2", monthly=monthly)}
         assert by_sql == by_rows
-        assert sum(r[-1] for r in by_rows) == 250
+        assert sum(r[-1] for r in by_rows) == count
     assert rollup_rows(engine, "T3") == set()
