@@ -17,9 +17,11 @@ and `CUSTOMER_ALIASES` (English, Norwegian, Danish and Swedish spellings).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
+import itertools
 import json
 import re
 import unicodedata
@@ -29,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, Protocol, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -374,7 +376,7 @@ class _Chunk:
 
     lines: list[int] = field(default_factory=list)
     columns: dict[str, list[str]] = field(default_factory=dict)
-    sources: list[Any] = field(default_factory=list)
+    sources: Sequence[Any] = field(default_factory=list)
     as_raw: Callable[[Any], dict[str, str]] = dict
     rejected: list[Rejected] = field(default_factory=list)
 
@@ -426,9 +428,138 @@ def pos_name(pos: int, name: str) -> str:
     return f"{pos + 1} ({name!r})"
 
 
+class _RawLines:
+    """The stream's lines as bytes, with a block that could not be read fast handed back.
+
+    Both readers of a CSV file take lines from here: the block reader in whole
+    blocks, the exact record reader one line at a time.
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._back: list[bytes] = []  # handed-back lines, last one first
+
+    def __iter__(self) -> _RawLines:
+        return self
+
+    def __next__(self) -> bytes:
+        if self._back:
+            return self._back.pop()
+        line = self._stream.readline()
+        if not line:
+            raise StopIteration
+        return line
+
+    def block(self, n: int) -> list[bytes]:
+        """Up to n lines."""
+        if self._back:
+            taken = self._back[::-1][:n]
+            del self._back[len(self._back) - len(taken) :]
+            if len(taken) < n:
+                taken += itertools.islice(self._stream, n - len(taken))
+            return taken
+        return list(itertools.islice(self._stream, n))
+
+    def hand_back(self, lines: list[bytes]) -> None:
+        self._back.extend(reversed(lines))
+
+
+class _Rows(Sequence[tuple[str, ...]]):
+    """A block's rows as read (every column of the file), made on demand."""
+
+    def __init__(self, columns: Sequence[Sequence[str]]) -> None:
+        self._columns = columns
+
+    def __getitem__(self, i: int) -> tuple[str, ...]:  # type: ignore[override]
+        # Only single rows are asked for (for the rejected ones).
+        return tuple(column[i] for column in self._columns)
+
+    def __len__(self) -> int:
+        return len(self._columns[0]) if self._columns else 0
+
+
+# A field as the csv module reads it on one line: unquoted without quotes, or quoted
+# whole with doubled quotes inside. Lines made of these read the same in pandas' parser.
+_UNQUOTED = rb'[^"%s\r\n]*'
+_QUOTED = rb'"(?:[^"\r\n]|"")*"'
+
+
+class _BlockReader:
+    """Reads a block of lines in C (pandas' parser) when the block is plain CSV.
+
+    Plain means: valid text in the file's encoding, no NUL, every line one record of
+    exactly the header's width, quotes only around whole fields on one line, no
+    blank rows. Then the block's rows, values and line numbers are exactly what the
+    record-by-record reader would give; any other block goes to that reader instead.
+    """
+
+    def __init__(self, delimiter: str, width: int, blank_probe: int) -> None:
+        self.width = width
+        self.blank_probe = blank_probe
+        self.usable = len(delimiter) == 1 and delimiter.isascii() and delimiter not in '"\r\n'
+        self._sep = delimiter
+        self._delimiter = delimiter.encode("ascii") if self.usable else b""
+        field = b"(?:" + _UNQUOTED % re.escape(self._delimiter) + b"|" + _QUOTED + b")"
+        self._line = re.compile(
+            field + b"(?:" + re.escape(self._delimiter) + field + b"){%d}\r?" % (width - 1)
+        )
+
+    def read(self, lines: list[bytes], encoding: str) -> list[list[str]] | None:
+        """Every column of the block, or None when the block is not plain."""
+        n = len(lines)
+        data = b"".join(lines)
+        if b"\x00" in data or data.startswith(codecs.BOM_UTF8):
+            return None  # pandas would drop a byte-order mark at the start of its input
+        counts = list(map(bytes.count, lines, itertools.repeat(self._delimiter)))
+        if counts.count(self.width - 1) != n:
+            # Only a line with quotes may have a delimiter inside a value.
+            odd = (line for line, c in zip(lines, counts, strict=True) if c != self.width - 1)
+            if any(b'"' not in line for line in odd):
+                return None
+        if b'"' in data and not self._quotes_plain(data):
+            return None
+        try:
+            frame = pd.read_csv(
+                io.BytesIO(data),
+                sep=self._sep,
+                header=None,
+                names=range(self.width),
+                index_col=False,
+                dtype=object,
+                na_filter=False,
+                skip_blank_lines=False,
+                encoding=encoding,
+                engine="c",
+            )
+        except ValueError:  # pandas' ParserError and UnicodeDecodeError among them
+            return None
+        if frame.shape != (n, self.width):
+            return None  # a lone carriage return ends a line for pandas only
+        columns = [frame[i].to_numpy().tolist() for i in range(self.width)]
+        probe = columns[self.blank_probe]
+        for i in [i for i, v in enumerate(probe) if not v or v.isspace()]:
+            if all(not c[i] or c[i].isspace() for c in columns):
+                return None  # a blank row is skipped by the record reader
+        return columns
+
+    def _quotes_plain(self, data: bytes) -> bool:
+        """Whether every line with a quote is one record of plain fields."""
+        fullmatch = self._line.fullmatch
+        at = data.find(b'"')
+        while at >= 0:
+            start = data.rfind(b"\n", 0, at) + 1
+            end = data.find(b"\n", at)
+            end = len(data) if end < 0 else end
+            if fullmatch(data, start, end) is None:
+                return False
+            at = data.find(b'"', end)
+        return True
+
+
 def _csv_chunks(text: _Text, spec: _Spec, chunk_rows: int) -> Iterator[_Chunk]:
     state = _LineState(text.encoding, text.settled)
-    lines = _decoded_lines(text.stream, state)
+    raw = _RawLines(text.stream)
+    lines = _decoded_lines(raw, state)
     first = ""
     for first in lines:
         if first.strip():
@@ -465,6 +596,7 @@ def _csv_chunks(text: _Text, spec: _Spec, chunk_rows: int) -> Iterator[_Chunk]:
     width = len(header)
     names = [n.strip() or f"column {i + 1}" for i, n in enumerate(header)]
     positions = list(where.items())
+    blocks = _BlockReader(delimiter, width, where[spec.required[0]])
 
     def as_raw(row: Sequence[str]) -> dict[str, str]:
         extra = [f"column {i + 1}" for i in range(width, len(row))]
@@ -476,11 +608,37 @@ def _csv_chunks(text: _Text, spec: _Spec, chunk_rows: int) -> Iterator[_Chunk]:
         columns = {c: list(transposed[pos]) for c, pos in positions}
         return _Chunk(lines, columns, rows, as_raw, rejected)
 
+    def fast() -> _Chunk | None:
+        """The next chunk_rows lines read as one block, or None (at the end, or not plain)."""
+        block = raw.block(chunk_rows)
+        if not block:
+            return None
+        read = blocks.read(block, state.encoding)
+        if read is None:
+            raw.hand_back(block)
+            return None
+        start = state.count + 1
+        state.count += len(block)
+        if not state.settled and not all(map(bytes.isascii, block)):
+            state.settled = True  # the block decoded as UTF-8, as the line reader would
+        columns = {c: read[pos] for c, pos in positions}
+        return _Chunk(list(range(start, state.count + 1)), columns, _Rows(read), as_raw)
+
     lines_: list[int] = []
     rows: list[tuple[str, ...]] = []
     rejected: list[Rejected] = []
     end = state.count
+    # Whether to read the next chunk as one block; after a block that was not plain, its
+    # chunk is read record by record.
+    try_fast = blocks.usable
     while True:
+        if try_fast:
+            chunk = fast()
+            if chunk is not None:
+                yield chunk
+                end = state.count
+                continue
+            try_fast = False
         start = end + 1
         state.record_start = start
         try:
@@ -509,6 +667,7 @@ def _csv_chunks(text: _Text, spec: _Spec, chunk_rows: int) -> Iterator[_Chunk]:
         if len(rows) >= chunk_rows:
             yield finish(lines_, rows, rejected)
             lines_, rows, rejected = [], [], []
+            try_fast = blocks.usable
     if rows or rejected:
         yield finish(lines_, rows, rejected)
 
@@ -556,7 +715,7 @@ def _add_object(chunk: _Chunk, line: int, item: Any, spec: _Spec) -> None:
     for canonical, column in chunk.columns.items():
         column.append(mapped.get(canonical, ""))
     chunk.lines.append(line)
-    chunk.sources.append(raw)
+    cast(list[Any], chunk.sources).append(raw)  # an object chunk's sources are a list
 
 
 _JSON = json.JSONDecoder()
@@ -714,6 +873,27 @@ def _stripped(chunk: _Chunk, name: str) -> list[str]:
     return [v.strip() for v in values] if values is not None else [""] * len(chunk)
 
 
+def _distinct(chunk: _Chunk, name: str) -> tuple[np.ndarray, list[str]]:
+    """(code per row, distinct values) of a text column ("" for every row when absent).
+
+    Most columns of an export repeat a handful of values (metric, score, segment,
+    touchpoint): checking each distinct value once and spreading the result with
+    `_spread` replaces a Python step per row by a numpy take.
+    """
+    values = chunk.columns.get(name)
+    if values is None:
+        return np.zeros(len(chunk), dtype=np.intp), [""]
+    codes, distinct = pd.factorize(np.asarray(values, dtype=object))
+    return codes, distinct.tolist()
+
+
+def _spread(per_value: Sequence[Any], codes: np.ndarray, dtype: Any = object) -> np.ndarray:
+    """Per-row values from per-distinct-value ones (see `_distinct`)."""
+    table = np.empty(len(per_value), dtype=dtype)
+    table[:] = per_value  # element-wise, so that strings stay whole objects
+    return table[codes]
+
+
 def _shown(value: str, limit: int = 40) -> str:
     value = value.strip()
     return value if len(value) <= limit else value[: limit - 3] + "..."
@@ -734,6 +914,29 @@ def _moment_kind(value: str) -> int:
             return _AWARE
         return _NAIVE
     return _DAY if value else _EMPTY
+
+
+# Longer timestamps are classified one by one: a fixed-width array of them would be big.
+_KIND_WIDTH = 64
+
+
+def _moment_kinds(values: Sequence[str]) -> np.ndarray:
+    """`_moment_kind` of every value (int8), on a character matrix instead of per value."""
+    n = len(values)
+    lengths = np.fromiter(map(len, values), np.intp, n)
+    if n < 100 or lengths.max(initial=0) > _KIND_WIDTH:
+        return np.fromiter(map(_moment_kind, values), np.int8, n)
+    width = max(int(lengths.max()), 11)
+    # Code points, one row per value, zero-padded on the right.
+    chars = np.asarray(values, dtype=f"<U{width}").view(np.uint32).reshape(n, width)
+    dated = (lengths >= 10) & (chars[:, 4] == ord("-")) & (chars[:, 7] == ord("-"))
+    tail = chars[:, 10:]
+    signed = ((tail == ord("+")) | (tail == ord("-"))).any(axis=1)
+    last = chars[np.arange(n), np.maximum(lengths - 1, 0)]
+    zulu = (lengths > 10) & ((last == ord("Z")) | (last == ord("z")))
+    kinds = np.where(lengths > 0, _DAY, _EMPTY)
+    kinds[dated] = np.where(zulu | signed, _AWARE, _NAIVE)[dated]
+    return kinds.astype(np.int8)
 
 
 def _day_first_as_iso(value: str) -> str:
@@ -775,7 +978,7 @@ def _parse_moments(values: Sequence[str], tz: ZoneInfo) -> tuple[pd.Series, pd.S
     The values must be stripped of surrounding spaces.
     """
     n = len(values)
-    kinds = np.fromiter(map(_moment_kind, values), np.int8, n)
+    kinds = _moment_kinds(values)
     # Plain numpy datetime64 (naive UTC) until the end: a tz-aware Series' to_numpy()
     # makes one Timestamp object per row.
     moments = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
@@ -795,7 +998,9 @@ def _parse_moments(values: Sequence[str], tz: ZoneInfo) -> tuple[pd.Series, pd.S
     ok = utc.notna().to_numpy()
     # numpy's day array turns into datetime.date objects far faster than .dt.date.
     wall = utc.dt.tz_convert(tz).dt.tz_localize(None).to_numpy().astype("datetime64[D]")
-    days = pd.Series(wall.astype(object), dtype=object)
+    # One datetime.date (None for NaT) per distinct day, shared by the rows of that day.
+    codes, distinct = pd.factorize(wall.view(np.int64))
+    days = pd.Series(_spread(distinct.view("datetime64[D]").astype(object), codes), dtype=object)
     return utc, days, ok
 
 
@@ -808,18 +1013,19 @@ def _optional_text(
     limit: int | None = MAX_TEXT,
 ) -> pd.Series:
     """An optional text column as objects: None where empty, stripped unless told not to."""
-    raw = chunk.columns.get(name)
-    if raw is None:
+    if name not in chunk.columns:
         return pd.Series([None] * len(chunk), dtype=object)
+    codes, raw = _distinct(chunk, name)
     if strip:
         values: list[str | None] = [v.strip() or None for v in raw]
     else:
         values = [v if v.strip() else None for v in raw]
-    # Raw lengths bound the stripped ones: the exact check only runs when one might be long.
-    if limit is not None and max(map(len, raw), default=0) > limit:
-        too_long = np.array([v is not None and len(v) > limit for v in values], dtype=bool)
-        problems.add(too_long, f"{name} is longer than {limit} characters")
-    return pd.Series(values, dtype=object)
+    if limit is not None:
+        too_long = [v is not None and len(v) > limit for v in values]
+        if any(too_long):
+            reason = f"{name} is longer than {limit} characters"
+            problems.add(_spread(too_long, codes, bool), reason)
+    return pd.Series(_spread(values, codes), dtype=object)
 
 
 def _hash_keys(parts: Sequence[Sequence[str]]) -> list[str]:
@@ -853,38 +1059,51 @@ def _check_responses(chunk: _Chunk, tz: ZoneInfo) -> tuple[pd.DataFrame, list[Re
         lambda i: f"responded_at {_shown(when[i])} is not a date ({DATE_HINT})",
     )
 
-    raw_metric = _stripped(chunk, "metric")
-    metric = [v.lower() for v in raw_metric]
-    known = np.array([m in SCORE_RANGES for m in metric], dtype=bool)
-    metric_missing = np.array([not v for v in metric], dtype=bool)
+    # Metric and score: checked once per distinct value (see _distinct), spread to rows.
+    metric_codes, metric_values = _distinct(chunk, "metric")
+    raw_metrics = [v.strip() for v in metric_values]
+    metrics = [v.lower() for v in raw_metrics]
+    metric = _spread(metrics, metric_codes)
+    known = _spread([m in SCORE_RANGES for m in metrics], metric_codes, bool)
+    metric_missing = _spread([not m for m in metrics], metric_codes, bool)
     problems.add(metric_missing, "metric is missing")
     problems.add(
         ~known & ~metric_missing,
-        lambda i: f"metric {_shown(raw_metric[i])} is not nps, csat or ces",
+        lambda i: f"metric {_shown(raw_metrics[metric_codes[i]])} is not nps, csat or ces",
     )
 
-    score_text = _stripped(chunk, "score")
-    digits = [v[1:] if v[:1] in ("+", "-") else v for v in score_text]
-    whole = np.array([d.isascii() and d.isdigit() and len(d) < 10 for d in digits], dtype=bool)
-    score = np.array(
-        [int(v) if w else -(10**9) for v, w in zip(score_text, whole, strict=True)],
-        dtype=np.int64,
+    score_codes, score_values = _distinct(chunk, "score")
+    score_texts = [v.strip() for v in score_values]
+    digits = [v[1:] if v[:1] in ("+", "-") else v for v in score_texts]
+    wholes = [d.isascii() and d.isdigit() and len(d) < 10 for d in digits]
+    whole = _spread(wholes, score_codes, bool)
+    score = _spread(
+        [int(v) if w else -(10**9) for v, w in zip(score_texts, wholes, strict=True)],
+        score_codes,
+        np.int64,
     )
-    problems.add(np.array([not v for v in score_text], dtype=bool), "score is missing")
-    if not whole.all():
-        fraction = np.array([_FRACTION.fullmatch(v) is not None for v in score_text], dtype=bool)
-        problems.add(~whole & fraction, lambda i: f"score {score_text[i]} is not a whole number")
-        problems.add(
-            ~whole & ~fraction & np.array([bool(v) for v in score_text], dtype=bool),
-            lambda i: f"score {_shown(score_text[i])} is not a number",
+
+    def score_text(i: int) -> str:
+        return score_texts[score_codes[i]]
+
+    problems.add(_spread([not v for v in score_texts], score_codes, bool), "score is missing")
+    if not all(wholes):
+        fraction = _spread(
+            [_FRACTION.fullmatch(v) is not None for v in score_texts], score_codes, bool
         )
-    low = np.array([SCORE_RANGES[m][0] if m in SCORE_RANGES else 0 for m in metric])
-    high = np.array([SCORE_RANGES[m][1] if m in SCORE_RANGES else 0 for m in metric])
+        problems.add(~whole & fraction, lambda i: f"score {score_text(i)} is not a whole number")
+        problems.add(
+            ~whole & ~fraction & _spread([bool(v) for v in score_texts], score_codes, bool),
+            lambda i: f"score {_shown(score_text(i))} is not a number",
+        )
+    ranges = [SCORE_RANGES.get(m, (0, 0)) for m in metrics]
+    low = _spread([r[0] for r in ranges], metric_codes, np.int64)
+    high = _spread([r[1] for r in ranges], metric_codes, np.int64)
     outside = whole & known & ((score < low) | (score > high))
 
     def out_of_range(i: int) -> str:
         lo, hi = SCORE_RANGES[metric[i]]
-        return f"score {score_text[i]} is outside {lo}-{hi} for {metric[i]}"
+        return f"score {score_text(i)} is outside {lo}-{hi} for {metric[i]}"
 
     problems.add(outside, out_of_range)
 
@@ -896,20 +1115,25 @@ def _check_responses(chunk: _Chunk, tz: ZoneInfo) -> tuple[pd.DataFrame, list[Re
     comment = _optional_text(chunk, "comment", problems, strip=False, limit=None)
 
     ok = problems.valid()
+    every = bool(ok.all())
+
+    def kept(column: pd.Series) -> pd.Series:
+        return column if every else column[ok]
+
     frame = pd.DataFrame(
         {
-            "responded_at": utc[ok],
-            "local_day": days[ok],
-            "metric": pd.Series(metric, dtype=object)[ok],
-            "score": pd.Series(score, dtype="int64")[ok],
-            "customer_id": customer[ok],
-            "segment": segment[ok],
-            "touchpoint": touchpoint[ok],
-            "comment": comment[ok],
-            "employee": employee[ok],
+            "responded_at": kept(utc),
+            "local_day": kept(days),
+            "metric": kept(pd.Series(metric, dtype=object)),
+            "score": kept(pd.Series(score, dtype="int64")),
+            "customer_id": kept(customer),
+            "segment": kept(segment),
+            "touchpoint": kept(touchpoint),
+            "comment": kept(comment),
+            "employee": kept(employee),
         }
     )
-    frame.insert(0, "response_key", response_keys(frame, response_id[ok]))
+    frame.insert(0, "response_key", response_keys(frame, kept(response_id)))
     frame = frame.reset_index(drop=True)
     return frame, sorted(chunk.rejected + problems.rejected(chunk), key=lambda r: r.line)
 

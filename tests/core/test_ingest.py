@@ -8,6 +8,7 @@ import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import core.ingest as ingest
 from core.ingest import (
     RESPONSE_COLUMNS,
     FileError,
@@ -675,3 +677,145 @@ def test_any_written_csv_reads_back_with_its_line_numbers(
     valid = [(s, c) for s, c in rows if 0 <= s <= 10]
     assert frame["score"].tolist() == [s for s, _ in valid]
     assert frame["comment"].tolist() == [c if c.strip() else None for _, c in valid]
+
+
+# --------------------------------------------------------------------------- block reading
+# Plain CSV blocks are read by pandas' parser; anything else record by record. The two
+# must give the same chunks, rows, values, rejects and line numbers.
+
+
+def _chunked(source: bytes, chunk_rows: int, *, blocks: bool) -> tuple[list[Any], str | None]:
+    """The chunks read, and the FileError that stopped the reading, if one did."""
+    chunks: list[Any] = []
+    with pytest.MonkeyPatch.context() as patch:
+        if not blocks:
+            patch.setattr(ingest._BlockReader, "read", lambda self, lines, encoding: None)
+        try:
+            for chunk in read_responses(io.BytesIO(source), OSLO, chunk_rows=chunk_rows):
+                chunks.append(chunk)
+        except FileError as exc:
+            return chunks, str(exc)
+    return chunks, None
+
+
+def _assert_same_reading(source: bytes, chunk_rows: int) -> None:
+    fast, fast_error = _chunked(source, chunk_rows, blocks=True)
+    exact, exact_error = _chunked(source, chunk_rows, blocks=False)
+    assert fast_error == exact_error
+    assert len(fast) == len(exact)
+    for (frame, rejected), (want_frame, want_rejected) in zip(fast, exact, strict=True):
+        pd.testing.assert_frame_equal(frame, want_frame)
+        assert rejected == want_rejected
+
+
+def test_plain_blocks_are_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    read = []
+    original = ingest._BlockReader.read
+
+    def counting(self: ingest._BlockReader, lines: list[bytes], encoding: str):
+        result = original(self, lines, encoding)
+        read.append(result is not None)
+        return result
+
+    monkeypatch.setattr(ingest._BlockReader, "read", counting)
+    rows = "".join(f'R{i};2026-11-{1 + i % 28:02d};nps;{i % 11};"a; ""b"""\n' for i in range(50))
+    frame, rejected = responses("id;date;metric;score;comment\n" + rows, chunk_rows=20)
+    assert read == [True, True, True]
+    assert rejected == []
+    assert len(frame) == 50
+    assert frame["comment"].iloc[0] == 'a; "b"'
+
+
+_ODD = [
+    "",
+    " ",
+    "\u00a0",
+    "x",
+    "Ærlig talt",
+    "2026-11-20",
+    '"',
+    '""',
+    '"quoted"',
+    'a"b',
+    '"a"b',
+    "a;b",
+    '"a;b"',
+    "a,b",
+    "\t",
+    "line\nbreak",
+    '"line\nbreak"',
+    "cr\rhere",
+    "x\r",
+    "\x00",
+    "\ufeffbom",
+    "#hash",
+    "NaN",
+    "9",
+    "11",
+    "nps",
+    "csat",
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    cells=st.lists(
+        st.lists(st.sampled_from(_ODD) | st.text(max_size=6), min_size=3, max_size=6),
+        min_size=1,
+        max_size=30,
+    ),
+    delimiter=st.sampled_from([",", ";", "\t"]),
+    chunk_rows=st.integers(min_value=1, max_value=12),
+    crlf=st.booleans(),
+    encoding=st.sampled_from(["utf-8", "cp1252"]),
+)
+def test_block_and_record_reading_agree_on_anything(
+    cells: list[list[str]], delimiter: str, chunk_rows: int, crlf: bool, encoding: str
+) -> None:
+    """Raw lines, not written by a CSV writer: stray quotes, separators and line breaks
+    inside values, ragged rows, blank rows, NULs, bytes the encoding cannot read."""
+    end = "\r\n" if crlf else "\n"
+    lines = [delimiter.join(["responded_at", "metric", "score", "comment"])]
+    for row in cells:
+        lines.append(delimiter.join(row))
+    good = f"2026-11-20{delimiter}nps{delimiter}9{delimiter}fine"
+    # Plain rows around the odd ones, so that some blocks are plain and some are not.
+    text = end.join([lines[0], *[x for line in lines[1:] for x in (good, line, good)]]) + end
+    _assert_same_reading(text.encode(encoding, "replace"), chunk_rows)
+
+
+@pytest.mark.parametrize(
+    "path", sorted(p for p in MALFORMED.iterdir() if p.suffix in (".csv", ".tsv")), ids=str
+)
+@pytest.mark.parametrize("chunk_rows", [1, 2, 5, 1000])
+def test_block_and_record_reading_agree_on_the_malformed_corpus(
+    path: Path, chunk_rows: int
+) -> None:
+    _assert_same_reading(path.read_bytes(), chunk_rows)
+
+
+def test_block_reading_keeps_a_file_with_a_late_legacy_byte_exact() -> None:
+    """ASCII for a whole block, then a cp1252 byte: the encoding is settled where the
+    record reader settles it, and the rows before it are read as blocks."""
+    rows = ["responded_at;metric;score;comment"]
+    rows += [f"2026-11-20;nps;{i % 11};ok" for i in range(30)]
+    rows += ["2026-11-20;nps;9;bl\xe5b\xe6r"]
+    rows += [f"2026-11-21;nps;{i % 11};ok" for i in range(30)]
+    source = ("\n".join(rows) + "\n").encode("cp1252")
+    _assert_same_reading(source, 10)
+    frame, rejected = responses(source, chunk_rows=10)
+    assert rejected == []
+    assert frame["comment"].iloc[30] == "blåbær"
+
+
+_MOMENTISH = st.sampled_from(
+    ["2026-11-20", "2026-11-20T10:00", "2026-11-20T10:00Z", "2026-11-20 10:00:00+01:00",
+     "2026-11-20z", "2026-11-2", "20.11.2026", "2026-11-20T10:00:00-0500", ""]
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(values=st.lists(_MOMENTISH | st.text(max_size=14), min_size=100, max_size=160))
+def test_timestamp_kinds_by_matrix_match_the_kinds_one_by_one(values: list[str]) -> None:
+    want = [ingest._moment_kind(v) for v in values]
+    assert ingest._moment_kinds(values).tolist() == want
