@@ -1149,12 +1149,16 @@ def response_keys(frame: pd.DataFrame, response_id: pd.Series | None = None) -> 
     """
     n = len(frame)
     ids = response_id.tolist() if response_id is not None else [None] * n
-    keys: list[str | None] = [None if i is None else ID_PREFIX + str(i) for i in ids]
-    missing = [k is None for k in keys]
-    if any(missing):
-        sub = frame[np.asarray(missing)]
+    missing = np.fromiter((i is None for i in ids), bool, n)
+    keys = np.empty(n, dtype=object)
+    keys[~missing] = [ID_PREFIX + str(i) for i in ids if i is not None]
+    if missing.any():
+        sub = frame[missing]
         moments = pd.to_datetime(sub["responded_at"], utc=True).dt.tz_localize(None)
-        iso = np.datetime_as_string(moments.to_numpy().astype("datetime64[us]"), unit="us")
+        # timezone="UTC" writes the trailing Z.
+        iso = np.datetime_as_string(
+            moments.to_numpy().astype("datetime64[us]"), unit="us", timezone="UTC"
+        )
 
         def text(column: str) -> list[str]:
             values = sub[column]
@@ -1164,14 +1168,15 @@ def response_keys(frame: pd.DataFrame, response_id: pd.Series | None = None) -> 
             if values.dtype == object and set(map(type, listed)) <= {str, type(None)}:
                 return ["" if v is None else v for v in listed]
             if isinstance(values.dtype, np.dtype) and values.dtype.kind in "iu":
-                return [str(v) for v in listed]
+                shown = {v: str(v) for v in set(listed)}  # a score has a dozen values
+                return [shown[v] for v in listed]
             return values.astype(object).fillna("").astype(str).tolist()
 
-        hashed = _hash_keys(
+        keys[missing] = _hash_keys(
             [
                 text("metric"),
                 text("score"),
-                [s + "Z" for s in iso.tolist()],
+                iso.tolist(),
                 text("customer_id"),
                 text("segment"),
                 text("touchpoint"),
@@ -1179,9 +1184,7 @@ def response_keys(frame: pd.DataFrame, response_id: pd.Series | None = None) -> 
                 text("employee"),
             ]
         )
-        it = iter(hashed)
-        keys = [k if k is not None else next(it) for k in keys]
-    return [str(k) for k in keys]
+    return cast(list[str], keys.tolist())
 
 
 # --------------------------------------------------------------------------- customers

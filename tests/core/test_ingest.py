@@ -177,6 +177,20 @@ def test_response_key_identical_rows_hash_the_same_and_ids_win() -> None:
     assert keys[3] == "id:r-7"
 
 
+def test_response_keys_do_not_change_between_versions() -> None:
+    """A re-import finds earlier imports' answers only while the hash stays the same."""
+    text = (
+        "responded_at;metric;score;customer_id;segment;touchpoint;comment;employee\n"
+        "2026-11-20T14:03:00.25+01:00;NPS;9;C1;SMB;Support; Takk! ;U1\n"
+        "20.11.2026;ces;3;;;;;\n"
+    )
+    frame, _ = responses(text)
+    assert frame["response_key"].tolist() == [
+        "h:feb258e6be99979c697caa72c9ccc53a0a34f1d1401f5f1af8cc30d6e8375607",
+        "h:ce10a9a83c85fcbe057ffa65f0dab44f0c909c2d010f7c817e970a0c77ff0acb",
+    ]
+
+
 def test_optional_values_are_none_and_comments_kept_as_written() -> None:
     text = 'responded_at,metric,score,segment,comment\n2026-11-20,nps,9,  ,"  Fint, takk  "\n'
     frame, _ = responses(text)
