@@ -93,13 +93,14 @@ def wait_idle(pid: int, timeout: float = 60.0) -> None:
 
 
 def start(args: list[str], env: dict[str, str], cwd: str, port: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    # The server's log goes to a file: an unread pipe would fill up and stall it.
+    log = Path(cwd) / f"server-{port}.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=sink)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().decode() if proc.stderr else ""
+            err = log.read_text(errors="replace")
             raise SystemExit(f"server exited with {proc.returncode}:\n{err}")
         try:
             status, _ = get(f"http://127.0.0.1:{port}/healthz", timeout=1)
@@ -171,19 +172,40 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def wait_replies(slack: LocalSlack, count: int, timeout: float = 120.0) -> None:
+    """Until the local Slack has received `count` response-URL replies in all."""
+    slack.wait_for(lambda: len(slack.responses()) >= count, timeout=timeout)
+
+
 def measure(
-    slack: LocalSlack, pid: int, url: str, n: int, command: str, text: str, rounds: int
+    slack: LocalSlack,
+    pid: int,
+    url: str,
+    n: int,
+    command: str,
+    text: str,
+    rounds: int,
+    *,
+    replying: bool = True,
 ) -> dict[str, float]:
     kit = SlackKit(url, SIGNING_SECRET, slack)
+    before = len(slack.responses())
     for i in range(8):  # warm up: imports, connection pools, the locale cache
         kit.command(command, text, user=USERS[i % len(USERS)])
+    if replying:
+        wait_replies(slack, before + 8)
     wait_idle(pid)
     times: list[float] = []
     cpu = cpu_seconds(pid)
-    for _ in range(rounds):
+    replies = len(slack.responses())
+    for k in range(1, rounds + 1):
         times += burst(slack, url, n, command, text)
+        if replying:  # every command's reply, before the next burst
+            wait_replies(slack, replies + k * n)
         wait_idle(pid)  # the replies after the acks: counted in the CPU time, not the next burst
     return {
+        # What the users were told through the response URL (a bare ack tells nothing).
+        "replies": len(slack.responses()) - replies,
         "p50": percentile(times, 50) * 1000,
         "p99": percentile(times, 99) * 1000,
         "max": max(times) * 1000,
@@ -297,15 +319,17 @@ def main() -> None:
                 command,
                 text,
                 opts.rounds,
+                replying=False,
             )
         finally:
             stop(proc)
 
-    print(f"{'':14}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'mean ms':>10}{'CPU ms/req':>12}")
+    head = f"{'':14}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'mean ms':>10}{'CPU ms/req':>12}"
+    print(head + f"{'replies':>10}")
     for name, row in (("cxbot serve", ours), ("bare Bolt", bare)):
         print(
             f"{name:14}{row['p50']:>10.1f}{row['p99']:>10.1f}{row['max']:>10.1f}"
-            f"{row['mean']:>10.1f}{row['cpu']:>12.2f}"
+            f"{row['mean']:>10.1f}{row['cpu']:>12.2f}{row['replies']:>10.0f}"
         )
     ratio = ours["p99"] / bare["p99"] if bare["p99"] else float("inf")
     print(f"p99 ratio cxbot / bare: {ratio:.2f}x   (target: p99 < 300 ms, ratio < 1.5x)")

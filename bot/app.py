@@ -62,7 +62,9 @@ def create_app(settings: Settings, services: Services, *, verify_token: bool = T
         client=client,
         process_before_response=False,
         token_verification_enabled=verify_token,
-        listener_executor=ListenerExecutor(LISTENER_THREADS, priority),
+        listener_executor=services.extras.setdefault(
+            LISTENERS, ListenerExecutor(LISTENER_THREADS, priority)
+        ),
         logger=logging.getLogger("cxbot.bolt"),
         **oauth,
     )
@@ -126,6 +128,12 @@ class TeamResolver:
         return teams[0] if len(teams) == 1 else None
 
 
+# The listeners' thread pool, kept in services.extras so a stopping server can drain it.
+LISTENERS = "listener_executor"
+# Set in a request's context when Slack was answered before Bolt ran (bot/web.py).
+ACKNOWLEDGED = "acknowledged"
+
+
 class CxApp(App):
     """Bolt's App, answering what no listener handles instead of returning 404.
 
@@ -140,6 +148,11 @@ class CxApp(App):
         if "command" in body:
             _ = translator(str(req.context.get("locale") or "en")).gettext
             text = _(NOT_AVAILABLE, command=str(body.get("command") or ""))
+            respond = req.context.respond
+            if req.context.get(ACKNOWLEDGED) and respond is not None:
+                # Slack has had its ack (bot/web.py): the answer goes to the response URL.
+                respond(text=text, response_type="ephemeral")
+                return BoltResponse(status=200, body="")
             return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text})
         if body.get("type") == "block_suggestion":
             return BoltResponse(status=200, body={"options": []})

@@ -199,10 +199,13 @@ class LocaleLookup:
         key = (user, default)
         with self._lock:
             future = self._pending.get(key)
+            created = future is None
             if future is None:
                 future = self._executor.submit(user_locale, client, user, default)
                 self._pending[key] = future
-                future.add_done_callback(lambda _f: self._done(key))
+        if created:
+            # Outside the lock: a lookup already finished runs the callback right here.
+            future.add_done_callback(self._done)
         try:
             # Kept in bot.i18n's cache even when it arrives after the budget.
             return str(future.result(timeout=self._budget))
@@ -210,6 +213,8 @@ class LocaleLookup:
             log.info("users.info for %s is slow; answering in %s this time", user, default)
             return default
 
-    def _done(self, key: tuple[str, str]) -> None:
+    def _done(self, future: Future[str]) -> None:
         with self._lock:
-            self._pending.pop(key, None)
+            for key, pending in list(self._pending.items()):
+                if pending is future:
+                    del self._pending[key]

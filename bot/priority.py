@@ -27,6 +27,7 @@ class AckFirst:
         # replies wait for a gap of `quiet` seconds, not just for a moment without requests.
         self.quiet = quiet
         self._waiting = 0  # requests being handled that have not been acknowledged yet
+        self._queued = 0  # connections the server has taken in and not yet answered
         self._last = 0.0  # when a request last arrived or was acknowledged (monotonic)
         self._cond = threading.Condition()
         self._local = threading.local()
@@ -52,6 +53,21 @@ class AckFirst:
         self._local.state = ACKED
         self._leave()
 
+    def queued(self) -> None:
+        """The server took in a connection's request and queued it for a thread: a burst
+        larger than the thread pool waits there, unseen by `request()`, its acks owed."""
+        with self._cond:
+            self._queued += 1
+            self._last = time.monotonic()
+
+    def answered(self) -> None:
+        """The server is done with a request counted by `queued`."""
+        with self._cond:
+            self._queued -= 1
+            self._last = time.monotonic()
+            if self._queued == 0 and self._waiting == 0:
+                self._cond.notify_all()
+
     def deferrable(self) -> bool:
         return getattr(self._local, "state", None) == ACKED
 
@@ -62,7 +78,7 @@ class AckFirst:
                 now = time.monotonic()
                 if now >= deadline:
                     return
-                if self._waiting == 0:
+                if self._waiting == 0 and self._queued == 0:
                     idle_for = now - self._last
                     if idle_for >= self.quiet:
                         return
@@ -74,7 +90,7 @@ class AckFirst:
         with self._cond:
             self._waiting -= 1
             self._last = time.monotonic()
-            if self._waiting == 0:
+            if self._waiting == 0 and self._queued == 0:
                 self._cond.notify_all()
 
 

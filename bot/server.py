@@ -15,6 +15,7 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
 from gunicorn.workers.gthread import ThreadWorker
 
+from bot.priority import AckFirst
 from bot.runtime_hooks import start_background, stop_background
 from bot.settings import Settings
 
@@ -34,6 +35,30 @@ class GracefulThreadWorker(ThreadWorker):
         # gunicorn's default quits at once on SIGINT, cutting requests off mid-way.
         signal.signal(signal.SIGINT, self.handle_exit)
 
+    def enqueue_req(self, conn: Any) -> None:
+        # Requests waiting for a thread still owe their acks (AckFirst.queued).
+        priority = self._priority()
+        if priority is not None:
+            priority.queued()
+        try:
+            super().enqueue_req(conn)
+        except BaseException:
+            if priority is not None:
+                priority.answered()
+            raise
+
+    def handle(self, conn: Any) -> Any:
+        try:
+            return super().handle(conn)
+        finally:
+            priority = self._priority()
+            if priority is not None:
+                priority.answered()
+
+    def _priority(self) -> AckFirst | None:
+        services = getattr(self.wsgi, "services", None)
+        return services.extras.get("ack_first") if services is not None else None
+
 
 class GracefulArbiter(Arbiter):
     def handle_int(self) -> None:
@@ -47,6 +72,9 @@ def _post_worker_init(worker: Any) -> None:
 
 
 def _worker_exit(_server: Any, worker: Any) -> None:
+    close = getattr(getattr(worker, "wsgi", None), "close", None)
+    if close is not None:
+        close()  # requests already acknowledged are handled before the worker goes
     services = getattr(getattr(worker, "wsgi", None), "services", None)
     if services is not None:
         stop_background(services)

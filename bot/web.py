@@ -14,6 +14,7 @@ request carry too (bot/observability.py).
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
 import hmac
 import json
@@ -21,6 +22,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -28,9 +30,12 @@ from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 from slack_bolt import App, BoltRequest, BoltResponse
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 
 from bot import observability
+from bot.app import ACKNOWLEDGED, LISTENERS
+from bot.middleware import EARLY_ACK_TYPES
 from bot.runtime_hooks import answers_stored
 from bot.services import Services
 from bot.settings import Settings
@@ -38,6 +43,7 @@ from bot.settings import Settings
 log = logging.getLogger("cxbot.web")
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
+LATER_THREADS = 16
 SIGNATURE_HEADER = "X-CXBot-Signature"
 TEAM_ID = re.compile(r"^[TE][A-Z0-9]{2,31}$")
 
@@ -85,6 +91,10 @@ class WebApp:
             "/healthz": {"GET": self.healthz, "HEAD": self.healthz},
             "/metrics": {"GET": self.metrics_text},
         }
+        secret = services.settings.slack_signing_secret
+        self._verifier = SignatureVerifier(secret) if secret else None
+        # Bolt's work for requests acknowledged at once (see `_ack_now`).
+        self._later = ThreadPoolExecutor(LATER_THREADS, thread_name_prefix="cxbot-acked")
         if getattr(bolt_app, "oauth_flow", None) is not None:
             self.routes["/slack/install"] = {"GET": self.slack_install}
             self.routes["/slack/oauth_redirect"] = {"GET": self.slack_oauth_redirect}
@@ -146,11 +156,49 @@ class WebApp:
         )
         priority = self.services.extras.get("ack_first")
         if priority is None:
+            return _from_bolt(self.bolt_app.dispatch(request))
+        with priority.request():
+            if self._ack_now(body, environ):
+                request.context[ACKNOWLEDGED] = True
+                self._later.submit(contextvars.copy_context().run, self._dispatch_later, request)
+                return Reply(200)
+            return _from_bolt(self.bolt_app.dispatch(request))
+
+    def close(self) -> None:
+        """Finish handling the requests already acknowledged, listeners included (on
+        shutdown); nothing new is taken after this."""
+        self._later.shutdown(wait=True)
+        listeners = self.services.extras.get(LISTENERS)
+        if listeners is not None:
+            listeners.shutdown(wait=True)
+
+    def _ack_now(self, body: str, environ: Environ) -> bool:
+        """A signed command, button or shortcut: Slack reads nothing from its ack but the
+        status (bot.middleware.EarlyAck sends any reply through the response URL), so it
+        is answered before Bolt runs at all. Anything else, or a bad signature, goes
+        through Bolt on this thread, which answers it (401 for the signature)."""
+        if self._verifier is None or not early_ack_body(body):
+            return False
+        stamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or ""
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE") or ""
+        if not stamp.isdigit() or not signature:
+            return False
+        return self._verifier.is_valid(body, stamp, signature)
+
+    def _dispatch_later(self, request: BoltRequest) -> None:
+        # After the acks still pending: a burst's last request is answered first.
+        self.services.extras["ack_first"].wait_turn()
+        try:
             response = self.bolt_app.dispatch(request)
-        else:
-            with priority.request():
-                response = self.bolt_app.dispatch(request)
-        return _from_bolt(response)
+        except Exception:
+            log.exception("handling an acknowledged Slack request failed")
+            return
+        if response.status >= 400:
+            log.warning(
+                "an acknowledged Slack request was refused: %s %s",
+                response.status,
+                response.body[:200],
+            )
 
     def webhook_responses(self, environ: Environ) -> Reply:
         secret = self.services.settings.cxbot_webhook_secret
@@ -330,6 +378,24 @@ class WebApp:
         except Exception:
             log.debug("no usable workspace timezone for %s", team_id, exc_info=True)
         return self.services.settings.tz
+
+
+def early_ack_body(body: str) -> bool:
+    """Whether a form-encoded Slack request is a slash command, a button or a shortcut."""
+    try:
+        fields = parse_qs(body, max_num_fields=64)
+    except ValueError:  # not Slack's form: Bolt answers it
+        return False
+    if "command" in fields:
+        return True
+    payload = (fields.get("payload") or [""])[0]
+    if not payload:
+        return False
+    try:
+        kind = json.loads(payload).get("type")
+    except (ValueError, AttributeError):
+        return False
+    return kind in EARLY_ACK_TYPES
 
 
 def _from_bolt(response: BoltResponse) -> Reply:

@@ -191,11 +191,13 @@ def test_every_handler_module_is_registered(bolt_app: App) -> None:
 def test_unknown_command_gets_an_answer_not_dispatch_failed(slack: SlackKit) -> None:
     r = slack.command("/nothing-here", "x", user="U0BJORN")
     assert r.status == 200
-    assert r.json() == {
-        "response_type": "ephemeral",
-        "text": "/nothing-here er ikke tilgjengelig ennå. "
-        "Skriv /cx help for å se hva du kan gjøre.",
-    }
+    # Acknowledged at once; the answer follows through the response URL.
+    reply = slack.wait_reply(r)
+    assert reply["kind"] == "response"
+    assert reply["response_type"] == "ephemeral"
+    assert reply["text"] == (
+        "/nothing-here er ikke tilgjengelig ennå. Skriv /cx help for å se hva du kan gjøre."
+    )
     assert slack.block_action("no_such_button", "1").status == 200
     assert slack.view_submission("no_such_modal", {}).status == 200
     assert slack.shortcut("no_such_shortcut").status == 200
@@ -314,6 +316,59 @@ def test_commands_and_buttons_are_acked_before_their_listener_runs(
     release.set()
     # The text the listener gave its ack() still reaches the user.
     assert slack.wait_reply(r, where=lambda x: x["kind"] == "ephemeral")["text"] == "finally"
+
+
+def test_commands_and_buttons_are_acked_before_bolt_runs(
+    slack: SlackKit, bolt_app: App, server: Any
+) -> None:
+    """The HTTP answer does not wait for Bolt's middleware (a slow locale lookup, a busy
+    database) or its listener pool: a signed command or button is answered at once and
+    handled afterwards, in full."""
+    release = threading.Event()
+    handled: list[str] = []
+
+    @bolt_app.middleware
+    def stuck(body: dict[str, Any], next: Any) -> Any:
+        release.wait(5)
+        return next()
+
+    @bolt_app.command("/later")
+    def later(ack: Ack) -> None:
+        handled.append("command")
+        ack(text="handled")
+
+    @bolt_app.action("later_button")
+    def later_button(ack: Ack) -> None:
+        handled.append("button")
+        ack()
+
+    r = slack.command("/later")
+    b = slack.block_action("later_button", "1")
+    assert (r.status, b.status) == (200, 200)
+    assert r.elapsed < 1.0 and b.elapsed < 1.0
+    assert handled == []
+    release.set()
+    assert slack.wait_reply(r, where=lambda x: x["kind"] == "ephemeral")["text"] == "handled"
+    slack.localslack.wait_for(lambda: len(handled) == 2)
+
+
+def test_stopping_finishes_what_was_acknowledged(
+    slack: SlackKit, bolt_app: App, server: Any
+) -> None:
+    release = threading.Event()
+
+    @bolt_app.command("/late")
+    def late(ack: Ack) -> None:
+        release.wait(1)
+        ack(text="still answered")
+
+    r = slack.command("/late")
+    assert r.status == 200
+    release.set()
+    server.app.close()  # what the server does on SIGTERM, before the worker exits
+    # Nothing left to wait for: the reply is there when close() returns.
+    replies = slack.replies(r)
+    assert [x["text"] for x in replies if x["kind"] == "ephemeral"] == ["still answered"]
 
 
 def test_modal_errors_keep_the_form(slack: SlackKit, bolt_app: App) -> None:
@@ -480,6 +535,31 @@ def test_cli_serve_with_a_refused_token(
     result = CliRunner().invoke(cli, ["serve"], env=env)
     assert result.exit_code == 1
     assert "error: SLACK_BOT_TOKEN: Slack refused the token (invalid_auth)" in result.output
+
+
+def test_locale_lookup_that_finished_at_once_does_not_hang(localslack: LocalSlack) -> None:
+    """A users.info answer that is in before the lookup registers its clean-up (a fast
+    Slack, a busy request thread) must not deadlock the request."""
+    from concurrent.futures import Executor, Future
+
+    from slack_sdk import WebClient
+
+    from bot.middleware import LocaleLookup
+
+    class Inline(Executor):
+        def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+            future: Future[Any] = Future()
+            future.set_result(fn(*args, **kwargs))
+            return future
+
+    client = WebClient(token=localslack.bot_token, base_url=localslack.base_url)
+    lookup = LocaleLookup(Inline())
+    answers: list[str] = []
+    worker = threading.Thread(target=lambda: answers.append(lookup.get(client, "U0BJORN", "en")))
+    worker.start()
+    worker.join(timeout=5)
+    assert not worker.is_alive(), "the locale lookup hung"
+    assert answers == ["nb"]
 
 
 def test_workspace_locale_is_the_default_for_unsupported_slack_locales(
