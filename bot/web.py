@@ -322,6 +322,7 @@ class WebApp:
     def _store_answers(self, team_id: str, data: Any) -> Reply:
         from core.ingest import validate_response_objects
         from storage.responses import insert_responses
+        from storage.settings_store import get_settings
 
         items = data if isinstance(data, list) else [data]
         if not items:
@@ -340,15 +341,25 @@ class WebApp:
         stored: list[int] = []
         duplicates = 0
         if objects:
-            frame, rejected = validate_response_objects(objects, self._timezone(team_id))
+            # Read once: the timezone here, alert and praise settings for the insert.
+            settings = get_settings(self.services.engine, team_id=team_id)
+            frame, rejected = validate_response_objects(objects, self._timezone(settings))
             for r in rejected:
                 errors.append({"index": positions[r.line - 1], "reason": r.reason})
             if len(frame):
                 result = insert_responses(
-                    self.services.engine, team_id=team_id, frame=frame, source="webhook"
+                    self.services.engine,
+                    team_id=team_id,
+                    frame=frame,
+                    source="webhook",
+                    settings=settings,
                 )
                 duplicates = result.duplicates
-                stored = _stored_ids(self.services, team_id, result)
+                stored = (
+                    list(result.ids)
+                    if result.ids is not None
+                    else _stored_ids(self.services, team_id, result)
+                )
                 if stored:
                     answers_stored(self.services, team_id=team_id, response_ids=stored)
         if not errors:
@@ -368,15 +379,13 @@ class WebApp:
             },
         )
 
-    def _timezone(self, team_id: str) -> ZoneInfo:
-        try:
-            from storage.settings_store import get
-
-            name = get(self.services.engine, team_id=team_id, key="timezone")
-            if name:
+    def _timezone(self, settings: dict[str, str]) -> ZoneInfo:
+        name = settings.get("timezone")
+        if name:
+            try:
                 return ZoneInfo(name)
-        except Exception:
-            log.debug("no usable workspace timezone for %s", team_id, exc_info=True)
+            except Exception:
+                log.debug("no usable workspace timezone %r", name, exc_info=True)
         return self.services.settings.tz
 
 

@@ -22,7 +22,7 @@ Outbox keys (unique per workspace, so each is sent once):
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -40,7 +40,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from core import config_keys, sla
-from core.metrics import DETRACTOR_THRESHOLDS
+from core.metrics import DETRACTOR_THRESHOLDS, is_detractor
 from storage import outbox
 from storage.models import Alert, AlertNote, Response
 from storage.newest import team_match
@@ -92,9 +92,15 @@ class AlertConfig:
         return self.channel
 
 
-def load_config(bind: Engine | Connection, *, team_id: str) -> AlertConfig:
-    """The team's alert settings. Stored values were validated when they were set."""
-    stored = get_settings(bind, team_id=team_id)
+def load_config(
+    bind: Engine | Connection, *, team_id: str, stored: Mapping[str, str] | None = None
+) -> AlertConfig:
+    """The team's alert settings. Stored values were validated when they were set.
+
+    `stored`: the team's settings already read (storage.settings_store.get_settings).
+    """
+    if stored is None:
+        stored = get_settings(bind, team_id=team_id)
     values = config_keys.effective(stored)
     routes = {
         key.removeprefix(config_keys.ROUTE_PREFIX).strip().lower(): value
@@ -121,6 +127,13 @@ def load_config(bind: Engine | Connection, *, team_id: str) -> AlertConfig:
         locale=values.get("locale"),
         timezone=values.get("timezone"),
     )
+
+
+def any_detractor(cfg: AlertConfig, metrics: Sequence[str], scores: Sequence[int]) -> bool:
+    """Whether any of these answers is a detractor under the team's thresholds: when none
+    is, `raise_for_batch` has nothing to look for."""
+    pairs = zip(metrics, scores, strict=True)
+    return any(is_detractor(metric, int(score), cfg.thresholds) for metric, score in pairs)
 
 
 def _detractor(thresholds: dict[str, int]) -> ColumnElement[bool]:

@@ -10,6 +10,7 @@ the unique key (team_id, response_key) turns a repeated answer into a no-op.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -25,6 +26,7 @@ from core.ingest import RESPONSE_COLUMNS
 from storage import alerts, rollup, shoutouts
 from storage.models import Response
 from storage.newest import team_match
+from storage.settings_store import get_settings
 
 _T = Response.__table__  # type: ignore[attr-defined]
 
@@ -59,6 +61,8 @@ class InsertResult:
     # Every answer of the batch has an id above this: pass it to `batch_response_ids`,
     # which then reads the newest rows instead of searching the team's answers.
     after_id: int | None = None
+    # The new answers' ids, oldest first, when the insert returned them (a few answers).
+    ids: tuple[int, ...] | None = None
 
 
 @cache
@@ -202,13 +206,15 @@ def insert_responses(
     frame: pd.DataFrame,
     source: str = "import",
     batch_id: str | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> InsertResult:
     """Insert answers (columns of RESPONSE_COLUMNS) as one batch, skipping duplicates.
 
     One transaction: the rows whose response_key the team does not have yet are
     inserted under `batch_id` (a fresh uuid4 hex when not given) and added to the
     daily counts. `inserted` counts the new rows, `duplicates` the rest of the frame
-    (repeats inside the frame included).
+    (repeats inside the frame included). `settings`: the team's stored settings when
+    the caller has read them already (they decide alerts and praise).
     """
     missing = [c for c in RESPONSE_COLUMNS if c not in frame.columns]
     if missing:
@@ -217,27 +223,31 @@ def insert_responses(
     if frame.empty:
         return InsertResult(batch_id, 0, 0)
     unique = frame.drop_duplicates("response_key", keep="first")
+    ids: tuple[int, ...] | None = None
     with engine.begin() as conn:
         pg = conn.dialect.name == "postgresql"
         if not pg and len(unique) > _BIG_BATCH:
             # The default 2 MB page cache thrashes on four indexes of a growing table.
             conn.exec_driver_sql(f"PRAGMA cache_size=-{_IMPORT_CACHE_KIB}")
         columns = _columns(unique, team_id=team_id, source=source, batch_id=batch_id, pg=pg)
-        # Readers of the batch below scan ids above this one instead of an index on batch_id.
-        after_id = largest_id(conn)
-        rows = zip(*(columns[c] for c in _INSERTED), strict=True)
-        # Straight to the DBAPI cursor of this transaction's connection, rows made lazily.
-        cursor = conn.connection.cursor()
-        try:
-            # sqlite3 and psycopg both take any iterable of rows, typeshed aside.
-            cursor.executemany(_insert_sql(conn.dialect.name), cast(Any, rows))
-            # Both sum the rows each statement inserted (a skipped duplicate adds 0).
-            inserted = cursor.rowcount
-        finally:
-            cursor.close()
-        if inserted is None or inserted < 0:
-            inserted = count_batch(conn, team_id=team_id, batch_id=batch_id, after_id=after_id)
-        if inserted == len(unique):
+        if len(unique) <= _FEW:
+            # A webhook's few answers: each insert names its new id, so nothing is read
+            # back afterwards.
+            ids, kept = _insert_returning(conn, columns)
+            inserted = len(ids)
+            # Every answer of the batch has an id above this (see InsertResult.after_id).
+            after_id: int | None = min(ids) - 1 if ids else None
+            if inserted != len(unique):
+                columns = {name: [values[i] for i in kept] for name, values in columns.items()}
+        else:
+            # Readers of the batch below scan ids above this one instead of an index on
+            # batch_id.
+            after_id = largest_id(conn)
+            counted = _insert_many(conn, columns)
+            if counted is None or counted < 0:
+                counted = count_batch(conn, team_id=team_id, batch_id=batch_id, after_id=after_id)
+            inserted = counted
+        if inserted == len(columns["response_key"]):
             # Every row went in (the usual case): count them from what was inserted
             # instead of reading the batch back.
             rollup.add_counts(
@@ -252,14 +262,74 @@ def insert_responses(
         elif inserted:
             rollup.add_batch(conn, team_id=team_id, batch_id=batch_id, after_id=after_id)
         if inserted:
+            stored = get_settings(conn, team_id=team_id) if settings is None else settings
             # Detractor alerts and their messages commit (or roll back) with the answers.
-            alerts.raise_for_batch(
-                conn, team_id=team_id, batch_id=batch_id, now=datetime.now(UTC), after_id=after_id
-            )
-            shoutouts.praise_for_batch(
-                conn, team_id=team_id, batch_id=batch_id, now=datetime.now(UTC), after_id=after_id
-            )
-    return InsertResult(batch_id, inserted, len(frame) - inserted, after_id)
+            alert_cfg = alerts.load_config(conn, team_id=team_id, stored=stored)
+            if alerts.any_detractor(alert_cfg, columns["metric"], columns["score"]):
+                alerts.raise_for_batch(
+                    conn,
+                    team_id=team_id,
+                    batch_id=batch_id,
+                    now=datetime.now(UTC),
+                    config=alert_cfg,
+                    after_id=after_id,
+                )
+            praise_cfg = shoutouts.load_config(conn, team_id=team_id, stored=stored)
+            if shoutouts.any_praise(
+                praise_cfg,
+                columns["metric"],
+                columns["score"],
+                columns["employee"],
+                columns["comment"],
+            ):
+                shoutouts.praise_for_batch(
+                    conn,
+                    team_id=team_id,
+                    batch_id=batch_id,
+                    now=datetime.now(UTC),
+                    config=praise_cfg,
+                    after_id=after_id,
+                )
+    return InsertResult(batch_id, inserted, len(frame) - inserted, after_id, ids)
+
+
+# Up to this many answers are inserted one statement each, with their ids returned.
+_FEW = 50
+
+
+def _insert_returning(
+    conn: Connection, columns: dict[str, list[Any]]
+) -> tuple[tuple[int, ...], list[int]]:
+    """(new ids, positions of the rows they belong to); a duplicate gets neither."""
+    sql = _insert_sql(conn.dialect.name) + " RETURNING id"
+    ids: list[int] = []
+    kept: list[int] = []
+    cursor = conn.connection.cursor()
+    try:
+        for position, row in enumerate(zip(*(columns[c] for c in _INSERTED), strict=True)):
+            cursor.execute(sql, row)
+            new = cursor.fetchone()
+            if new is not None:
+                ids.append(int(new[0]))
+                kept.append(position)
+    finally:
+        cursor.close()
+    return tuple(ids), kept
+
+
+def _insert_many(conn: Connection, columns: dict[str, list[Any]]) -> int | None:
+    """Insert the rows in one executemany; how many went in (None when unknown)."""
+    rows = zip(*(columns[c] for c in _INSERTED), strict=True)
+    # Straight to the DBAPI cursor of this transaction's connection, rows made lazily.
+    cursor = conn.connection.cursor()
+    try:
+        # sqlite3 and psycopg both take any iterable of rows, typeshed aside.
+        cursor.executemany(_insert_sql(conn.dialect.name), cast(Any, rows))
+        # Both sum the rows each statement inserted (a skipped duplicate adds 0).
+        inserted: int | None = cursor.rowcount
+    finally:
+        cursor.close()
+    return inserted
 
 
 def batch_response_ids(

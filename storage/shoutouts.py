@@ -79,9 +79,16 @@ class ShoutoutConfig:
     thresholds: dict[str, int] = field(default_factory=dict)
 
 
-def load_config(bind: Engine | Connection, *, team_id: str) -> ShoutoutConfig:
-    """The team's shout-out settings (stored values were validated when they were set)."""
-    values = config_keys.effective(get_settings(bind, team_id=team_id))
+def load_config(
+    bind: Engine | Connection, *, team_id: str, stored: Mapping[str, str] | None = None
+) -> ShoutoutConfig:
+    """The team's shout-out settings (stored values were validated when they were set).
+
+    `stored`: the team's settings already read (storage.settings_store.get_settings).
+    """
+    if stored is None:
+        stored = get_settings(bind, team_id=team_id)
+    values = config_keys.effective(stored)
     return ShoutoutConfig(
         channel=values.get("shoutouts.channel"),
         locale=values.get("locale"),
@@ -539,6 +546,25 @@ def directory_refreshed_at(engine: Engine, *, team_id: str) -> datetime | None:
 
 
 # --------------------------------------------------------------------------- customer praise
+
+
+def any_praise(
+    cfg: ShoutoutConfig,
+    metrics: Sequence[str],
+    scores: Sequence[int],
+    employees: Sequence[str | None],
+    comments: Sequence[str | None],
+) -> bool:
+    """Whether any of these answers could praise someone (a promoter naming an employee or
+    saying something): when none can, `praise_for_batch` has nothing to look for."""
+    if not cfg.customer_praise:
+        return False
+    return any(
+        (employee or comment) and is_praise(metric, int(score), cfg.thresholds)
+        for metric, score, employee, comment in zip(
+            metrics, scores, employees, comments, strict=True
+        )
+    )
 
 
 def praise_for_batch(

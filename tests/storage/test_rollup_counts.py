@@ -96,3 +96,27 @@ def test_add_counts_matches_add_batch(engine: Engine, count: int) -> None:
         assert by_sql == by_rows
         assert sum(r[-1] for r in by_rows) == count
     assert rollup_rows(engine, "T3") == set()
+
+
+def test_a_few_answers_return_their_ids_and_skip_duplicates(engine: Engine) -> None:
+    """A webhook's few answers are inserted one by one with their ids returned: the ids
+    are those of the stored rows, a repeat gets none and is not counted twice."""
+    from storage.responses import batch_response_ids
+
+    known = _frame(5, 3, "w")
+    first = insert_responses(engine, team_id="T1", frame=known)
+    assert first.ids is not None and len(first.ids) == 3
+    fresh = _frame(6, 2, "x")
+    again = insert_responses(
+        engine, team_id="T1", frame=pd.concat([known.iloc[1:2], fresh], ignore_index=True)
+    )
+    assert (again.inserted, again.duplicates) == (2, 1)
+    assert again.ids is not None and len(again.ids) == 2
+    assert list(again.ids) == batch_response_ids(
+        engine, team_id="T1", batch_id=again.batch_id, after_id=again.after_id
+    )
+    assert min(again.ids) > max(first.ids)
+    assert rollup_rows(engine) == grouped_responses(engine)
+    assert sum(r[-1] for r in rollup_rows(engine)) == 5
+    # A larger batch takes the bulk path and reports no ids.
+    assert insert_responses(engine, team_id="T1", frame=_frame(7, 120, "y")).ids is None
