@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from functools import cache
+from typing import Any, cast
 
 import pandas as pd
 from sqlalchemy import bindparam, text
@@ -127,18 +128,19 @@ def add_counts(
     """
     if not len(days):
         return
-    daily = _count(days, metrics, segments, touchpoints, scores)
-    monthly: Counter[tuple[str, str, str, str, int]] = Counter()
-    for (day, metric, segment, touchpoint, score), n in daily.items():
-        monthly[(day[:8] + "01", metric, segment, touchpoint, score)] += n
+    # Rows of (day, metric, segment, touchpoint, score, n), sorted in the order of the
+    # tables' primary keys: the upserts then walk the index pages in order.
+    if len(days) <= _SMALL:
+        daily, monthly = _counted_small(days, metrics, segments, touchpoints, scores)
+    else:
+        daily, monthly = _counted_frame(days, metrics, segments, touchpoints, scores)
     dialect = conn.dialect.name
     cursor = conn.connection.cursor()
     try:
         for (table, column), counts in zip(_TABLES, (daily, monthly), strict=True):
-            # Sorted in the order of the tables' primary keys: the upserts then walk the
-            # index pages in order instead of jumping about.
-            rows = [(team_id, *key, n) for key, n in sorted(counts.items())]
-            cursor.executemany(_upsert_sql(table, column, dialect), rows)
+            rows = ((team_id, *row) for row in counts)
+            # sqlite3 and psycopg both take any iterable of rows, typeshed aside.
+            cursor.executemany(_upsert_sql(table, column, dialect), cast(Any, rows))
     finally:
         cursor.close()
 
@@ -147,25 +149,44 @@ def add_counts(
 # building a DataFrame; above it pandas' grouping wins.
 _SMALL = 2_000
 
-_CountKey = tuple[str, str, str, str, int]
+_Counted = list[tuple[str, str, str, str, int, int]]
 
 
-def _count(
+def _counted_small(
     days: Sequence[str],
     metrics: Sequence[str],
     segments: Sequence[str | None],
     touchpoints: Sequence[str | None],
     scores: Sequence[int],
-) -> Counter[_CountKey]:
-    """Answers per (day, metric, segment, touchpoint, score); unknown segment and
-    touchpoint count as '', as in the SQL of add_batch."""
-    if len(days) <= _SMALL:
-        return Counter(
-            (day, metric, _known(segment), _known(touchpoint), int(score))
-            for day, metric, segment, touchpoint, score in zip(
-                days, metrics, segments, touchpoints, scores, strict=True
-            )
+) -> tuple[_Counted, _Counted]:
+    # Unknown segment/touchpoint count as '', as in the SQL of add_batch.
+    daily = Counter(
+        (day, metric, _known(segment), _known(touchpoint), int(score))
+        for day, metric, segment, touchpoint, score in zip(
+            days, metrics, segments, touchpoints, scores, strict=True
         )
+    )
+    monthly: Counter[tuple[str, str, str, str, int]] = Counter()
+    for (day, metric, segment, touchpoint, score), n in daily.items():
+        monthly[(day[:8] + "01", metric, segment, touchpoint, score)] += n
+    return (
+        [(*key, n) for key, n in sorted(daily.items())],
+        [(*key, n) for key, n in sorted(monthly.items())],
+    )
+
+
+def _known(value: str | None) -> str:
+    # None and NaN (a missing value from pandas) both mean unknown.
+    return "" if value is None or value != value else value
+
+
+def _counted_frame(
+    days: Sequence[str],
+    metrics: Sequence[str],
+    segments: Sequence[str | None],
+    touchpoints: Sequence[str | None],
+    scores: Sequence[int],
+) -> tuple[_Counted, _Counted]:
     answers = pd.DataFrame(
         {
             "day": pd.Series(days, dtype=object),
@@ -175,14 +196,15 @@ def _count(
             "score": pd.Series(scores, dtype="int64"),
         }
     )
-    daily = answers.groupby(_KEYS).size()
-    keys = zip(*(daily.index.get_level_values(k).tolist() for k in _KEYS), strict=True)
-    return Counter(dict(zip(keys, daily.tolist(), strict=True)))
+    daily = answers.groupby(_KEYS).size().reset_index(name="n")
+    monthly = daily.assign(day=daily["day"].str.slice(0, 8) + "01")
+    monthly = monthly.groupby(_KEYS)["n"].sum().reset_index()
+    return _listed(daily), _listed(monthly)
 
 
-def _known(value: str | None) -> str:
-    # None and NaN (a missing value from pandas) both mean unknown.
-    return "" if value is None or value != value else value
+def _listed(counts: pd.DataFrame) -> _Counted:
+    columns = [counts[k].tolist() for k in (*_KEYS, "n")]
+    return list(zip(*columns, strict=True))
 
 
 def remove_responses(conn: Connection, *, team_id: str, response_ids: Sequence[int]) -> None:
