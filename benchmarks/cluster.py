@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -29,7 +28,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
 from bot.localslack import LocalSlack  # noqa: E402
-from tests.bot.slackkit import SlackKit, get  # noqa: E402
+from tests.bot.slackkit import SlackKit  # noqa: E402
+from tests.e2e.instances import Instance, start_instances  # noqa: E402
 
 
 class LoadKit(SlackKit):
@@ -128,32 +128,6 @@ class PrivateCluster:
 # --------------------------------------------------------------------------- instances
 
 
-@dataclass
-class Instance:
-    proc: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def healthy(self) -> bool:
-        try:
-            return get(self.url + "/healthz", timeout=2)[0] == 200
-        except OSError:
-            return False
-
-    def metrics(self) -> str:
-        try:
-            status, body = get(self.url + "/metrics", timeout=2)
-        except OSError:
-            return ""
-        return body if status == 200 else ""
-
-    def leads(self) -> bool:
-        return "\ncxbot_scheduler_leader 1\n" in self.metrics()
-
-
 @contextmanager
 def slack_process() -> Iterator[str]:
     """The demo workspace's Web API in a process of its own (no rate limits): under load, a
@@ -222,47 +196,8 @@ def instances(
     **env: str,
 ) -> Iterator[list[Instance]]:
     """`n` `cxbot serve` processes started together on one database."""
-    started: list[Instance] = []
-    try:
-        for i in range(n):
-            port = free_port()
-            log = workdir / f"instance{i}.log"
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "bot.cli",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                cwd=workdir,
-                env=cxbot_env(slack, database_url, api_url, **env),
-                stdout=log.open("wb"),
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            started.append(Instance(proc, f"http://127.0.0.1:{port}", log))
-        deadline = time.monotonic() + 90
-        for inst in started:
-            while not inst.healthy():
-                if not inst.alive():
-                    raise RuntimeError(f"an instance exited: see {inst.log}")
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"an instance did not become healthy: see {inst.log}")
-                time.sleep(0.2)
+    with start_instances(cxbot_env(slack, database_url, api_url, **env), n, workdir) as started:
         yield started
-    finally:
-        for inst in started:
-            if inst.alive():
-                os.killpg(inst.proc.pid, signal.SIGTERM)
-        for inst in started:
-            try:
-                inst.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(inst.proc.pid, signal.SIGKILL)
 
 
 # --------------------------------------------------------------------------- load

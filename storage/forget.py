@@ -120,22 +120,16 @@ def erase_responses(
     shout_ids: list[int] = []
     messages: dict[tuple[str, str], None] = {}
     for chunk in _chunks(ids):
-        for row in conn.execute(
-            select(_A.c.id, _A.c.channel, _A.c.ts).where(
-                _A.c.team_id == team_id, _A.c.response_id.in_(chunk)
-            )
-        ):
-            alert_ids.append(row.id)
-            if row.channel and row.ts:
-                messages[(row.channel, row.ts)] = None
-        for row in conn.execute(
-            select(_S.c.id, _S.c.channel, _S.c.ts).where(
-                _S.c.team_id == team_id, _S.c.response_id.in_(chunk)
-            )
-        ):
-            shout_ids.append(row.id)
-            if row.channel and row.ts:
-                messages[(row.channel, row.ts)] = None
+        # Alerts and shout-outs raised by these answers, and where they were posted.
+        for table, found in ((_A, alert_ids), (_S, shout_ids)):
+            for row in conn.execute(
+                select(table.c.id, table.c.channel, table.c.ts).where(
+                    table.c.team_id == team_id, table.c.response_id.in_(chunk)
+                )
+            ):
+                found.append(row.id)
+                if row.channel and row.ts:
+                    messages[(row.channel, row.ts)] = None
 
     notes = alerts = shoutouts = outbox_rows = 0
     for prefix, owners in (("alert:", alert_ids), ("shoutout:", shout_ids)):

@@ -30,23 +30,9 @@ from storage.settings_store import get_settings
 
 _T = Response.__table__  # type: ignore[attr-defined]
 
-# Order of the values in each inserted row.
-_INSERTED = (
-    "team_id",
-    "response_key",
-    "responded_at",
-    "local_day",
-    "metric",
-    "score",
-    "customer_id",
-    "segment",
-    "touchpoint",
-    "comment",
-    "employee",
-    "source",
-    "batch_id",
-    "created_at",
-)
+# Order of the values in each inserted row: the frame's columns between the team and
+# what the batch adds.
+_INSERTED = ("team_id", *RESPONSE_COLUMNS, "source", "batch_id", "created_at")
 
 
 _BIG_BATCH = 5_000

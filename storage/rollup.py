@@ -130,10 +130,9 @@ def add_counts(
         return
     # Rows of (day, metric, segment, touchpoint, score, n), sorted in the order of the
     # tables' primary keys: the upserts then walk the index pages in order.
-    if len(days) <= _SMALL:
-        daily, monthly = _counted_small(days, metrics, segments, touchpoints, scores)
-    else:
-        daily, monthly = _counted_frame(days, metrics, segments, touchpoints, scores)
+    answers = (days, metrics, segments, touchpoints, scores)
+    count = _counted_small if len(days) <= _SMALL else _counted_frame
+    daily, monthly = count(answers)
     dialect = conn.dialect.name
     cursor = conn.connection.cursor()
     try:
@@ -150,21 +149,17 @@ def add_counts(
 _SMALL = 2_000
 
 _Counted = list[tuple[str, str, str, str, int, int]]
+# Days, metrics, segments, touchpoints and scores of the same answers.
+_Answers = tuple[
+    Sequence[str], Sequence[str], Sequence[str | None], Sequence[str | None], Sequence[int]
+]
 
 
-def _counted_small(
-    days: Sequence[str],
-    metrics: Sequence[str],
-    segments: Sequence[str | None],
-    touchpoints: Sequence[str | None],
-    scores: Sequence[int],
-) -> tuple[_Counted, _Counted]:
+def _counted_small(answers: _Answers) -> tuple[_Counted, _Counted]:
     # Unknown segment/touchpoint count as '', as in the SQL of add_batch.
     daily = Counter(
         (day, metric, _known(segment), _known(touchpoint), int(score))
-        for day, metric, segment, touchpoint, score in zip(
-            days, metrics, segments, touchpoints, scores, strict=True
-        )
+        for day, metric, segment, touchpoint, score in zip(*answers, strict=True)
     )
     monthly: Counter[tuple[str, str, str, str, int]] = Counter()
     for (day, metric, segment, touchpoint, score), n in daily.items():
@@ -180,14 +175,9 @@ def _known(value: str | None) -> str:
     return "" if value is None or value != value else value
 
 
-def _counted_frame(
-    days: Sequence[str],
-    metrics: Sequence[str],
-    segments: Sequence[str | None],
-    touchpoints: Sequence[str | None],
-    scores: Sequence[int],
-) -> tuple[_Counted, _Counted]:
-    answers = pd.DataFrame(
+def _counted_frame(answers: _Answers) -> tuple[_Counted, _Counted]:
+    days, metrics, segments, touchpoints, scores = answers
+    frame = pd.DataFrame(
         {
             "day": pd.Series(days, dtype=object),
             "metric": pd.Series(metrics, dtype=object),
@@ -196,7 +186,7 @@ def _counted_frame(
             "score": pd.Series(scores, dtype="int64"),
         }
     )
-    daily = answers.groupby(_KEYS).size().reset_index(name="n")
+    daily = frame.groupby(_KEYS).size().reset_index(name="n")
     monthly = daily.assign(day=daily["day"].str.slice(0, 8) + "01")
     monthly = monthly.groupby(_KEYS)["n"].sum().reset_index()
     return _listed(daily), _listed(monthly)

@@ -8,10 +8,6 @@ ticks once a minute."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,7 +25,8 @@ from storage import settings_store
 from storage.db import current_revision, make_engine
 from storage.models import Alert, OutboxMessage
 from tests.bot.slackkit import SlackKit, get
-from tests.e2e.test_serve import SIGNING_SECRET, WEBHOOK_SECRET, cxbot_env, free_port, wait_healthy
+from tests.e2e.instances import Instance, start_instances
+from tests.e2e.test_serve import SIGNING_SECRET, WEBHOOK_SECRET, cxbot_env
 
 pytestmark = pytest.mark.slow
 
@@ -55,26 +52,6 @@ def fresh_pg(pg_database_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-class Instance:
-    def __init__(self, proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
-        self.proc, self.url, self.log = proc, url, log
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def leads(self) -> bool:
-        try:
-            status, body = get(self.url + "/metrics", timeout=2)
-        except OSError:
-            return False
-        return status == 200 and "\ncxbot_scheduler_leader 1\n" in body
-
-    def kill(self) -> None:
-        """Die as a crashed machine would: no goodbye, connections simply gone."""
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-
 @pytest.fixture
 def localslack() -> Iterator[LocalSlack]:
     with LocalSlack.demo(rate_limits=False) as slack:
@@ -86,42 +63,9 @@ def cluster(localslack: LocalSlack, fresh_pg: str, tmp_path: Path) -> Iterator[l
     env = cxbot_env(localslack, fresh_pg)
     env["CXBOT_LEADER_RETRY_SECONDS"] = str(RETRY_SECONDS)
     env["CXBOT_TIMEZONE"] = TZ
-    instances: list[Instance] = []
-    try:
-        for n in range(INSTANCES):
-            port = free_port()
-            log = tmp_path / f"instance{n}.log"
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "bot.cli",
-                    "serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                ],
-                cwd=tmp_path,
-                env=env,
-                stdout=log.open("wb"),
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            instances.append(Instance(proc, f"http://127.0.0.1:{port}", log))
-        for instance in instances:  # all three started together: they race to migrate
-            wait_healthy(instance.url, instance.proc, timeout=60)
+    # All three started together: they race to migrate.
+    with start_instances(env, INSTANCES, tmp_path, timeout=60) as instances:
         yield instances
-    finally:
-        for instance in instances:
-            if instance.alive():
-                os.killpg(instance.proc.pid, signal.SIGTERM)
-        for instance in instances:
-            try:
-                instance.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(instance.proc.pid, signal.SIGKILL)
-                instance.proc.wait()
 
 
 def wait_for(predicate: Any, timeout: float, what: str) -> float:
