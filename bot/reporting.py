@@ -20,7 +20,7 @@ def report_period(kind: PeriodKind, day: date | None, now: datetime, tz: ZoneInf
 
 def workspace_tz(engine: Engine, *, team_id: str, default: str) -> ZoneInfo:
     """The workspace's `timezone` setting, else `default` (CXBOT_TIMEZONE)."""
-    return ZoneInfo(settings_store.get(engine, team_id=team_id, key="timezone") or default)
+    return config_keys.zone(settings_store.get(engine, team_id=team_id, key="timezone"), default)
 
 
 def compute_metrics(

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
-from zoneinfo import ZoneInfo
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
@@ -320,6 +319,7 @@ class WebApp:
         return b""
 
     def _store_answers(self, team_id: str, data: Any) -> Reply:
+        from core.config_keys import zone
         from core.ingest import validate_response_objects
         from storage.responses import insert_responses
         from storage.settings_store import get_settings
@@ -343,7 +343,9 @@ class WebApp:
         if objects:
             # Read once: the timezone here, alert and praise settings for the insert.
             settings = get_settings(self.services.engine, team_id=team_id)
-            frame, rejected = validate_response_objects(objects, self._timezone(settings))
+            frame, rejected = validate_response_objects(
+                objects, zone(settings.get("timezone"), self.services.settings.cxbot_timezone)
+            )
             for r in rejected:
                 errors.append({"index": positions[r.line - 1], "reason": r.reason})
             if len(frame):
@@ -378,15 +380,6 @@ class WebApp:
                 "duplicates": duplicates,
             },
         )
-
-    def _timezone(self, settings: dict[str, str]) -> ZoneInfo:
-        name = settings.get("timezone")
-        if name:
-            try:
-                return ZoneInfo(name)
-            except Exception:
-                log.debug("no usable workspace timezone %r", name, exc_info=True)
-        return self.services.settings.tz
 
 
 def early_ack_body(body: str) -> bool:

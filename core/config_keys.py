@@ -150,6 +150,20 @@ def _timezone(value: str) -> str:
     return value
 
 
+def zone(stored: str | None, default: str) -> ZoneInfo:
+    """The timezone a stored `timezone` setting names, else `default` (CXBOT_TIMEZONE).
+
+    `config set` checks timezones, so a bad stored value is one from before that check
+    or from a system that lacks the zone: it falls back to the default too.
+    """
+    if stored:
+        try:
+            return ZoneInfo(stored.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return ZoneInfo(default)
+
+
 def _int_between(low: int, high: int) -> Callable[[str], str]:
     def check(value: str) -> str:
         number = int(value.strip())

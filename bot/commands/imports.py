@@ -12,14 +12,11 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import typer
-from sqlalchemy.engine import Engine
 
 from bot.commands import common
-from bot.settings import Settings
 from core.ingest import FileError, Rejected, read_customers, read_responses
 
 ChunkReader = Callable[[IO[bytes]], Iterator[tuple[pd.DataFrame, list[Rejected]]]]
@@ -96,19 +93,6 @@ class RejectsFile:
             self._handle.close()
 
 
-def _timezone(cfg: Settings, eng: Engine, team: str) -> ZoneInfo:
-    """The workspace's timezone setting, else CXBOT_TIMEZONE."""
-    from storage import settings_store
-
-    stored = settings_store.get(eng, team_id=team, key="timezone")
-    if stored:
-        try:
-            return ZoneInfo(stored)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass  # config set validates timezones; an old bad value falls back to the default
-    return cfg.tz
-
-
 def _run(
     file: Path,
     rejects: Path | None,
@@ -178,12 +162,13 @@ def import_responses(
     chunk_rows: int = ChunkOpt,
 ) -> None:
     """Import survey answers (responded_at, metric, score, ...); duplicates are skipped."""
+    from bot.reporting import workspace_tz
     from storage.responses import insert_responses
 
     cfg = common.settings()
     eng = common.engine(cfg)
     team_id = common.resolve_team(cfg, eng, team)
-    tz = _timezone(cfg, eng, team_id)
+    tz = workspace_tz(eng, team_id=team_id, default=cfg.cxbot_timezone)
     totals = {"accepted": 0, "duplicates": 0}
 
     def store(frame: pd.DataFrame) -> None:

@@ -108,3 +108,15 @@ def test_parsers() -> None:
     assert ck.parse_weights("1,2,3") == (1.0, 2.0, 3.0)
     with pytest.raises(ValueError):
         ck.parse_schedule("sometime")
+
+
+def test_zone_falls_back_to_the_default_for_a_missing_or_unknown_timezone() -> None:
+    from zoneinfo import ZoneInfo
+
+    from core.config_keys import zone
+
+    assert zone("Europe/Oslo", "UTC") == ZoneInfo("Europe/Oslo")
+    assert zone(" Europe/Oslo ", "UTC") == ZoneInfo("Europe/Oslo")
+    assert zone(None, "Europe/Stockholm") == ZoneInfo("Europe/Stockholm")
+    assert zone("", "UTC") == ZoneInfo("UTC")
+    assert zone("Mars/Olympus_Mons", "UTC") == ZoneInfo("UTC")
