@@ -4,6 +4,7 @@ an open-loop load generator. Run by hand, never in CI."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import pwd
 import shutil
@@ -15,11 +16,12 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -33,12 +35,50 @@ from tests.e2e.instances import Instance, start_instances  # noqa: E402
 
 
 class LoadKit(SlackKit):
-    """SlackKit without its per-request bookkeeping: `marks()` copies everything the local
-    Slack recorded so far (for `wait_reply`), which would make the load generator itself
-    slower with every request sent."""
+    """SlackKit as a load balancer sends: without the per-request bookkeeping (`marks()`
+    copies everything the local Slack recorded so far, for `wait_reply`, which would make
+    the generator slower with every request sent), and over kept-alive connections, one
+    per generator thread and instance, as a proxy keeps its upstream connections open."""
+
+    _local = threading.local()
 
     def marks(self) -> dict[str, int]:
         return {}
+
+    def post(
+        self, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[int, str, dict[str, str], float]:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        conns: dict[str, http.client.HTTPConnection] = self._local.__dict__.setdefault("c", {})
+        for attempt in (1, 2):
+            conn = conns.get(self.server_url)
+            reused = conn is not None
+            if conn is None:
+                conn = conns[self.server_url] = http.client.HTTPConnection(
+                    parts.hostname or "127.0.0.1", parts.port, timeout=30
+                )
+            start = time.perf_counter()
+            try:
+                conn.request("POST", path or "/", body=body, headers=dict(headers))
+                resp = conn.getresponse()
+                data = resp.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                conn.close()
+                del conns[self.server_url]
+                # On a kept-alive connection this is the server having closed it while
+                # idle (its keep-alive timeout): send once more on a new one, as HTTP
+                # clients do.
+                if reused and attempt == 1:
+                    continue
+                raise
+            except OSError:
+                conn.close()
+                del conns[self.server_url]
+                raise
+            elapsed = time.perf_counter() - start
+            return resp.status, data.decode("utf-8", "replace"), dict(resp.getheaders()), elapsed
+        raise AssertionError("unreachable")
 
 
 SIGNING_SECRET = "bench-signing-secret"

@@ -422,7 +422,14 @@ def answers_stored(services: Services, *, team_id: str, response_ids: list[int])
     a no-op per answer).
     """
     wake(services)
-    refreshed_at = store.directory_refreshed_at(services.engine, team_id=team_id)
+    # A refresh time only moves forward: while the one seen last is recent enough, the
+    # directory is fresh without asking the database on every webhook.
+    seen: dict[str, datetime] = services.extras.setdefault("directory_refreshed", {})
+    refreshed_at = seen.get(team_id)
+    if refreshed_at is None or services.clock() - refreshed_at >= DIRECTORY_MAX_AGE:
+        refreshed_at = store.directory_refreshed_at(services.engine, team_id=team_id)
+        if refreshed_at is not None:
+            seen[team_id] = refreshed_at
     if refreshed_at is not None and services.clock() - refreshed_at < DIRECTORY_MAX_AGE:
         return
     if not services.settings.slack_bot_token:

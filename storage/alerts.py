@@ -42,6 +42,7 @@ from sqlalchemy.engine import Connection, Engine
 from core import config_keys, sla
 from core.metrics import DETRACTOR_THRESHOLDS, is_detractor
 from storage import outbox
+from storage.db import reading
 from storage.models import Alert, AlertNote, Response
 from storage.newest import team_match
 from storage.settings_store import get_settings
@@ -364,7 +365,7 @@ def _cards_query(team_id: str) -> Any:
 def get_card(bind: Engine | Connection, *, team_id: str, alert_id: int) -> AlertCard | None:
     """The alert with its answer, the customer's earlier answers and the number of notes."""
     if isinstance(bind, Engine):
-        with bind.connect() as conn:
+        with reading(bind) as conn:
             return get_card(conn, team_id=team_id, alert_id=alert_id)
     row = bind.execute(_cards_query(team_id).where(_A.c.id == alert_id)).first()
     if row is None:
@@ -392,7 +393,7 @@ def get_card(bind: Engine | Connection, *, team_id: str, alert_id: int) -> Alert
 
 def get_note(bind: Engine, *, team_id: str, note_id: int) -> tuple[int, str, str] | None:
     """(alert id, author, text) of a note."""
-    with bind.connect() as conn:
+    with reading(bind) as conn:
         row = conn.execute(
             select(_N.c.alert_id, _N.c.user_id, _N.c.text).where(
                 _N.c.team_id == team_id, _N.c.id == note_id
@@ -419,7 +420,7 @@ def list_alerts(
         where.append(_A.c.owner == user_id)
     elif kind == "overdue":
         where.append(_A.c.due_at <= now)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         total = conn.execute(select(func.count()).select_from(_A).where(*where)).scalar_one()
         rows = conn.execute(
             _cards_query(team_id).where(*where).order_by(_A.c.due_at, _A.c.id).limit(limit)
@@ -429,7 +430,7 @@ def list_alerts(
 
 def post_location(engine: Engine, *, team_id: str, alert_id: int) -> tuple[str, str] | None:
     """(channel, ts) of the alert message once Slack has it."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(
             select(_A.c.channel, _A.c.ts).where(_A.c.team_id == team_id, _A.c.id == alert_id)
         ).first()
@@ -457,7 +458,7 @@ def record_posted(
 
 
 def group_alerts(engine: Engine, *, team_id: str, group_key: str) -> list[AlertCard]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(
             _cards_query(team_id).where(_A.c.group_key == group_key).order_by(_A.c.id)
         ).all()
@@ -605,7 +606,7 @@ class Running:
 
 def running(engine: Engine, *, limit: int = 5000) -> list[Running]:
     """Alerts of every workspace that are posted, unresolved and not yet escalated."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(
             select(
                 _A.c.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,7 +11,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -36,10 +38,56 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    kwargs.setdefault("pool_pre_ping", True)
     # A database that is away should fail a request quickly (and /healthz with it), not hang.
     kwargs.setdefault("connect_args", {"connect_timeout": 5})
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        ping_when_idle(engine, IDLE_PING_SECONDS)
+    return engine
+
+
+# A pooled connection unused for longer than this is checked with a ping before it is
+# handed out (one that idled past a firewall's or the server's timeout is replaced).
+IDLE_PING_SECONDS = 10.0
+
+
+def ping_when_idle(engine: Engine, seconds: float) -> None:
+    """Ping a pooled connection at checkout only when it has idled `seconds` or more.
+
+    SQLAlchemy's `pool_pre_ping` pings at every checkout: a round trip, and on PostgreSQL
+    a separate BEGIN ... ROLLBACK, for each of the several checkouts a request makes. A
+    connection broken while in use (the server restarted under load) fails its statement
+    instead; SQLAlchemy then invalidates the whole pool, so one operation per process
+    fails and the next ones get new connections.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < seconds:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # the driver's own error type for a dead connection
+            raise DisconnectionError(str(exc)) from exc
+        if not alive:
+            raise DisconnectionError("the database connection did not answer a ping")
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only, in autocommit mode.
+
+    On PostgreSQL a read in a transaction costs a BEGIN and a ROLLBACK round trip on top
+    of its query, and the rollback also drops psycopg's prepared statements; a request
+    that only reads a few rows pays more for those than for the reads.
+    """
+    with engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def alembic_config(engine: Engine | None = None) -> Config:

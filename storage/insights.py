@@ -31,6 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core import config_keys
 from storage import outbox
+from storage.db import reading
 from storage.models import Insight, InsightVote, OutboxMessage
 from storage.settings_store import get_settings
 
@@ -229,7 +230,7 @@ def _card(row: Any) -> InsightCard:
 
 def get_card(bind: Engine | Connection, *, team_id: str, insight_id: int) -> InsightCard | None:
     if isinstance(bind, Engine):
-        with bind.connect() as conn:
+        with reading(bind) as conn:
             return get_card(conn, team_id=team_id, insight_id=insight_id)
     row = bind.execute(_cards(team_id).where(_I.c.id == insight_id)).first()
     return _card(row) if row is not None else None
@@ -240,7 +241,7 @@ def analysis_window(
 ) -> list[tuple[int, str]]:
     """(id, text) of the open insights recorded before `insight_id`, newest first: what a
     new insight is compared with for near-duplicates."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(
             select(_I.c.id, _I.c.text)
             .where(
@@ -257,7 +258,7 @@ def analysis_window(
 def pending_analysis(engine: Engine, *, before: datetime, limit: int = 50) -> list[tuple[str, int]]:
     """(team id, insight id) of insights recorded before `before` and never analysed: the
     ones whose after-ack analysis was cut short (a restart, a crash)."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(
             select(_I.c.team_id, _I.c.id)
             .where(_I.c.category.is_(None), _I.c.created_at <= before)
@@ -404,7 +405,7 @@ def post_location(
 ) -> tuple[PostState, tuple[str, str] | None]:
     """Where the insight's message is: ("posted", (channel, ts)), ("pending", None) while
     it is still queued, ("none", None) when it never was or will be posted."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(
             select(_I.c.channel, _I.c.ts).where(_I.c.team_id == team_id, _I.c.id == insight_id)
         ).first()
@@ -561,7 +562,7 @@ def list_insights(
 def _page(
     engine: Engine, team_id: str, where: list[Any], order: list[Any], limit: int
 ) -> tuple[list[InsightCard], int]:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         total = conn.execute(select(func.count()).select_from(_I).where(*where)).scalar_one()
         rows = conn.execute(_cards(team_id).where(*where).order_by(*order).limit(limit)).all()
     return [_card(r) for r in rows], int(total)
@@ -592,7 +593,7 @@ def search(
     terms = [w.lower() for w in words if w.strip()]
     if not terms:
         return [], 0
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         if conn.dialect.name == "sqlite":
             _fold_sqlite(conn)
             fold: Any = func.cx_lower

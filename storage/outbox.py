@@ -20,6 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
+from storage.db import reading
 from storage.models import OutboxMessage
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -185,7 +186,7 @@ def mark_failed(engine: Engine, message_id: int, *, error: str) -> None:
 def backlog(engine: Engine) -> int:
     """Messages not yet sent (pending or in flight), across workspaces: for health checks."""
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return int(
             conn.execute(
                 select(func.count())
@@ -198,7 +199,7 @@ def backlog(engine: Engine) -> int:
 def sent_result(engine: Engine, *, team_id: str, key: str) -> tuple[str | None, str | None] | None:
     """(channel, ts) of a sent message, or None while it is not sent."""
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(
             select(table.c.result_channel, table.c.result_ts).where(
                 table.c.team_id == team_id, table.c.key == key, table.c.status == SENT
@@ -212,5 +213,5 @@ def statuses(engine: Engine, *, team_id: str, keys: Sequence[str] | None = None)
     stmt = select(table.c.key, table.c.status).where(table.c.team_id == team_id)
     if keys is not None:
         stmt = stmt.where(table.c.key.in_(list(keys)))
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return {k: s for k, s in conn.execute(stmt)}

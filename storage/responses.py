@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core.ingest import RESPONSE_COLUMNS
 from storage import alerts, rollup, shoutouts
+from storage.db import reading
 from storage.models import Response
 from storage.newest import team_match
 from storage.settings_store import get_settings
@@ -328,5 +329,5 @@ def batch_response_ids(
     """
     where = _in_batch(team_id, batch_id, after_id, engine.dialect.name)
     query = select(_T.c.id).where(*where).order_by(_T.c.id)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return [int(i) for i in conn.execute(query).scalars()]

@@ -11,24 +11,40 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from core import config_keys
+from storage.db import reading
+from storage.fresh import FreshCache, database_key
 from storage.models import WorkspaceSetting, utcnow
 
 _T = WorkspaceSetting.__table__  # type: ignore[attr-defined]
 
 
+# A change made in this process is seen at once; one made by another instance, or by
+# `cxbot config set`, within this many seconds (see storage.fresh).
+FRESH_SECONDS = 1.0
+
+_copies: FreshCache[dict[str, str]] = FreshCache(FRESH_SECONDS)
+
+
 def get_settings(engine: Engine | Connection, *, team_id: str) -> dict[str, str]:
-    """Every setting stored for the team (defaults not included: see config_keys.effective)."""
+    """Every setting stored for the team (defaults not included: see config_keys.effective).
+
+    Given a connection, reads in its transaction (what it wrote included); given an
+    engine, may answer from this process's copy, at most FRESH_SECONDS old."""
     query = select(_T.c.key, _T.c.value).where(_T.c.team_id == team_id).order_by(_T.c.key)
     if isinstance(engine, Connection):
         return {k: v for k, v in engine.execute(query)}
-    with engine.connect() as conn:
-        return {k: v for k, v in conn.execute(query)}
+
+    def load() -> dict[str, str]:
+        with reading(engine) as conn:
+            return {k: v for k, v in conn.execute(query)}
+
+    return dict(_copies.get((database_key(engine), team_id), load))
 
 
 def get(engine: Engine, *, team_id: str, key: str) -> str | None:
     """The stored value of `key`, or None when it is not set."""
     query = select(_T.c.value).where(_T.c.team_id == team_id, _T.c.key == key)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return conn.execute(query).scalar_one_or_none()
 
 
@@ -44,6 +60,7 @@ def set(engine: Engine, *, team_id: str, key: str, value: str) -> tuple[str, str
                 set_={"value": stmt.excluded.value, "updated_at": stmt.excluded.updated_at},
             )
         )
+    _copies.forget((database_key(engine), team_id))
     return name, text
 
 
@@ -52,4 +69,5 @@ def unset(engine: Engine, *, team_id: str, key: str) -> bool:
     name = config_keys.normalise_key(key)
     with engine.begin() as conn:
         result = conn.execute(delete(_T).where(_T.c.team_id == team_id, _T.c.key == name))
+    _copies.forget((database_key(engine), team_id))
     return bool(result.rowcount)

@@ -34,6 +34,8 @@ from core.shoutouts import (
 )
 from core.text import redact
 from storage import outbox
+from storage.db import reading
+from storage.fresh import FreshCache, database_key
 from storage.models import Response, Shoutout, ShoutoutReceiver, ShoutoutSecond, SlackUser
 from storage.newest import team_match
 from storage.settings_store import get_settings
@@ -355,7 +357,7 @@ class _Borrowed:
 
 
 def _connect(bind: Engine | Connection) -> Any:
-    return _Borrowed(bind) if isinstance(bind, Connection) else bind.connect()
+    return _Borrowed(bind) if isinstance(bind, Connection) else reading(bind)
 
 
 def week_rows(engine: Engine, *, team_id: str, start: datetime, end: datetime) -> list[ShoutoutRow]:
@@ -376,7 +378,7 @@ def week_rows(engine: Engine, *, team_id: str, start: datetime, end: datetime) -
         )
         .order_by(_SR.c.shoutout_id, _SR.c.user_id)
     )
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(query).all()
         by_id: dict[int, list[str]] = {}
         for shoutout_id, user in conn.execute(receivers):
@@ -413,7 +415,7 @@ def record_post(
 def is_posted(engine: Engine, *, team_id: str, channel: str, ts: str) -> bool:
     """Whether the message at (channel, ts) is a shout-out's post."""
     query = select(_S.c.id).where(_S.c.team_id == team_id, _S.c.channel == channel, _S.c.ts == ts)
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         return conn.execute(query.limit(1)).first() is not None
 
 
@@ -516,6 +518,7 @@ def replace_directory(
         conn.execute(delete(_U).where(_U.c.team_id == team_id))
         if rows:
             conn.execute(insert(_U), rows)
+    _people.forget((database_key(engine), team_id))
     return len(rows)
 
 
@@ -538,7 +541,7 @@ def directory(bind: Engine | Connection, *, team_id: str) -> list[Person]:
 
 
 def directory_refreshed_at(engine: Engine, *, team_id: str) -> datetime | None:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         value: datetime | None = conn.execute(
             select(func.max(_U.c.refreshed_at)).where(_U.c.team_id == team_id)
         ).scalar_one_or_none()
@@ -565,6 +568,19 @@ def any_praise(
             metrics, scores, employees, comments, strict=True
         )
     )
+
+
+# The directory changes when Slack's member list is read again (hourly); matching names
+# needs it whole, so each process keeps it, with its name finder, for a few seconds.
+_people: FreshCache[tuple[list[Person], NameFinder | None]] = FreshCache(5.0)
+
+
+def _known_people(conn: Connection, team_id: str) -> tuple[list[Person], NameFinder | None]:
+    def load() -> tuple[list[Person], NameFinder | None]:
+        people = directory(conn, team_id=team_id)
+        return people, NameFinder(people) if people else None
+
+    return _people.get((database_key(conn), team_id), load)
 
 
 def praise_for_batch(
@@ -641,8 +657,7 @@ def _praise(
     ).all()
     if not candidates:
         return 0
-    people = directory(conn, team_id=team_id)
-    finder = NameFinder(people) if people else None
+    people, finder = _known_people(conn, team_id)
     locales = {p.user_id: p.locale for p in people}
     created = 0
     dms: dict[str, int] = {}

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 from sqlmodel import SQLModel
 
+from storage import fresh
 from storage.db import make_engine, upgrade
 
 PG_ADMIN_URL = os.environ.get(
@@ -109,6 +110,8 @@ def pg_url(pg_database_url: str) -> Iterator[str]:
     eng = make_engine(pg_database_url, pool_size=2)
     _truncate_all(eng)
     eng.dispose()
+    # The database is emptied under the same URL: what this process read before is gone.
+    fresh.forget_everything()
     yield pg_database_url
 
 

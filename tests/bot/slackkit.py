@@ -164,8 +164,14 @@ class SlackKit:
         if signed:
             all_headers.update(self.sign(raw, ts))
         all_headers.update(headers or {})
-        status, text, resp_headers, elapsed = post(self.server_url + path, raw, all_headers)
+        status, text, resp_headers, elapsed = self.post(self.server_url + path, raw, all_headers)
         return Result(status, text, resp_headers, elapsed, marks=marks)
+
+    def post(
+        self, url: str, body: bytes, headers: Mapping[str, str]
+    ) -> tuple[int, str, dict[str, str], float]:
+        """How every request goes out: a fresh connection each (see the module's `post`)."""
+        return post(url, body, headers)
 
     def _interactive(self, payload: dict[str, Any], **kw: Any) -> Result:
         result = self.send(urlencode({"payload": json.dumps(payload)}), **kw)
@@ -430,7 +436,7 @@ class SlackKit:
         elif key is not None:
             headers["X-CXBot-Signature"] = webhook_signature(key, data)
         path = "/webhooks/responses" + (f"?team={team}" if team else "")
-        status, text, resp_headers, elapsed = post(self.server_url + path, data, headers)
+        status, text, resp_headers, elapsed = self.post(self.server_url + path, data, headers)
         return Result(status, text, resp_headers, elapsed)
 
     # ------------------------------------------------------------------ what the user saw
