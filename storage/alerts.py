@@ -367,12 +367,20 @@ def get_card(bind: Engine | Connection, *, team_id: str, alert_id: int) -> Alert
     if isinstance(bind, Engine):
         with reading(bind) as conn:
             return get_card(conn, team_id=team_id, alert_id=alert_id)
-    row = bind.execute(_cards_query(team_id).where(_A.c.id == alert_id)).first()
+    # The notes counted in the same statement: one round trip less for every render.
+    notes_of = (
+        select(func.count())
+        .where(_N.c.team_id == team_id, _N.c.alert_id == alert_id)
+        .scalar_subquery()
+        .label("notes")
+    )
+    row = bind.execute(
+        _cards_query(team_id).add_columns(notes_of).where(_A.c.id == alert_id)
+    ).first()
     if row is None:
         return None
-    notes = bind.execute(
-        select(func.count()).where(_N.c.team_id == team_id, _N.c.alert_id == alert_id)
-    ).scalar_one()
+    fields = row._asdict()
+    notes = fields.pop("notes")
     earlier: tuple[EarlierAnswer, ...] = ()
     if row.customer_id:
         response_id = select(_A.c.response_id).where(_A.c.id == alert_id).scalar_subquery()
@@ -388,7 +396,7 @@ def get_card(bind: Engine | Connection, *, team_id: str, alert_id: int) -> Alert
             .limit(EARLIER_ANSWERS)
         ).all()
         earlier = tuple(EarlierAnswer(r.metric, r.score, r.responded_at, r.comment) for r in found)
-    return AlertCard(**row._asdict(), notes=int(notes), earlier=earlier)
+    return AlertCard(**fields, notes=int(notes), earlier=earlier)
 
 
 def get_note(bind: Engine, *, team_id: str, note_id: int) -> tuple[int, str, str] | None:

@@ -10,7 +10,8 @@ the unique key (team_id, response_key) turns a repeated answer into a no-op.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
@@ -234,20 +235,6 @@ def insert_responses(
             if counted is None or counted < 0:
                 counted = count_batch(conn, team_id=team_id, batch_id=batch_id, after_id=after_id)
             inserted = counted
-        if inserted == len(columns["response_key"]):
-            # Every row went in (the usual case): count them from what was inserted
-            # instead of reading the batch back.
-            rollup.add_counts(
-                conn,
-                team_id=team_id,
-                days=columns["local_day"],
-                metrics=columns["metric"],
-                segments=columns["segment"],
-                touchpoints=columns["touchpoint"],
-                scores=columns["score"],
-            )
-        elif inserted:
-            rollup.add_batch(conn, team_id=team_id, batch_id=batch_id, after_id=after_id)
         if inserted:
             stored = get_settings(conn, team_id=team_id) if settings is None else settings
             # Detractor alerts and their messages commit (or roll back) with the answers.
@@ -277,7 +264,44 @@ def insert_responses(
                     config=praise_cfg,
                     after_id=after_id,
                 )
+        # The counts last: concurrent batches of the same day and score update the same
+        # count rows, and each holds their row locks until it commits.
+        if inserted == len(columns["response_key"]):
+            # Every row went in (the usual case): count them from what was inserted
+            # instead of reading the batch back.
+            with _committed_with_last_statements(conn, pg and ids is not None):
+                rollup.add_counts(
+                    conn,
+                    team_id=team_id,
+                    days=columns["local_day"],
+                    metrics=columns["metric"],
+                    segments=columns["segment"],
+                    touchpoints=columns["touchpoint"],
+                    scores=columns["score"],
+                )
+        elif inserted:
+            rollup.add_batch(conn, team_id=team_id, batch_id=batch_id, after_id=after_id)
     return InsertResult(batch_id, inserted, len(frame) - inserted, after_id, ids)
+
+
+@contextmanager
+def _committed_with_last_statements(conn: Connection, pipelined: bool) -> Iterator[None]:
+    """On PostgreSQL, send the block's statements and the COMMIT in one round trip.
+
+    Webhook answers of the same day and score all update one count row, whose lock each
+    transaction holds from its update to its commit; under load the wait for a thread
+    to run again between the two made those updates queue up behind each other. In a
+    psycopg pipeline the server runs the updates and the commit back to back. The
+    transaction that `engine.begin()` then commits is already committed (a no-op), and
+    an error rolls it back as usual.
+    """
+    if not pipelined:
+        yield
+        return
+    raw = conn.connection.dbapi_connection
+    with raw.pipeline():  # type: ignore[union-attr]
+        yield
+        raw.commit()  # type: ignore[union-attr]
 
 
 # Up to this many answers are inserted one statement each, with their ids returned.

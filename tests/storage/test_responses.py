@@ -225,3 +225,44 @@ def test_sqlite_reads_a_batch_by_id_range(sqlite_engine: Engine) -> None:
             {"team_id": TEAM, "batch_id": "x", "after_id": 0},
         ).all()
     assert "INTEGER PRIMARY KEY" in " ".join(str(row[-1]) for row in plan)
+
+
+def test_few_answers_commit_with_their_counts_in_one_go(pg_engine: Engine) -> None:
+    # The webhook's path on PostgreSQL: the counts and the commit go out together.
+    result = insert_responses(pg_engine, team_id=TEAM, frame=frame_of(CSV), source="webhook")
+    assert result.ids is not None and len(result.ids) == result.inserted == 5
+    assert len(stored(pg_engine)) == 5
+    rollup_matches_answers(pg_engine)
+    again = insert_responses(pg_engine, team_id=TEAM, frame=frame_of(CSV), source="webhook")
+    assert (again.inserted, again.duplicates) == (0, 5)
+    rollup_matches_answers(pg_engine)
+
+
+def test_a_count_that_fails_at_the_commit_leaves_no_answer(pg_engine: Engine) -> None:
+    with pg_engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE FUNCTION refuse_counts() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'counts refused'; END $$"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON responsemonthly "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_counts()"
+            )
+        )
+    try:
+        with pytest.raises(Exception, match="counts refused"):
+            insert_responses(pg_engine, team_id=TEAM, frame=frame_of(CSV), source="webhook")
+        assert stored(pg_engine) == []
+        with pg_engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM responsedaily")).scalar_one() == 0
+            assert conn.execute(text("SELECT count(*) FROM alert")).scalar_one() == 0
+        # The pooled connection is usable again afterwards.
+        with pg_engine.connect() as conn:
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        with pg_engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER refuse ON responsemonthly"))
+            conn.execute(text("DROP FUNCTION refuse_counts()"))
