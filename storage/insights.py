@@ -298,6 +298,7 @@ def apply_analysis(
     points at one original), and that original's priority rises by its own impact: one
     more customer says the same thing.
     """
+    channel = load_config(engine, team_id=team_id).channel
     with engine.begin() as conn:
         duplicate_of: int | None = None
         if similar_ids:
@@ -323,14 +324,6 @@ def apply_analysis(
         ).first()
         if done is None:
             return Analysed(False)
-        if duplicate_of is not None and duplicate_of != insight_id:
-            conn.execute(
-                update(_I)
-                .where(_I.c.team_id == team_id, _I.c.id == duplicate_of)
-                .values(priority=func.coalesce(_I.c.priority, 0) + func.coalesce(_I.c.impact, 1))
-            )
-            _queue_update(conn, team_id, duplicate_of, now)
-        channel = load_config(conn, team_id=team_id).channel
         queued = False
         if channel:
             queued = outbox.enqueue(
@@ -341,6 +334,15 @@ def apply_analysis(
                 payload={"action": "post", "insight_id": insight_id, "channel": channel},
                 not_before=now,
             )
+        # The original's row last: every insight saying the same thing updates it, and
+        # each holds its lock until it commits.
+        if duplicate_of is not None and duplicate_of != insight_id:
+            conn.execute(
+                update(_I)
+                .where(_I.c.team_id == team_id, _I.c.id == duplicate_of)
+                .values(priority=func.coalesce(_I.c.priority, 0) + func.coalesce(_I.c.impact, 1))
+            )
+            _queue_update(conn, team_id, duplicate_of, now)
         return Analysed(True, duplicate_of, queued)
 
 
