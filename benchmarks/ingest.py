@@ -222,7 +222,7 @@ def main() -> None:
         help="a PostgreSQL server URL (a scratch database is created there); default SQLite",
     )
     # The import's own transaction size (bot.commands.imports.CHUNK_ROWS).
-    parser.add_argument("--chunk", type=int, default=100_000, help="rows per bare transaction")
+    parser.add_argument("--chunk", type=int, default=200_000, help="rows per bare transaction")
     parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:

@@ -12,11 +12,13 @@ except for the one expression that turns a day into its month.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Sequence
 from functools import cache
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
@@ -92,9 +94,6 @@ def add_batch(
         params["after_id"] = after_id
     for statement in _merge(conn, where=where):
         conn.execute(statement, params)
-
-
-_KEYS = ["day", "metric", "segment", "touchpoint", "score"]
 
 
 @cache
@@ -176,25 +175,76 @@ def _known(value: str | None) -> str:
 
 
 def _counted_frame(answers: _Answers) -> tuple[_Counted, _Counted]:
+    # Each column becomes small integer codes in the order of its values, and a row
+    # one integer of its codes: counting is then a sort of integers, and the sorted
+    # integers are already in the order of the tables' primary keys.
     days, metrics, segments, touchpoints, scores = answers
-    frame = pd.DataFrame(
-        {
-            "day": pd.Series(days, dtype=object),
-            "metric": pd.Series(metrics, dtype=object),
-            "segment": pd.Series(segments, dtype=object).fillna(""),
-            "touchpoint": pd.Series(touchpoints, dtype=object).fillna(""),
-            "score": pd.Series(scores, dtype="int64"),
-        }
+    codes, values = zip(
+        *(
+            _codes(column, known)
+            for column, known in (
+                (days, False),
+                (metrics, False),
+                (segments, True),
+                (touchpoints, True),
+                (scores, False),
+            )
+        ),
+        strict=True,
     )
-    daily = frame.groupby(_KEYS).size().reset_index(name="n")
-    monthly = daily.assign(day=daily["day"].str.slice(0, 8) + "01")
-    monthly = monthly.groupby(_KEYS)["n"].sum().reset_index()
-    return _listed(daily), _listed(monthly)
+    sizes = [len(v) for v in values]
+    if math.prod(sizes) >= 1 << 62:
+        return _counted_small(answers)  # too many combinations for one integer each
+    daily, n = np.unique(_combined(codes, sizes), return_counts=True)
+    day_codes = _split(daily, sizes)
+    # A month is a group of days: the daily counts summed by the day's month.
+    month_of_day, months = pd.factorize(
+        np.array([day[:8] + "01" for day in values[0]], dtype=object), sort=True
+    )
+    month_sizes = [len(months), *sizes[1:]]
+    month_keys = _combined([month_of_day[day_codes[0]], *day_codes[1:]], month_sizes)
+    monthly, position = np.unique(month_keys, return_inverse=True)
+    month_n = np.bincount(position, weights=n).astype(np.int64)
+    return (
+        _rows([values[0], *values[1:]], day_codes, n),
+        _rows([list(months), *values[1:]], _split(monthly, month_sizes), month_n),
+    )
 
 
-def _listed(counts: pd.DataFrame) -> _Counted:
-    columns = [counts[k].tolist() for k in (*_KEYS, "n")]
-    return list(zip(*columns, strict=True))
+def _codes(column: Sequence[Any], known: bool) -> tuple[np.ndarray, list[Any]]:
+    """(code per answer, the distinct values in order) of one column."""
+    array = np.asarray(column, dtype=np.int64 if _whole(column) else object)
+    if not known:
+        codes, distinct = pd.factorize(array, sort=True)
+        return codes, distinct.tolist()
+    # None and NaN count as '' (see _known), which may also be there already.
+    codes, distinct = pd.factorize(array, use_na_sentinel=False)
+    again, values = pd.factorize(np.array([_known(v) for v in distinct], dtype=object), sort=True)
+    return again[codes], values.tolist()
+
+
+def _whole(column: Sequence[Any]) -> bool:
+    return isinstance(column[0], int | np.integer)
+
+
+def _combined(codes: Sequence[np.ndarray], sizes: Sequence[int]) -> np.ndarray:
+    key = np.zeros(len(codes[0]), dtype=np.int64)
+    for column, size in zip(codes, sizes, strict=True):
+        key = key * size + column
+    return key
+
+
+def _split(keys: np.ndarray, sizes: Sequence[int]) -> list[np.ndarray]:
+    codes = []
+    for size in reversed(sizes):
+        keys, column = np.divmod(keys, size)
+        codes.append(column)
+    return codes[::-1]
+
+
+def _rows(values: Sequence[list[Any]], codes: Sequence[np.ndarray], n: np.ndarray) -> _Counted:
+    columns = [np.array(v, dtype=object)[c].tolist() for v, c in zip(values, codes, strict=True)]
+    return list(zip(*columns, n.tolist(), strict=True))
 
 
 def remove_responses(conn: Connection, *, team_id: str, response_ids: Sequence[int]) -> None:

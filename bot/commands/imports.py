@@ -10,6 +10,8 @@ import csv
 import gc
 import json
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -17,21 +19,25 @@ import pandas as pd
 import typer
 
 from bot.commands import common
+from bot.commands.readahead import (
+    IMPORT_GC_THRESHOLD,
+    Chunk,
+    ChunkReader,
+    read_ahead,
+    read_inline,
+)
 from core.ingest import FileError, Rejected, read_customers, read_responses
-
-ChunkReader = Callable[[IO[bytes]], Iterator[tuple[pd.DataFrame, list[Rejected]]]]
 
 import_app = typer.Typer(help="Import survey answers or customer records.", no_args_is_help=True)
 
 # How many reasons are shown on the terminal; the rejects file has them all.
 _SHOWN_REJECTS = 5
-# Young-generation collections while importing: a chunk makes hundreds of thousands of
-# containers that live until the chunk is stored, and the default (every 700) scans
-# and promotes them again and again.
-_IMPORT_GC_THRESHOLD = (100_000, 50, 1000)
 # Rows per transaction: bigger chunks rewrite the indexes' pages less often, and
-# 100,000 rows keep the process well under 1 GB.
-CHUNK_ROWS = 100_000
+# 200,000 rows keep the command and its reading process together well under 1 GB.
+CHUNK_ROWS = 200_000
+# Files at least this large are parsed in a helper process while chunks are stored
+# (bot.commands.readahead); starting one costs about as much as parsing 8 MB.
+READ_AHEAD_BYTES = 16 << 20
 
 FileArg = typer.Argument(
     ..., metavar="FILE", help="A CSV (comma, semicolon or tab) or JSON file.", show_default=False
@@ -39,6 +45,8 @@ FileArg = typer.Argument(
 TeamOpt = typer.Option(None, "--team", help="Workspace (team id) when several are installed.")
 # For tests and tuning: how many rows go into one transaction.
 ChunkOpt = typer.Option(CHUNK_ROWS, "--chunk-rows", min=1, hidden=True)
+# For tests and tuning: from what file size (bytes) a helper process parses ahead.
+ReadAheadOpt = typer.Option(READ_AHEAD_BYTES, "--read-ahead-bytes", min=0, hidden=True)
 RejectsOpt = typer.Option(
     None,
     "--rejects",
@@ -96,11 +104,16 @@ class RejectsFile:
 def _run(
     file: Path,
     rejects: Path | None,
-    chunks: ChunkReader,
+    read: ChunkReader,
     store: Callable[[pd.DataFrame], None],
     summary: Callable[[], list[str]],
+    read_ahead_bytes: int = READ_AHEAD_BYTES,
 ) -> None:
-    """Read `file` chunk by chunk, store each, report; shared by both kinds of import."""
+    """Read `file` chunk by chunk, store each, report; shared by both kinds of import.
+
+    `read` must pickle (see bot.commands.readahead): a large file is parsed in a
+    helper process.
+    """
     if file.is_dir():
         common.fail(f"{file}: is a directory, not a file")
     try:
@@ -110,18 +123,26 @@ def _run(
         common.fail(f"{file}: cannot read the file: {exc.strerror or exc}")
     out = RejectsFile(rejects or file.with_name(file.name + ".rejected.csv"))
     done = chunks_stored = 0
+    chunks: AbstractContextManager[Iterator[Chunk]]
+    if size >= read_ahead_bytes:
+        chunks = read_ahead(read, file)
+    else:
+        chunks = nullcontext(read_inline(read, handle))
     # Everything loaded so far lives as long as the process: keeping it out of the
     # collector's full passes saves seconds on a million rows.
     gc.freeze()
     thresholds = gc.get_threshold()
-    gc.set_threshold(*_IMPORT_GC_THRESHOLD)
+    gc.set_threshold(*IMPORT_GC_THRESHOLD)
     try:
-        with handle, common.progress(f"Importing {file.name}", total=size) as advance:
-            for frame, rejected in chunks(handle):
+        with (
+            handle,
+            chunks as read_chunks,
+            common.progress(f"Importing {file.name}", total=size) as advance,
+        ):
+            for frame, rejected, position in read_chunks:
                 store(frame)
                 chunks_stored += 1
                 out.add(rejected)
-                position = handle.tell()
                 advance(position - done)
                 done = position
     except FileError as exc:
@@ -160,6 +181,7 @@ def import_responses(
     team: str | None = TeamOpt,
     rejects: Path | None = RejectsOpt,
     chunk_rows: int = ChunkOpt,
+    read_ahead_bytes: int = ReadAheadOpt,
 ) -> None:
     """Import survey answers (responded_at, metric, score, ...); duplicates are skipped."""
     from bot.reporting import workspace_tz
@@ -182,7 +204,8 @@ def import_responses(
             f"duplicates: {totals['duplicates']}",
         ]
 
-    _run(file, rejects, lambda handle: read_responses(handle, tz, chunk_rows), store, summary)
+    read = partial(read_responses, tz=tz, chunk_rows=chunk_rows)
+    _run(file, rejects, read, store, summary, read_ahead_bytes)
 
 
 @import_app.command("customers")
@@ -191,6 +214,7 @@ def import_customers(
     team: str | None = TeamOpt,
     rejects: Path | None = RejectsOpt,
     chunk_rows: int = ChunkOpt,
+    read_ahead_bytes: int = ReadAheadOpt,
 ) -> None:
     """Import customer records (customer_id, started_at, ended_at, ...); known ones are updated."""
     from storage.customers import upsert_customers
@@ -213,4 +237,5 @@ def import_customers(
             f"duplicates: {totals['unchanged']} (already up to date)",
         ]
 
-    _run(file, rejects, lambda handle: read_customers(handle, chunk_rows), store, summary)
+    read = partial(read_customers, chunk_rows=chunk_rows)
+    _run(file, rejects, read, store, summary, read_ahead_bytes)

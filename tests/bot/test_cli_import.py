@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
+from typing import IO
 
+import pandas as pd
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
@@ -19,6 +22,8 @@ from typer.testing import CliRunner, Result
 
 from bot.cli import app
 from bot.commands.common import LOCAL_TEAM
+from bot.commands.readahead import read_ahead
+from core.ingest import Rejected
 from storage import settings_store
 from storage.db import make_engine
 
@@ -230,13 +235,17 @@ def _cxbot(db_url: str, cwd: Path, *args: str) -> subprocess.Popen[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("read_ahead", ["inline", "helper process"])
 def test_interrupted_import_keeps_whole_chunks_and_resumes(
-    db_url: str, db: Engine, tmp_path: Path
+    db_url: str, db: Engine, tmp_path: Path, read_ahead: str
 ) -> None:
     path = tmp_path / "big.csv"
     valid = _write_answers(path, 20_000)
     chunk = 200
-    process = _cxbot(db_url, tmp_path, "import", "responses", str(path), "--chunk-rows", str(chunk))
+    args = ["import", "responses", str(path), "--chunk-rows", str(chunk)]
+    if read_ahead == "helper process":
+        args += ["--read-ahead-bytes", "0"]
+    process = _cxbot(db_url, tmp_path, *args)
     deadline = time.monotonic() + 60
     stored = 0
     # Interrupt once a few chunks are in, well before the end.
@@ -268,3 +277,78 @@ def test_interrupted_import_keeps_whole_chunks_and_resumes(
         "GROUP BY local_day, segment, touchpoint, score) AS g",
     )
     assert count(db, "SELECT count(*) FROM responsedaily") == grouped
+
+
+# --------------------------------------------------------------------------- read ahead
+
+
+def test_a_helper_process_reads_ahead_with_the_same_result(
+    cli: Callable[..., Result], db: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "answers.csv"
+    valid = _write_answers(path, 1_000)
+    result = cli("import", "responses", str(path), "--chunk-rows", "300", "--read-ahead-bytes", "0")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[:2] == [f"accepted: {valid}", "duplicates: 0"]
+    assert f"rejected: {1_000 - valid}" in result.stdout
+    assert "line 51: score 11 is outside 0-10 for nps" in result.stderr
+    with (tmp_path / "answers.csv.rejected.csv").open(encoding="utf-8-sig", newline="") as f:
+        lines = [row["line"] for row in csv.DictReader(f)]
+    assert lines == [str(i + 2) for i in range(1_000) if i % 50 == 49]
+    assert count(db, "SELECT count(*) FROM response") == valid
+    assert count(db, "SELECT sum(n) FROM responsedaily") == valid
+    again = cli("import", "responses", str(path), "--read-ahead-bytes", "0")
+    assert again.exit_code == 0, again.output
+    assert again.stdout.splitlines()[:2] == ["accepted: 0", f"duplicates: {valid}"]
+
+
+def test_a_later_chunk_that_cannot_be_read_keeps_the_chunks_before_it(
+    cli: Callable[..., Result], db: Engine, tmp_path: Path
+) -> None:
+    # A JSON array that breaks off: the helper has sent two whole chunks before it finds out.
+    items = [
+        f'{{"responded_at": "2026-10-{1 + i % 28:02d}", "metric": "nps", "score": {i % 11}}}'
+        for i in range(250)
+    ]
+    path = tmp_path / "answers.json"
+    path.write_text("[\n" + ",\n".join(items) + ",\n", encoding="utf-8")
+    result = cli("import", "responses", str(path), "--chunk-rows", "100", "--read-ahead-bytes", "0")
+    assert result.exit_code == 1
+    assert "the JSON array is never closed" in result.stderr
+    assert result.stdout.splitlines()[:2] == ["stored before stopping:", "accepted: 200"]
+    assert count(db, "SELECT count(*) FROM response") == 200
+    assert count(db, "SELECT sum(n) FROM responsedaily") == 200
+
+
+def _two_chunks_then_a_bug(handle: IO[bytes]) -> Iterator[tuple[pd.DataFrame, list[Rejected]]]:
+    handle.read(1)
+    yield pd.DataFrame({"n": [1]}), []
+    yield pd.DataFrame({"n": [2]}), [Rejected(3, "why", {"a": "b"})]
+    raise ZeroDivisionError("a bug in the reader")
+
+
+def _endless(handle: IO[bytes]) -> Iterator[tuple[pd.DataFrame, list[Rejected]]]:
+    while True:
+        yield pd.DataFrame({"n": list(range(1_000))}), []
+
+
+def test_read_ahead_passes_chunks_in_order_then_the_helpers_error(tmp_path: Path) -> None:
+    path = tmp_path / "any.csv"
+    path.write_bytes(b"abc")
+    seen = []
+    bug = pytest.raises(RuntimeError, match="ZeroDivisionError: a bug in the reader")
+    with bug, read_ahead(_two_chunks_then_a_bug, path) as chunks:
+        for frame, rejected, position in chunks:
+            seen.append((frame["n"].tolist(), [r.line for r in rejected], position))
+    assert seen == [([1], [], 1), ([2], [3], 1)]
+
+
+def test_read_ahead_stops_the_helper_when_the_command_stops_early(tmp_path: Path) -> None:
+    path = tmp_path / "any.csv"
+    path.write_bytes(b"abc")
+    with read_ahead(_endless, path) as chunks:
+        first = next(chunks)
+        helpers = multiprocessing.active_children()
+        assert [p.name for p in helpers] == ["cxbot-import-reader"]
+    assert len(first[0]) == 1_000
+    assert not helpers[0].is_alive()
