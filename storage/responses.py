@@ -250,11 +250,13 @@ def insert_responses(
                 )
             praise_cfg = shoutouts.load_config(conn, team_id=team_id, stored=stored)
             if shoutouts.any_praise(
-                praise_cfg,
-                columns["metric"],
-                columns["score"],
-                columns["employee"],
-                columns["comment"],
+                conn,
+                team_id=team_id,
+                cfg=praise_cfg,
+                metrics=columns["metric"],
+                scores=columns["score"],
+                employees=columns["employee"],
+                comments=columns["comment"],
             ):
                 shoutouts.praise_for_batch(
                     conn,

@@ -552,22 +552,34 @@ def directory_refreshed_at(engine: Engine, *, team_id: str) -> datetime | None:
 
 
 def any_praise(
+    conn: Connection,
+    *,
+    team_id: str,
     cfg: ShoutoutConfig,
     metrics: Sequence[str],
     scores: Sequence[int],
     employees: Sequence[str | None],
     comments: Sequence[str | None],
 ) -> bool:
-    """Whether any of these answers could praise someone (a promoter naming an employee or
-    saying something): when none can, `praise_for_batch` has nothing to look for."""
+    """Whether any of these answers could praise someone: a promoter naming an employee,
+    or saying something that names a member of the directory. When none can,
+    `praise_for_batch` would find nobody, so it need not look."""
     if not cfg.customer_praise:
         return False
-    return any(
-        (employee or comment) and is_praise(metric, int(score), cfg.thresholds)
+    eligible = [
+        (employee, comment)
         for metric, score, employee, comment in zip(
             metrics, scores, employees, comments, strict=True
         )
-    )
+        if (employee or comment) and is_praise(metric, int(score), cfg.thresholds)
+    ]
+    if not eligible:
+        return False
+    if any(employee for employee, _ in eligible):
+        return True
+    # Comments only: the same directory and name finder that praise_for_batch uses.
+    _people_known, finder = _known_people(conn, team_id)
+    return finder is not None and any(finder.find(comment or "") for _, comment in eligible)
 
 
 # The directory changes when Slack's member list is read again (hourly); matching names
