@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from bot import outbox as dispatch
 from bot.i18n import Translator, translator
@@ -164,11 +164,13 @@ def _thread_of(engine: Engine, card: store.AlertCard, ts: str) -> str:
     return ts
 
 
-def after_post(engine: Engine, team_id: str, key: str, channel: str | None, ts: str | None) -> None:
+def after_post(
+    conn: Connection, team_id: str, key: str, channel: str | None, ts: str | None
+) -> None:
     """Remember where `alert:{id}:post` landed, for updates, threads and links."""
     parts = key.split(":")
     if len(parts) == 3 and parts[2] == "post" and parts[1].isdigit():
-        store.record_posted(engine, team_id=team_id, alert_id=int(parts[1]), channel=channel, ts=ts)
+        store.record_posted(conn, team_id=team_id, alert_id=int(parts[1]), channel=channel, ts=ts)
 
 
 dispatch.renderer(RENDERER, render_alert)

@@ -21,7 +21,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from bot import outbox as dispatch
 from bot.i18n import translator, user_locale
@@ -293,11 +293,13 @@ def render_insight(
     raise Gone(f"unknown insight action {action!r}")
 
 
-def after_send(engine: Engine, team_id: str, key: str, channel: str | None, ts: str | None) -> None:
+def after_send(
+    conn: Connection, team_id: str, key: str, channel: str | None, ts: str | None
+) -> None:
     """Remember where `insight:{id}:post` landed, for updates and links."""
     parts = key.split(":")
     if len(parts) == 3 and parts[2] == "post" and parts[1].isdigit():
-        store.record_post(engine, team_id=team_id, insight_id=int(parts[1]), channel=channel, ts=ts)
+        store.record_post(conn, team_id=team_id, insight_id=int(parts[1]), channel=channel, ts=ts)
 
 
 dispatch.renderer(RENDERER, render_insight)

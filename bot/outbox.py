@@ -18,7 +18,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from bot.priority import AckFirst
 from bot.services import Services
@@ -53,7 +53,7 @@ PERMANENT = frozenset(
     }
 )
 
-SentHook = Callable[[Engine, str, str, str | None, str | None], None]
+SentHook = Callable[[Connection, str, str, str | None, str | None], None]
 _hooks: dict[str, SentHook] = {}
 
 # Messages whose final form is only known at send time (an update of a message
@@ -98,8 +98,9 @@ def sender(name: str, fn: Sender) -> None:
 
 
 def on_sent(prefix: str, hook: SentHook) -> None:
-    """Call `hook(engine, team_id, key, channel, ts)` after a message whose key starts
-    with `prefix` is sent: features record the `ts` they need for later updates."""
+    """Call `hook(conn, team_id, key, channel, ts)` after a message whose key starts
+    with `prefix` is sent: features record the `ts` they need for later updates, in the
+    transaction that marks the message sent."""
     _hooks[prefix] = hook
 
 
@@ -405,13 +406,23 @@ class Dispatcher:
         return None
 
     def _sent(self, message: store.Claimed, channel: str | None, ts: str | None) -> None:
-        store.mark_sent(self.engine, message.id, now=self.clock(), channel=channel, ts=ts)
-        for prefix, hook in _hooks.items():
-            if message.key.startswith(prefix):
-                try:
-                    hook(self.engine, message.team_id, message.key, channel, ts)
-                except Exception:
-                    log.exception("outbox: after-send hook for %s failed", message.key)
+        hooks = [hook for prefix, hook in _hooks.items() if message.key.startswith(prefix)]
+        now = self.clock()
+        marked = False
+        try:
+            # One transaction for both: a round trip or three fewer per message.
+            with self.engine.begin() as conn:
+                store.mark_sent(conn, message.id, now=now, channel=channel, ts=ts)
+                marked = True
+                for hook in hooks:
+                    hook(conn, message.team_id, message.key, channel, ts)
+            return
+        except Exception:
+            if not marked:
+                raise
+            log.exception("outbox: after-send hook for %s failed", message.key)
+        # The hook's failure must not undo the sending: Slack has the message.
+        store.mark_sent(self.engine, message.id, now=now, channel=channel, ts=ts)
 
     def _failed_call(self, message: store.Claimed, exc: SlackApiError) -> None:
         status = exc.response.status_code

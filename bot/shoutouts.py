@@ -21,7 +21,7 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from bot import outbox as dispatch
 from bot.errors import UserError
@@ -396,13 +396,13 @@ def render_shoutout(
     }
 
 
-def after_send(engine: Engine, team_id: str, key: str, channel: str | None, ts: str | None) -> None:
+def after_send(
+    conn: Connection, team_id: str, key: str, channel: str | None, ts: str | None
+) -> None:
     """Remember where a shout-out was posted, so reactions on it count as seconds."""
     parts = key.split(":")
     if len(parts) == 3 and parts[2] == "post":
-        store.record_post(
-            engine, team_id=team_id, shoutout_id=int(parts[1]), channel=channel, ts=ts
-        )
+        store.record_post(conn, team_id=team_id, shoutout_id=int(parts[1]), channel=channel, ts=ts)
 
 
 dispatch.renderer(RENDERER, render_shoutout)

@@ -42,7 +42,7 @@ from sqlalchemy.engine import Connection, Engine
 from core import config_keys, sla
 from core.metrics import DETRACTOR_THRESHOLDS, is_detractor
 from storage import outbox
-from storage.db import reading
+from storage.db import reading, writing
 from storage.models import Alert, AlertNote, Response
 from storage.newest import team_match
 from storage.settings_store import get_settings
@@ -452,12 +452,12 @@ def post_location(engine: Engine, *, team_id: str, alert_id: int) -> tuple[str, 
 
 
 def record_posted(
-    engine: Engine, *, team_id: str, alert_id: int, channel: str | None, ts: str | None
+    bind: Engine | Connection, *, team_id: str, alert_id: int, channel: str | None, ts: str | None
 ) -> None:
     """Remember where the alert message landed (for updates, threads and links)."""
     if not ts:
         return
-    with engine.begin() as conn:
+    with writing(bind) as conn:
         conn.execute(
             update(_A)
             .where(_A.c.team_id == team_id, _A.c.id == alert_id)

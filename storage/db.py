@@ -79,6 +79,16 @@ def ping_when_idle(engine: Engine, seconds: float) -> None:
 
 
 @contextmanager
+def writing(bind: Engine | Connection) -> Iterator[Connection]:
+    """A transaction of its own for an engine; for a connection, the caller's transaction."""
+    if isinstance(bind, Connection):
+        yield bind
+        return
+    with bind.begin() as conn:
+        yield conn
+
+
+@contextmanager
 def reading(engine: Engine) -> Iterator[Connection]:
     """A connection for reads only, in autocommit mode.
 

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from core import config_keys
 from storage import outbox
-from storage.db import reading
+from storage.db import reading, writing
 from storage.models import Insight, InsightVote, OutboxMessage
 from storage.settings_store import get_settings
 
@@ -386,12 +386,17 @@ def _queue_update(conn: Connection, team_id: str, insight_id: int, now: datetime
 
 
 def record_post(
-    engine: Engine, *, team_id: str, insight_id: int, channel: str | None, ts: str | None
+    bind: Engine | Connection,
+    *,
+    team_id: str,
+    insight_id: int,
+    channel: str | None,
+    ts: str | None,
 ) -> None:
     """Remember where the insight's message landed (outbox after-send hook)."""
     if not ts:
         return
-    with engine.begin() as conn:
+    with writing(bind) as conn:
         conn.execute(
             update(_I)
             .where(_I.c.team_id == team_id, _I.c.id == insight_id)

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from storage.db import reading
+from storage.db import reading, writing
 from storage.models import OutboxMessage
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -132,10 +132,15 @@ def claim_due(
 
 
 def mark_sent(
-    engine: Engine, message_id: int, *, now: datetime, channel: str | None, ts: str | None
+    bind: Engine | Connection,
+    message_id: int,
+    *,
+    now: datetime,
+    channel: str | None,
+    ts: str | None,
 ) -> None:
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    with engine.begin() as conn:
+    with writing(bind) as conn:
         conn.execute(
             update(table)
             .where(table.c.id == message_id)

@@ -34,7 +34,7 @@ from core.shoutouts import (
 )
 from core.text import redact
 from storage import outbox
-from storage.db import reading
+from storage.db import reading, writing
 from storage.fresh import FreshCache, database_key
 from storage.models import Response, Shoutout, ShoutoutReceiver, ShoutoutSecond, SlackUser
 from storage.newest import team_match
@@ -398,10 +398,15 @@ def week_rows(engine: Engine, *, team_id: str, start: datetime, end: datetime) -
 
 
 def record_post(
-    engine: Engine, *, team_id: str, shoutout_id: int, channel: str | None, ts: str | None
+    bind: Engine | Connection,
+    *,
+    team_id: str,
+    shoutout_id: int,
+    channel: str | None,
+    ts: str | None,
 ) -> None:
     """Remember where the shout-out was posted, so reactions on it can be counted."""
-    with engine.begin() as conn:
+    with writing(bind) as conn:
         conn.execute(
             update(_S)
             .where(_S.c.team_id == team_id, _S.c.id == shoutout_id)

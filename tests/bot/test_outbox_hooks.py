@@ -1,0 +1,83 @@
+"""After-send hooks run in the transaction that marks a message sent; one that fails
+leaves the message sent (Slack has it) and its own write undone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+from bot import outbox as dispatch
+from bot.localslack import LocalSlack
+from bot.outbox import Dispatcher, dispatcher_client
+from bot.settings import Settings
+from storage import outbox as store
+from tests.conftest import FakeClock
+
+PREFIX = "hooktest:"
+
+
+@pytest.fixture
+def hook_calls() -> Iterator[list[tuple[str, str | None, str | None]]]:
+    calls: list[tuple[str, str | None, str | None]] = []
+
+    def hook(conn: Connection, _team: str, key: str, channel: str | None, ts: str | None) -> None:
+        calls.append((key, channel, ts))
+        # Written in the same transaction as the message's status.
+        conn.execute(text("CREATE TABLE IF NOT EXISTS hook_seen (k text)"))
+        conn.execute(text("INSERT INTO hook_seen VALUES (:k)"), {"k": key})
+        if key.endswith(":boom"):
+            raise RuntimeError("the hook failed")
+
+    dispatch.on_sent(PREFIX, hook)
+    try:
+        yield calls
+    finally:
+        dispatch._hooks.pop(PREFIX, None)
+
+
+def _queue(engine: Engine, team: str, key: str, clock: FakeClock) -> None:
+    with engine.begin() as conn:
+        store.enqueue(
+            conn,
+            team_id=team,
+            key=key,
+            method="chat.postMessage",
+            payload={"channel": "C0ALERTS", "text": key},
+            not_before=clock(),
+        )
+
+
+def test_a_hook_writes_with_the_sent_mark_and_a_failing_one_undoes_only_itself(
+    localslack: LocalSlack,
+    bot_settings: Settings,
+    sqlite_engine: Engine,
+    clock: FakeClock,
+    hook_calls: list[tuple[str, str | None, str | None]],
+) -> None:
+    team = localslack.team_id
+    _queue(sqlite_engine, team, PREFIX + "fine", clock)
+    _queue(sqlite_engine, team, PREFIX + "boom", clock)
+    client = dispatcher_client(bot_settings)
+    dispatcher = Dispatcher(sqlite_engine, lambda _team: client, clock)
+    assert dispatcher.run_once() == 2
+
+    assert [key for key, _channel, _ts in hook_calls] == [PREFIX + "fine", PREFIX + "boom"]
+    assert all(channel == "C0ALERTS" and ts for _key, channel, ts in hook_calls)
+    # Both are sent, once each, and stay sent: nothing is posted again.
+    assert store.statuses(sqlite_engine, team_id=team) == {
+        PREFIX + "fine": "sent",
+        PREFIX + "boom": "sent",
+    }
+    clock.advance(seconds=600)
+    assert dispatcher.run_once() == 0
+    assert sorted(m["text"] for m in localslack.messages("C0ALERTS")) == [
+        PREFIX + "boom",
+        PREFIX + "fine",
+    ]
+    with sqlite_engine.connect() as conn:
+        seen = [k for (k,) in conn.execute(text("SELECT k FROM hook_seen"))]
+    assert seen == [PREFIX + "fine"]
+    assert store.sent_result(sqlite_engine, team_id=team, key=PREFIX + "boom") is not None
