@@ -9,8 +9,11 @@ from __future__ import annotations
 import csv
 import gc
 import json
+import os
+import signal
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
@@ -140,7 +143,8 @@ def _run(
             common.progress(f"Importing {file.name}", total=size) as advance,
         ):
             for frame, rejected, position in read_chunks:
-                store(frame)
+                with _interrupt_after_chunk():
+                    store(frame)
                 chunks_stored += 1
                 out.add(rejected)
                 advance(position - done)
@@ -158,6 +162,33 @@ def _run(
         gc.unfreeze()
         out.close()
     _report(summary(), out)
+
+
+@contextmanager
+def _interrupt_after_chunk() -> Iterator[None]:
+    """Ctrl-C while a chunk is written stops the import once that chunk is stored.
+
+    A KeyboardInterrupt raised inside the PostgreSQL driver's pipeline leaves the
+    connection unusable, so its rollback fails too and the command ends in a
+    traceback; a chunk takes seconds at most, so it is let finish instead.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    asked: list[int] = []
+
+    def later(signum: int, _frame: object) -> None:
+        if not asked:
+            os.write(2, b"\nstopping once the current chunk is stored...\n")
+        asked.append(signum)
+
+    previous = signal.signal(signal.SIGINT, later)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if asked:
+        raise KeyboardInterrupt
 
 
 def _report(lines: list[str], out: RejectsFile, *, stored_so_far: bool = False) -> None:
