@@ -7,7 +7,6 @@ ticks once a minute."""
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
