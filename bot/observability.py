@@ -5,9 +5,10 @@
   line a request caused can be found together. `configure_logging` puts it on the
   process's console handlers.
 - `METRICS` counts HTTP requests by route, method and status, their latency (a
-  histogram), and Slack Web API errors by method and error; `render_metrics` adds the
-  outbox backlog and whether this process leads the scheduler, in Prometheus' text
-  exposition format (served at `GET /metrics`).
+  histogram), and Slack Web API errors by method and error; `GET /metrics` (bot/web.py)
+  adds gauges read at scrape time (the outbox backlog, how long its oldest due message
+  has waited, whether this process leads the scheduler) in Prometheus' text exposition
+  format.
 - `ObservedClient` is the WebClient that counts Slack's errors; `observe_slack_errors`
   gives Bolt's per-request clients the same.
 
@@ -34,6 +35,11 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
+from sqlalchemy.engine import Engine
+
+from storage.outbox import oldest_due_age
+
+log = logging.getLogger("cxbot.observability")
 
 request_id_var: ContextVar[str | None] = ContextVar("cxbot_request_id", default=None)
 
@@ -225,6 +231,30 @@ class Metrics:
 
 
 METRICS = Metrics()
+
+Gauge = tuple[str, str, float | None]
+OUTBOX_WAIT_GAUGE = "cxbot_outbox_oldest_due_seconds"
+
+
+def outbox_wait_seconds(engine: Engine, *, now: datetime) -> float:
+    """How long the longest-waiting due outbox message has waited (0 when none is due)."""
+    return oldest_due_age(engine, now=now) or 0.0
+
+
+def outbox_wait_gauge(engine: Engine, now: datetime) -> Gauge:
+    """The `/metrics` gauge of `outbox_wait_seconds`; no sample when the database does not
+    answer (`cxbot_database_up` says so), rather than a 0 that looks healthy."""
+    try:
+        value: float | None = outbox_wait_seconds(engine, now=now)
+    except Exception as exc:
+        log.warning("metrics: no outbox wait, the database does not answer: %s", exc)
+        value = None
+    return (
+        OUTBOX_WAIT_GAUGE,
+        "Seconds the oldest due outbox message has waited to be sent (0: none waiting; "
+        "messages held by Slack's Retry-After or a schedule are not due).",
+        value,
+    )
 
 
 # --------------------------------------------------------------------------- Slack errors

@@ -10,6 +10,7 @@ not to the reply, so reply work gives way until no request has waited for its ac
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -103,12 +104,16 @@ class ListenerExecutor(ThreadPoolExecutor):
         self.priority = priority
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        # A pool thread does not inherit the submitting thread's context variables: the
+        # listener runs in a copy of the request's context, so its log lines carry the
+        # request id (bot.observability.request_id_var) like the request's own.
+        context = contextvars.copy_context()
         if not self.priority.deferrable():
-            return super().submit(fn, *args, **kwargs)
+            return super().submit(context.run, fn, *args, **kwargs)
         priority = self.priority
 
         def after_acks() -> Any:
             priority.wait_turn()
             return fn(*args, **kwargs)
 
-        return super().submit(after_acks)
+        return super().submit(context.run, after_acks)

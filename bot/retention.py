@@ -18,6 +18,10 @@ log = logging.getLogger("cxbot.retention")
 
 # Slack retries an event for minutes, not days: older handled-event ids only take space.
 EVENTS_DAYS = 7
+# The member directory (names and e-mails) is a cache of users.list, refreshed within the
+# hour whenever it is used: entries Slack has not listed for this long belong to members
+# who left or to a workspace the bot no longer serves, and are asked again if needed.
+DIRECTORY_DAYS = 30
 
 
 def retention_for(engine: Engine, *, team_id: str, now: datetime) -> Retention:
@@ -33,6 +37,9 @@ def retention_for(engine: Engine, *, team_id: str, now: datetime) -> Retention:
         insights_before=before("retention.insights_days"),
         payloads_before=before("retention.outbox_days"),
         events_before=now - timedelta(days=EVENTS_DAYS),
+        shoutouts_before=before("retention.shoutouts_days"),
+        surveys_before=before("retention.surveys_days"),
+        directory_before=now - timedelta(days=DIRECTORY_DAYS),
     )
 
 

@@ -2,7 +2,8 @@
 
     POST /slack/events         slash commands, interactivity and events, handed to Bolt
     POST /webhooks/responses   survey answers from other systems (HMAC-signed JSON)
-    GET  /healthz              200 with the outbox backlog when the database answers, 503 otherwise
+    GET  /healthz              200 with the outbox backlog; 503 when the database does not answer
+                               or a due outbox message waits too long (nothing is sending)
     GET  /metrics              Prometheus text: requests, latency, outbox backlog, Slack errors
     GET  /slack/install        starts Slack's install flow (OAuth mode only)
     GET  /slack/oauth_redirect where Slack sends the installer back (OAuth mode only)
@@ -243,16 +244,33 @@ class WebApp:
         return self._store_answers(team_id, data)
 
     def healthz(self, environ: Environ) -> Reply:
+        engine = self.services.engine
         try:
-            with self.services.engine.connect() as conn:
+            with engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-            backlog = outbox_backlog(self.services.engine)
+            backlog = outbox_backlog(engine)
+            waited = observability.outbox_wait_seconds(engine, now=self.services.clock())
         except Exception as exc:
             log.warning("health check: the database does not answer: %s", _first_line(exc))
             return Reply.json(
                 503, {"status": "unavailable", "message": "the database does not answer"}
             )
-        return Reply.json(200, {"status": "ok", "outbox_backlog": backlog})
+        body = {
+            "status": "ok",
+            "outbox_backlog": backlog,
+            "outbox_oldest_due_seconds": round(waited, 1),
+        }
+        limit = self.services.settings.cxbot_health_max_backlog_seconds
+        if waited > limit:
+            # The database answers but nothing is being sent: a monitor must see this
+            # instance as unwell, not only a growing number.
+            message = (
+                f"the oldest due outbox message has waited {waited:.0f} s "
+                f"(CXBOT_HEALTH_MAX_BACKLOG_SECONDS={limit:g}): no instance is sending"
+            )
+            log.warning("health check: %s", message)
+            return Reply.json(503, {**body, "status": "degraded", "message": message})
+        return Reply.json(200, body)
 
     def metrics_text(self, environ: Environ) -> Reply:
         try:
@@ -280,6 +298,7 @@ class WebApp:
                 1.0 if leader is not None and leader.is_leader else 0.0,
             ),
         ]
+        gauges.append(observability.outbox_wait_gauge(self.services.engine, self.services.clock()))
         body = self.metrics.render(gauges).encode()
         return Reply(200, body, [("Content-Type", observability.CONTENT_TYPE)])
 

@@ -411,6 +411,21 @@ KEYS: dict[str, ConfigKey] = {
             _int_between(30, 36500),
         ),
         ConfigKey(
+            "retention.shoutouts_days",
+            "shout-outs older than this many days are erased, with their seconds (unset: kept)",
+            "a whole number of days from 30 to 36500",
+            None,
+            _int_between(30, 36500),
+        ),
+        ConfigKey(
+            "retention.surveys_days",
+            "pulse answers are erased this many days after their round closed; the results "
+            "stay (unset: kept)",
+            "a whole number of days from 30 to 36500",
+            None,
+            _int_between(30, 36500),
+        ),
+        ConfigKey(
             "retention.outbox_days",
             "what sent messages said is dropped from the database after this many days",
             "a whole number of days from 1 to 3650",

@@ -11,21 +11,29 @@ leaves the same way whichever reason removes it:
 - and then the answer itself.
 
 `forget_customer` also deletes the customer record and clears the customer field of
-insights that named them. Everything happens in one transaction per call (per batch for
-retention): it is all gone or nothing is.
+insights that named them; for those insights the name also leaves the stored payloads of
+their outbox messages, and their card in the insights channel is re-rendered without it
+(a chat.update queued in the outbox). Everything happens in one transaction per call (per
+batch for retention): it is all gone or nothing is.
+
+Retention (`purge_old`) also erases old shout-outs, the answers of pulse rounds closed long
+ago (their results, computed at close, stay), and member-directory entries Slack has not
+listed for a while.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from storage import insights as insight_store
 from storage import outbox, rollup
 from storage.models import (
     Alert,
@@ -39,6 +47,10 @@ from storage.models import (
     Shoutout,
     ShoutoutReceiver,
     ShoutoutSecond,
+    SlackUser,
+    SurveyAnswer,
+    SurveyParticipation,
+    SurveyRound,
 )
 
 _R = Response.__table__  # type: ignore[attr-defined]
@@ -52,10 +64,40 @@ _I = Insight.__table__  # type: ignore[attr-defined]
 _V = InsightVote.__table__  # type: ignore[attr-defined]
 _O = OutboxMessage.__table__  # type: ignore[attr-defined]
 _E = ProcessedEvent.__table__  # type: ignore[attr-defined]
+_U = SlackUser.__table__  # type: ignore[attr-defined]
+_SRD = SurveyRound.__table__  # type: ignore[attr-defined]
+_SA = SurveyAnswer.__table__  # type: ignore[attr-defined]
+_SP = SurveyParticipation.__table__  # type: ignore[attr-defined]
 
 CHUNK = 500  # ids per IN list / LIKE group
 PURGE_BATCH = 2_000  # answers erased per transaction by retention
 DELETE_KEY_PREFIX = "erase:"
+ERASED = "[erased]"  # what an erased name reads as in a stored payload
+# Payload fields that hold ids, enums and addresses, never what a person typed: a
+# customer called "post" or "C0123" must not break the message that refers to them.
+_STRUCTURAL = frozenset(
+    {
+        "action",
+        "action_id",
+        "block_id",
+        "by",
+        "channel",
+        "event_type",
+        "insight_id",
+        "key",
+        "locale",
+        "status",
+        "style",
+        "team",
+        "thread_ts",
+        "ts",
+        "type",
+        "user",
+    }
+)
+# Who a pulse survey asked is kept at least as long as the longest cooldown between two
+# surveys (`pulse.cooldown_days`, at most 90): the cooldown looks it up.
+PARTICIPATION_KEEP_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -68,10 +110,14 @@ class Erased:
     shoutouts: int = 0
     customers: int = 0
     insights_cleared: int = 0  # insights whose customer field was emptied
+    insight_cards: int = 0  # their messages in Slack, queued for a re-render without it
+    payloads_scrubbed: int = 0  # stored outbox payloads the name was taken out of
     insights: int = 0  # insights deleted (retention)
     outbox: int = 0  # queued or sent messages of erased alerts and shout-outs
     slack_messages: int = 0  # messages queued for deletion in Slack
     payloads: int = 0  # old outbox payloads emptied (retention)
+    survey_answers: int = 0  # answers of long-closed pulse rounds (retention)
+    directory: int = 0  # member-directory entries not listed by Slack lately (retention)
 
     def __add__(self, other: Erased) -> Erased:
         return Erased(
@@ -220,17 +266,88 @@ def _customer_erasure(conn: Connection, *, team_id: str, customer_id: str, now: 
         or 0
     )
     # People type a customer's name as they like: match insights without regard to case.
-    cleared = (
-        conn.execute(
-            update(_I)
-            .where(
-                _I.c.team_id == team_id, func.lower(_I.c.customer) == customer_id.strip().lower()
-            )
-            .values(customer=None, updated_at=now)
-        ).rowcount
-        or 0
+    named = conn.execute(
+        select(_I.c.id, _I.c.customer).where(
+            _I.c.team_id == team_id, func.lower(_I.c.customer) == customer_id.strip().lower()
+        )
+    ).all()
+    insight_ids = [int(row.id) for row in named]
+    cleared = 0
+    for chunk in _chunks(insight_ids):
+        cleared += (
+            conn.execute(
+                update(_I)
+                .where(_I.c.team_id == team_id, _I.c.id.in_(chunk))
+                .values(customer=None, updated_at=now)
+            ).rowcount
+            or 0
+        )
+    spellings = {customer_id, *(str(row.customer) for row in named)}
+    scrubbed = _scrub_insight_payloads(
+        conn, team_id=team_id, insight_ids=insight_ids, names=spellings
     )
-    return erased + Erased(customers=customers, insights_cleared=cleared)
+    # The card already in the channel still says "Customer: ...": re-render it from the
+    # insight as it is now. Queued after the rows changed, so the update shows no name.
+    cards = sum(
+        insight_store.queue_card_update(conn, team_id=team_id, insight_id=i, now=now)
+        for i in insight_ids
+    )
+    return erased + Erased(
+        customers=customers,
+        insights_cleared=cleared,
+        insight_cards=cards,
+        payloads_scrubbed=scrubbed,
+    )
+
+
+def _name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
+    # Whole words only, longest first: "ACME" must not eat into "ACMEGATE" or an id.
+    words = sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True)
+    if not words:
+        return None
+    return re.compile(
+        r"(?<!\w)(?:" + "|".join(re.escape(w) for w in words) + r")(?!\w)", re.IGNORECASE
+    )
+
+
+def scrub(value: Any, pattern: re.Pattern[str], key: str | None = None) -> Any:
+    """`value` (a JSON payload) with every match of `pattern` in free text replaced by
+    ERASED; ids and enums (`_STRUCTURAL` fields) are left as they are."""
+    if isinstance(value, dict):
+        return {k: scrub(v, pattern, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub(v, pattern, key) for v in value]
+    if isinstance(value, str) and key not in _STRUCTURAL:
+        return pattern.sub(ERASED, value)
+    return value
+
+
+def _scrub_insight_payloads(
+    conn: Connection, *, team_id: str, insight_ids: Sequence[int], names: Iterable[str]
+) -> int:
+    """Take the names out of what the insights' outbox messages (post, updates, DMs) keep;
+    returns how many payloads changed. Queued messages are built when sent (render:insight
+    names only the insight), so this matters for payloads that carry text."""
+    pattern = _name_pattern(names)
+    if pattern is None:
+        return 0
+    changed = 0
+    for chunk in _chunks(insight_ids, 100):
+        rows = conn.execute(
+            select(_O.c.id, _O.c.payload).where(
+                _O.c.team_id == team_id, _key_prefixes(insight_store.KEY_PREFIX, chunk)
+            )
+        ).all()
+        for row in rows:
+            cleaned = scrub(row.payload, pattern)
+            if cleaned != row.payload:
+                conn.execute(
+                    update(_O)
+                    .where(_O.c.team_id == team_id, _O.c.id == row.id)
+                    .values(payload=cleaned)
+                )
+                changed += 1
+    return changed
 
 
 def forget_customer(
@@ -265,6 +382,9 @@ class Retention:
     insights_before: datetime | None = None
     payloads_before: datetime | None = None
     events_before: datetime | None = None
+    shoutouts_before: datetime | None = None
+    surveys_before: datetime | None = None  # pulse rounds closed before this
+    directory_before: datetime | None = None  # member entries Slack last listed before this
 
 
 def purge_old(
@@ -321,7 +441,103 @@ def purge_old(
                     _E.c.team_id == team_id, _E.c.received_at < retention.events_before
                 )
             )
+    if retention.shoutouts_before is not None:
+        while True:
+            with engine.begin() as conn:
+                purged = _purge_shoutouts(
+                    conn, team_id=team_id, before=retention.shoutouts_before, limit=batch
+                )
+            total += purged
+            if purged.shoutouts < batch:
+                break
+    if retention.surveys_before is not None:
+        with engine.begin() as conn:
+            total += _purge_survey_answers(
+                conn, team_id=team_id, before=retention.surveys_before, now=now
+            )
+    if retention.directory_before is not None:
+        with engine.begin() as conn:
+            dropped = (
+                conn.execute(
+                    delete(_U).where(
+                        _U.c.team_id == team_id, _U.c.refreshed_at < retention.directory_before
+                    )
+                ).rowcount
+                or 0
+            )
+            total += Erased(directory=dropped)
     return total
+
+
+def _purge_shoutouts(conn: Connection, *, team_id: str, before: datetime, limit: int) -> Erased:
+    """Up to `limit` shout-outs given before `before`, with their receivers, seconds and
+    outbox rows. Their messages stay in Slack (Slack's own retention governs those), like
+    the insights' cards."""
+    ids = (
+        conn.execute(
+            select(_S.c.id)
+            .where(_S.c.team_id == team_id, _S.c.created_at < before)
+            .order_by(_S.c.id)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+    shoutouts = outbox_rows = 0
+    for chunk in _chunks(ids, 100):
+        # Dropped, not kept as sent: on SQLite a deleted row's id can come back, and a new
+        # shout-out with it must not find its post's key already used.
+        outbox_rows += (
+            conn.execute(
+                delete(_O).where(_O.c.team_id == team_id, _key_prefixes("shoutout:", chunk))
+            ).rowcount
+            or 0
+        )
+        conn.execute(delete(_SR).where(_SR.c.team_id == team_id, _SR.c.shoutout_id.in_(chunk)))
+        conn.execute(delete(_SS).where(_SS.c.team_id == team_id, _SS.c.shoutout_id.in_(chunk)))
+        shoutouts += (
+            conn.execute(delete(_S).where(_S.c.team_id == team_id, _S.c.id.in_(chunk))).rowcount
+            or 0
+        )
+    return Erased(shoutouts=shoutouts, outbox=outbox_rows)
+
+
+def _purge_survey_answers(
+    conn: Connection, *, team_id: str, before: datetime, now: datetime
+) -> Erased:
+    """The answers of pulse rounds closed before `before`. A round's results were computed
+    and kept when it closed (`SurveyRound.results`), so reports and digests still show them;
+    a customer-facing round keeps its answers until they are in the metrics."""
+    rounds = (
+        conn.execute(
+            select(_SRD.c.id).where(
+                _SRD.c.team_id == team_id,
+                _SRD.c.closed_at.is_not(None),
+                _SRD.c.closed_at < before,
+                or_(_SRD.c.customer_facing.is_(False), _SRD.c.metrics_recorded.is_(True)),
+            )
+        )
+        .scalars()
+        .all()
+    )
+    answers = 0
+    keep_asked = now - timedelta(days=PARTICIPATION_KEEP_DAYS)
+    for chunk in _chunks(rounds):
+        answers += (
+            conn.execute(
+                delete(_SA).where(_SA.c.team_id == team_id, _SA.c.round_id.in_(chunk))
+            ).rowcount
+            or 0
+        )
+        # Who was asked and who answered goes too, once no cooldown can need it.
+        conn.execute(
+            delete(_SP).where(
+                _SP.c.team_id == team_id,
+                _SP.c.round_id.in_(chunk),
+                or_(_SP.c.asked_at.is_(None), _SP.c.asked_at < keep_asked),
+            )
+        )
+    return Erased(survey_answers=answers)
 
 
 def _purge_insights(conn: Connection, *, team_id: str, before: datetime) -> Erased:
@@ -348,9 +564,9 @@ def _purge_insights(conn: Connection, *, team_id: str, before: datetime) -> Eras
 
 
 def teams_with_data(engine: Engine) -> list[str]:
-    """Workspaces that have answers or insights (what retention has to look at)."""
+    """Workspaces that keep anything retention erases (what retention has to look at)."""
+    teams: set[str] = set()
     with engine.connect() as conn:
-        teams = set(conn.execute(select(_R.c.team_id).distinct()).scalars())
-        teams |= set(conn.execute(select(_I.c.team_id).distinct()).scalars())
-        teams |= set(conn.execute(select(_O.c.team_id).distinct()).scalars())
+        for table in (_R, _I, _O, _S, _SA, _U):
+            teams |= set(conn.execute(select(table.c.team_id).distinct()).scalars())
     return sorted(teams)

@@ -385,6 +385,13 @@ def _queue_update(conn: Connection, team_id: str, insight_id: int, now: datetime
     )
 
 
+def queue_card_update(conn: Connection, *, team_id: str, insight_id: int, now: datetime) -> bool:
+    """Queue a re-render of the insight's channel message from its state now (after a
+    change made elsewhere, e.g. an erasure), in the caller's transaction; False when it
+    has no message."""
+    return _queue_update(conn, team_id, insight_id, now)
+
+
 def record_post(
     bind: Engine | Connection,
     *,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
@@ -199,6 +199,29 @@ def backlog(engine: Engine) -> int:
                 .where(table.c.status.in_((PENDING, SENDING)))
             ).scalar_one()
         )
+
+
+def oldest_due_age(engine: Engine, *, now: datetime) -> float | None:
+    """Seconds the longest-waiting due message has been due, across workspaces; None when
+    nothing is due: for health checks (a dispatcher that stopped sending shows here).
+
+    Due as in `claim_due`: pending past `next_attempt_at`, or in `sending` past its lease.
+    A message waiting out a rate limit's Retry-After, a back-off or a scheduled send has
+    its `next_attempt_at` in the future and is not due, so Slack's pace never counts as
+    a stuck dispatcher; the age runs from `next_attempt_at`, when it became due.
+    """
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    with reading(engine) as conn:
+        oldest: datetime | None = conn.execute(
+            select(func.min(table.c.next_attempt_at)).where(
+                table.c.status.in_((PENDING, SENDING)), table.c.next_attempt_at <= now
+            )
+        ).scalar_one_or_none()
+    if oldest is None:
+        return None
+    if oldest.tzinfo is None:  # the column type marks it UTC; a bare driver value may not
+        oldest = oldest.replace(tzinfo=UTC)
+    return max(0.0, (now - oldest).total_seconds())
 
 
 def sent_result(engine: Engine, *, team_id: str, key: str) -> tuple[str | None, str | None] | None:

@@ -503,18 +503,23 @@ def second(
 def replace_directory(
     engine: Engine, *, team_id: str, people: Sequence[Person], now: datetime
 ) -> int:
-    """Store the workspace's members as Slack listed them just now (replacing the last list)."""
+    """Store the workspace's members as Slack listed them just now (replacing the last list).
+
+    A deactivated member is kept by id only: Slack goes on listing people who left, with
+    their e-mail, but the bot needs no more than to know that the id is not a colleague
+    to praise (names and e-mails only ever match active members).
+    """
     rows = [
         {
             "team_id": team_id,
             "user_id": p.user_id,
-            "name": p.name[:200],
-            "real_name": p.real_name[:200],
-            "display_name": p.display_name[:200],
-            "email": p.email.lower()[:320] if p.email else None,
+            "name": "" if p.deleted else p.name[:200],
+            "real_name": "" if p.deleted else p.real_name[:200],
+            "display_name": "" if p.deleted else p.display_name[:200],
+            "email": p.email.lower()[:320] if p.email and not p.deleted else None,
             "is_bot": p.is_bot,
             "deleted": p.deleted,
-            "locale": p.locale[:16] if p.locale else None,
+            "locale": p.locale[:16] if p.locale and not p.deleted else None,
             "refreshed_at": now,
         }
         for p in {p.user_id: p for p in people}.values()

@@ -27,6 +27,16 @@ _LINES = (
         "insight naming the customer (the name is removed)",
         "insights naming the customer (the name is removed)",
     ),
+    (
+        "insight_cards",
+        "insight message in Slack to update (the name is removed)",
+        "insight messages in Slack to update (the name is removed)",
+    ),
+    (
+        "payloads_scrubbed",
+        "stored message text naming the customer (the name is removed)",
+        "stored message texts naming the customer (the name is removed)",
+    ),
     ("outbox", "queued or sent message record", "queued or sent message records"),
     ("slack_messages", "Slack message to delete", "Slack messages to delete"),
 )

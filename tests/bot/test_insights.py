@@ -3,6 +3,7 @@ recording what the bot posted, the real database in between."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 from slack_sdk import WebClient
+from sqlalchemy import select
 
 from bot import insights as glue
 from bot.handlers.insights import parse_command
@@ -19,6 +21,8 @@ from bot.services import Services
 from bot.views import insights as views
 from core.analyzer import Analysis, OfflineAnalyzer
 from storage import insights as store
+from storage.forget import forget_customer
+from storage.models import OutboxMessage
 from storage.settings_store import set as set_setting
 from tests.bot.slackkit import SlackKit, text_input
 
@@ -544,3 +548,57 @@ def test_the_services_analyzer_is_built_at_start(services: Services) -> None:
     services.analyzer = None
     glue.start(services)
     assert isinstance(services.analyzer, OfflineAnalyzer)
+
+
+# --------------------------------------------------------------------------- erasure
+
+
+def test_forgetting_a_customer_takes_the_name_off_the_posted_card(
+    slack: SlackKit, services: Services, localslack: LocalSlack, team: str, shared: str
+) -> None:
+    engine = services.engine
+    acme = record(services, team, LATE, "U0ADA", customer="ACME AB", segment="Retail")
+    other = record(
+        services, team, "The price went up 20% without warning", "U0BJORN", customer="Globex"
+    )
+    glue.wake(services)
+    posted = post_of(localslack, acme)
+    assert "Customer: ACME AB · Segment: Retail" in mrkdwn(posted)
+    post_of(localslack, other)
+    # A +1 first: the card has had an update of its own before the erasure.
+    glue.vote(services, team_id=team, insight_id=acme, user_id="U0SVEA")
+    localslack.wait_for(lambda: "1 colleague heard this too" in mrkdwn(post_of(localslack, acme)))
+
+    erased = forget_customer(engine, team_id=team, customer_id="acme ab", now=services.clock())
+    assert (erased.insights_cleared, erased.insight_cards) == (1, 1)
+    glue.wake(services)
+
+    def without_name() -> dict[str, Any]:
+        message = post_of(localslack, acme)
+        return message if "ACME" not in json.dumps(message).upper() else {}
+
+    card_now = localslack.wait_for(without_name)
+    assert card_now["ts"] == posted["ts"]  # the same message, updated in place
+    text = mrkdwn(card_now)
+    assert "Customer:" not in text and "Segment: Retail" in text
+    assert "1 colleague heard this too" in text  # the rest of the card is as it was
+    assert "ACME" not in card_now["text"].upper()
+    assert "Customer: Globex" in mrkdwn(post_of(localslack, other))  # another customer's
+    assert len(posts(localslack)) == 2
+
+    # What the outbox keeps of the card's messages names the customer nowhere either.
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+
+    def all_sent() -> list[Any]:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(table.c.key, table.c.payload, table.c.status).where(
+                    table.c.team_id == team, table.c.key.like(f"insight:{acme}:%")
+                )
+            ).all()
+        return list(rows) if all(r.status == "sent" for r in rows) else []
+
+    rows = eventually(all_sent)
+    assert {r.key for r in rows} >= {f"insight:{acme}:post", f"insight:{acme}:update:2"}
+    assert not [r.key for r in rows if "ACME" in json.dumps(r.payload).upper()]
+    assert card(services, team, acme).customer is None

@@ -9,6 +9,7 @@ import json
 import logging
 import re
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -18,14 +19,16 @@ from sqlalchemy.engine import Engine
 
 from bot import observability
 from bot.localslack import LocalSlack
+from bot.priority import AckFirst, ListenerExecutor
 from bot.services import Services
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.slack_client import make_client
 from bot.web import WebApp
 from storage import outbox
 from storage.db import make_engine
-from tests.bot.conftest import RunningServer, serve_wsgi
+from tests.bot.conftest import RunningServer, make_settings, serve_wsgi
 from tests.bot.slackkit import SlackKit, get
+from tests.conftest import FakeClock
 
 
 def request(
@@ -172,7 +175,13 @@ def test_server_reports_requests_backlog_and_slack_errors(
     ) >= 1
 
     status, body = get(server.url + "/healthz")
-    assert status == 200 and json.loads(body) == {"status": "ok", "outbox_backlog": 3}
+    # Queued for tomorrow: a backlog, but nothing is due, so nothing is late.
+    assert sample(text, "cxbot_outbox_oldest_due_seconds") == 0
+    assert status == 200 and json.loads(body) == {
+        "status": "ok",
+        "outbox_backlog": 3,
+        "outbox_oldest_due_seconds": 0,
+    }
 
 
 def test_healthz_fails_and_logs_with_the_request_id_when_the_database_is_down(
@@ -200,6 +209,7 @@ def test_healthz_fails_and_logs_with_the_request_id_when_the_database_is_down(
     assert m_status == 200
     assert sample(metrics_text, "cxbot_database_up") == 0
     assert sample(metrics_text, "cxbot_outbox_backlog") is None
+    assert sample(metrics_text, "cxbot_outbox_oldest_due_seconds") is None
 
 
 def test_configure_logging_only_touches_console_handlers() -> None:
@@ -218,3 +228,155 @@ def test_configure_logging_only_touches_console_handlers() -> None:
         root.removeHandler(console)
         root.removeHandler(other)
         other.close()
+
+
+def test_healthz_is_degraded_while_a_due_message_waits_too_long(
+    services: Services, bolt_app: App, localslack: LocalSlack, clock: FakeClock
+) -> None:
+    settings = make_settings(
+        localslack, str(services.engine.url), cxbot_health_max_backlog_seconds=120
+    )
+    # No dispatcher runs here: this is the stuck instance a monitor must notice.
+    stuck = Services(settings=settings, engine=services.engine, clock=clock)
+    engine = services.engine
+    with engine.begin() as conn:
+        for key, at in (
+            ("test:due", clock() - timedelta(seconds=100)),
+            ("test:limited", clock() - timedelta(hours=2)),
+            ("test:tomorrow", clock() + timedelta(days=1)),
+        ):
+            outbox.enqueue(
+                conn,
+                team_id="T0CXLOCAL",
+                key=key,
+                method="chat.postMessage",
+                payload={"channel": "C0GENERAL", "text": key},
+                not_before=at,
+            )
+    # Slack answered the oldest with 429 and Retry-After: it waits for Slack, and is not due.
+    limited = outbox.claim_due(engine, now=clock(), limit=1)
+    assert [m.key for m in limited] == ["test:limited"]
+    outbox.mark_retry(
+        engine,
+        limited[0].id,
+        at=clock() + timedelta(minutes=10),
+        error="ratelimited (600s)",
+        maybe_sent=False,
+        counts=False,
+    )
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(observability.JsonFormatter())
+    web_log = logging.getLogger("cxbot.web")
+    web_log.addHandler(handler)
+    try:
+        with serve_wsgi(WebApp(stuck, bolt_app, metrics=observability.Metrics())) as running:
+            status, body, _ = request(running.url, "/healthz")
+            assert status == 200, body
+            assert json.loads(body) == {
+                "status": "ok",
+                "outbox_backlog": 3,
+                "outbox_oldest_due_seconds": 100,
+            }
+
+            clock.advance(seconds=30)
+            status, body, _ = request(running.url, "/healthz", {"X-Request-Id": "lb-9"})
+            _, metrics_text, _ = request(running.url, "/metrics")
+            assert status == 503
+            reply = json.loads(body)
+            assert reply["status"] == "degraded"
+            assert reply["outbox_oldest_due_seconds"] == 130 and reply["outbox_backlog"] == 3
+            assert "waited 130 s" in reply["message"]
+            assert "CXBOT_HEALTH_MAX_BACKLOG_SECONDS=120" in reply["message"]
+            assert sample(metrics_text, "cxbot_outbox_oldest_due_seconds") == 130
+            assert sample(metrics_text, "cxbot_database_up") == 1
+
+            # A dispatcher sends it: healthy again, though the rate-limited one still waits.
+            due = outbox.claim_due(engine, now=clock(), limit=10)
+            assert [m.key for m in due] == ["test:due"]
+            outbox.mark_sent(engine, due[0].id, now=clock(), channel="C0GENERAL", ts="1.1")
+            status, body, _ = request(running.url, "/healthz")
+            assert status == 200 and json.loads(body)["outbox_oldest_due_seconds"] == 0
+    finally:
+        web_log.removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    degraded = [line for line in lines if "waited 130 s" in line["message"]]
+    assert degraded and degraded[0]["request_id"] == "lb-9"
+
+
+def test_the_health_limit_is_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, localslack: LocalSlack, sqlite_url: str
+) -> None:
+    assert make_settings(localslack, sqlite_url).cxbot_health_max_backlog_seconds == 300
+    monkeypatch.setenv("CXBOT_HEALTH_MAX_BACKLOG_SECONDS", "45")
+    assert make_settings(localslack, sqlite_url).cxbot_health_max_backlog_seconds == 45
+    monkeypatch.setenv("CXBOT_HEALTH_MAX_BACKLOG_SECONDS", "0")
+    with pytest.raises(SettingsError, match=r"^CXBOT_HEALTH_MAX_BACKLOG_SECONDS: "):
+        make_settings(localslack, sqlite_url)
+
+
+def _json_lines(logger_name: str) -> tuple[logging.Logger, logging.Handler, io.StringIO]:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(observability.JsonFormatter())
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return logger, handler, stream
+
+
+def test_listener_pool_runs_work_in_the_request_context() -> None:
+    logger, handler, stream = _json_lines("cxbot.test.pool")
+    priority = AckFirst(max_wait=0.5, quiet=0.0)
+    pool = ListenerExecutor(2, priority)
+    try:
+        with observability.request_context("req-pool"), priority.request():
+            # Before the ack: the listener itself; after it: work that waits for other acks.
+            before = pool.submit(logger.info, "before the ack")
+            priority.acked()
+            assert priority.deferrable()
+            after = pool.submit(logger.info, "after the ack")
+        before.result(5)
+        after.result(5)
+        outside = pool.submit(logger.info, "no request")
+        outside.result(5)
+    finally:
+        pool.shutdown(wait=True)
+        logger.removeHandler(handler)
+    lines = {line["message"]: line for line in map(json.loads, stream.getvalue().splitlines())}
+    assert lines["before the ack"]["request_id"] == "req-pool"
+    assert lines["after the ack"]["request_id"] == "req-pool"
+    assert lines["before the ack"]["thread"].startswith("cxbot-listener")
+    assert "request_id" not in lines["no request"]
+
+
+def test_a_listeners_log_lines_carry_the_request_id(
+    server: RunningServer, slack: SlackKit, bolt_app: App
+) -> None:
+    logger, handler, stream = _json_lines("cxbot.test.listener")
+
+    @bolt_app.command("/probe")
+    def probe(ack: Any, command: dict[str, Any]) -> None:
+        ack()
+        logger.info("probe listener ran", extra={"text": command["text"]})
+
+    try:
+        r = slack.command("/probe", "one", headers={"X-Request-Id": "probe-req-1"})
+        echoed = {k.lower(): v for k, v in r.headers.items()}
+        assert r.status == 200 and echoed["x-request-id"] == "probe-req-1"
+        r = slack.command("/probe", "two", headers={"X-Request-Id": "probe-req-2"})
+        assert r.status == 200
+
+        def both() -> list[dict[str, Any]]:
+            found = [json.loads(line) for line in stream.getvalue().splitlines()]
+            return found if len(found) == 2 else []
+
+        lines = slack.localslack.wait_for(both)
+    finally:
+        logger.removeHandler(handler)
+    assert {(line["text"], line["request_id"]) for line in lines} == {
+        ("one", "probe-req-1"),
+        ("two", "probe-req-2"),
+    }
+    assert all(line["thread"] != "MainThread" for line in lines)

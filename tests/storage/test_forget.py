@@ -17,8 +17,10 @@ from typer.testing import CliRunner
 from bot.services import Services
 from bot.settings import load_settings
 from core.ingest import RESPONSE_COLUMNS
+from core.shoutouts import Limits, Person
 from storage import alerts, settings_store
 from storage import outbox as queue
+from storage import shoutouts as shoutout_store
 from storage.forget import Retention, forget_customer, purge_old
 from storage.models import (
     Alert,
@@ -31,6 +33,11 @@ from storage.models import (
     ResponseMonthly,
     Shoutout,
     ShoutoutReceiver,
+    ShoutoutSecond,
+    Survey,
+    SurveyAnswer,
+    SurveyParticipation,
+    SurveyRound,
 )
 from storage.responses import insert_responses
 from tests.conftest import FakeClock
@@ -44,6 +51,11 @@ I = Insight.__table__  # type: ignore[attr-defined]  # noqa: E741
 O = OutboxMessage.__table__  # type: ignore[attr-defined]  # noqa: E741
 S = Shoutout.__table__  # type: ignore[attr-defined]
 SR = ShoutoutReceiver.__table__  # type: ignore[attr-defined]
+SS = ShoutoutSecond.__table__  # type: ignore[attr-defined]
+SV = Survey.__table__  # type: ignore[attr-defined]
+SRD = SurveyRound.__table__  # type: ignore[attr-defined]
+SA = SurveyAnswer.__table__  # type: ignore[attr-defined]
+SP = SurveyParticipation.__table__  # type: ignore[attr-defined]
 NOW = datetime.now(UTC).replace(microsecond=0)
 _TS = itertools.count(1)
 _POSTED: dict[str, str] = {}
@@ -307,3 +319,250 @@ def test_cli_forget_customer_confirms_and_reports(
 
     blank = runner.invoke(app, ["forget", "customer", "  ", "--team", T])
     assert blank.exit_code == 2
+
+
+# --------------------------------------------------------------------------- insight cards
+
+
+def _insight(engine: Engine, team: str, customer: str | None) -> int:
+    with engine.begin() as conn:
+        return int(
+            conn.execute(
+                insert(I)
+                .values(
+                    team_id=team,
+                    reporter="U0ADA",
+                    text="the parcel came late",
+                    customer=customer,
+                    source="command",
+                    status="new",
+                    category="delivery",
+                    channel="C0INSIGHT",
+                    ts="1700000200.000001",
+                    created_at=NOW,
+                    updated_at=NOW,
+                )
+                .returning(I.c.id)
+            ).scalar_one()
+        )
+
+
+def _sent(engine: Engine, team: str, key: str, payload: dict[str, Any]) -> None:
+    with engine.begin() as conn:
+        queue.enqueue(conn, team_id=team, key=key, method="render:insight", payload=payload)
+    with engine.begin() as conn:
+        conn.execute(
+            O.update()
+            .where(O.c.team_id == team, O.c.key == key)
+            .values(status="sent", result_channel="C0INSIGHT", result_ts="1700000200.000001")
+        )
+
+
+def test_forget_takes_the_name_off_insight_messages(engine: Engine) -> None:
+    named = _insight(engine, T, "Acme AB")
+    near = _insight(engine, T, "Acme ABC")  # another customer, whose name starts alike
+    elsewhere = _insight(engine, OTHER, "Acme AB")
+    said = {
+        "channel": "C0INSIGHT",
+        "ts": "1700000200.000001",
+        "action": "acme ab",  # an id or enum field is never touched
+        "text": "Customer: ACME AB · also seen at Acme ABC",
+        "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": "acme ab!"}]}],
+    }
+    for team, insight in ((T, named), (T, near), (OTHER, elsewhere)):
+        _sent(engine, team, f"insight:{insight}:post", {"action": "post", "insight_id": insight})
+        _sent(engine, team, f"insight:{insight}:dm:1", said)
+
+    preview = forget_customer(engine, team_id=T, customer_id=" acme ab ", now=NOW, dry_run=True)
+    erased = forget_customer(engine, team_id=T, customer_id=" acme ab ", now=NOW)
+    assert erased == preview
+    assert (erased.insights_cleared, erased.insight_cards, erased.payloads_scrubbed) == (1, 1, 1)
+
+    with engine.connect() as conn:
+        rows = {
+            (r.team_id, r.key): r
+            for r in conn.execute(select(O.c.team_id, O.c.key, O.c.payload, O.c.status))
+        }
+        customers = dict(conn.execute(select(I.c.id, I.c.customer)).all())
+    assert customers == {named: None, near: "Acme ABC", elsewhere: "Acme AB"}
+    scrubbed = rows[(T, f"insight:{named}:dm:1")].payload
+    assert scrubbed == {
+        **said,
+        "text": "Customer: [erased] · also seen at Acme ABC",
+        "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": "[erased]!"}]}],
+    }
+    assert rows[(T, f"insight:{near}:dm:1")].payload == said
+    assert rows[(OTHER, f"insight:{elsewhere}:dm:1")].payload == said
+    # The card in the channel is re-rendered from the insight as it is now.
+    update = rows[(T, f"insight:{named}:update:1")]
+    assert update.status == "pending"
+    assert update.payload == {"action": "update", "insight_id": named}
+    assert (T, f"insight:{near}:update:1") not in rows
+    assert (OTHER, f"insight:{elsewhere}:update:1") not in rows
+
+    assert not forget_customer(engine, team_id=T, customer_id="acme ab", now=NOW).anything
+
+
+# --------------------------------------------------------------------------- more retention
+
+
+def _shoutout(engine: Engine, team: str, when: datetime) -> int:
+    result = shoutout_store.give(
+        engine,
+        team_id=team,
+        shout=shoutout_store.NewShoutout("U0ADA", ("U0BJORN",), "Called back", None),
+        limits=Limits(0, 0),
+        day_start=when - timedelta(hours=1),
+        now=when,
+        delivery=shoutout_store.Delivery("C0SHOUT"),
+    )
+    assert result.shoutout_id is not None
+    with engine.begin() as conn:
+        conn.execute(
+            insert(SS).values(
+                shoutout_id=result.shoutout_id,
+                user_id="U0KARI",
+                reaction="clap",
+                team_id=team,
+                created_at=when,
+            )
+        )
+    return result.shoutout_id
+
+
+def _round(
+    engine: Engine,
+    team: str,
+    *,
+    closed: datetime | None,
+    customer_facing: bool = False,
+    recorded: bool = False,
+) -> int:
+    opened = (closed or NOW) - timedelta(days=3)
+    with engine.begin() as conn:
+        survey = conn.execute(
+            insert(SV)
+            .values(
+                team_id=team,
+                name="pulse",
+                definition={"questions": []},
+                anonymous=False,
+                active=True,
+                created_at=opened,
+            )
+            .returning(SV.c.id)
+        ).scalar_one()
+        round_id = conn.execute(
+            insert(SRD)
+            .values(
+                team_id=team,
+                survey_id=survey,
+                opened_at=opened,
+                closes_at=opened + timedelta(days=3),
+                closed_at=closed,
+                audience_size=2,
+                customer_facing=customer_facing,
+                metrics_recorded=recorded,
+                results={"asked": 2, "answered": 2, "min_answers": 1, "shown": True},
+            )
+            .returning(SRD.c.id)
+        ).scalar_one()
+        for user in ("U0ADA", "U0BJORN"):
+            conn.execute(
+                insert(SP).values(
+                    round_id=round_id, user_id=user, team_id=team, asked_at=opened, answered=True
+                )
+            )
+            conn.execute(
+                insert(SA).values(
+                    team_id=team, round_id=round_id, question_id="enps", slot=user, score=9
+                )
+            )
+    return int(round_id)
+
+
+def test_retention_erases_old_shoutouts_survey_answers_and_directory(engine: Engine) -> None:
+    old, recent = NOW - timedelta(days=400), NOW - timedelta(days=2)
+    gone = [_shoutout(engine, T, old), _shoutout(engine, T, old)]
+    kept = _shoutout(engine, T, recent)
+    theirs = _shoutout(engine, OTHER, old)
+    closed_long_ago = _round(engine, T, closed=old)
+    closed_lately = _round(engine, T, closed=recent)
+    still_open = _round(engine, T, closed=None)
+    unrecorded = _round(engine, T, closed=old, customer_facing=True)
+    recorded = _round(engine, T, closed=old, customer_facing=True, recorded=True)
+    their_round = _round(engine, OTHER, closed=old)
+    people = [Person("U0ADA", "ada", "Ada", "ada", "ada@example.com")]
+    shoutout_store.replace_directory(engine, team_id=T, people=people, now=old)
+    shoutout_store.replace_directory(engine, team_id=OTHER, people=people, now=old)
+
+    cutoff = NOW - timedelta(days=365)
+    erased = purge_old(
+        engine,
+        team_id=T,
+        retention=Retention(
+            shoutouts_before=cutoff,
+            surveys_before=cutoff,
+            directory_before=NOW - timedelta(days=30),
+        ),
+        now=NOW,
+        batch=1,  # several transactions, as a big purge takes
+    )
+    assert (erased.shoutouts, erased.survey_answers, erased.directory) == (2, 4, 1)
+    assert count(engine, S, S.c.team_id == T) == 1
+    assert count(engine, S, S.c.id.in_(gone)) == 0
+    assert count(engine, SR, SR.c.shoutout_id.in_(gone)) == 0
+    assert count(engine, SS, SS.c.shoutout_id.in_(gone)) == 0
+    shout_keys = [f"shoutout:{i}:%" for i in gone]
+    assert all(count(engine, O, O.c.team_id == T, O.c.key.like(k)) == 0 for k in shout_keys)
+    assert count(engine, O, O.c.key.like(f"shoutout:{kept}:%")) > 0
+    assert count(engine, SR, SR.c.shoutout_id == kept) == 1
+
+    def answers(round_id: int) -> int:
+        return count(engine, SA, SA.c.round_id == round_id)
+
+    assert answers(closed_long_ago) == 0 and answers(recorded) == 0
+    assert answers(closed_lately) == answers(still_open) == answers(unrecorded) == 2
+    # Who was asked 400 days ago no cooldown needs any more; the results stay.
+    assert count(engine, SP, SP.c.round_id == closed_long_ago) == 0
+    assert count(engine, SP, SP.c.round_id == closed_lately) == 2
+    with engine.connect() as conn:
+        results = conn.execute(select(SRD.c.results).where(SRD.c.id == closed_long_ago)).scalar()
+    assert results == {"asked": 2, "answered": 2, "min_answers": 1, "shown": True}
+    assert shoutout_store.directory(engine, team_id=T) == []
+
+    # Nothing of the other workspace moved.
+    assert count(engine, S, S.c.id == theirs) == 1
+    assert count(engine, SA, SA.c.round_id == their_round) == 2
+    assert len(shoutout_store.directory(engine, team_id=OTHER)) == 1
+
+    # A round closed 40 days ago under a 30-day limit: its answers go, but who was asked
+    # stays while a survey's cooldown (up to 90 days) may still look it up.
+    fresh = _round(engine, T, closed=NOW - timedelta(days=40))
+    erased = purge_old(
+        engine,
+        team_id=T,
+        retention=Retention(surveys_before=NOW - timedelta(days=30)),
+        now=NOW,
+    )
+    assert erased.survey_answers == 2  # closed_lately (2 days ago) is still newer
+    assert count(engine, SA, SA.c.round_id == fresh) == 0
+    assert count(engine, SP, SP.c.round_id == fresh) == 2
+
+
+def test_retention_sweep_reads_the_new_settings(engine: Engine) -> None:
+    from bot.retention import run_retention
+
+    old = NOW - timedelta(days=100)
+    _shoutout(engine, T, old)
+    _shoutout(engine, OTHER, old)
+    _round(engine, T, closed=old)
+    _round(engine, OTHER, closed=old)
+    settings_store.set(engine, team_id=T, key="retention.shoutouts_days", value="90")
+    settings_store.set(engine, team_id=T, key="retention.surveys_days", value="60")
+    settings = load_settings(_env_file=None, database_url=str(engine.url))
+    done = run_retention(Services(settings=settings, engine=engine, clock=FakeClock(NOW)))
+    assert (done[T].shoutouts, done[T].survey_answers) == (1, 2)
+    assert OTHER not in done or (done[OTHER].shoutouts, done[OTHER].survey_answers) == (0, 0)
+    assert count(engine, S, S.c.team_id == OTHER) == 1
+    assert count(engine, SA, SA.c.team_id == OTHER) == 2

@@ -103,3 +103,47 @@ def test_concurrent_claims_never_share_a_message(engine: Engine) -> None:
         t.join()
     assert len(taken) == 200
     assert len(set(taken)) == 200
+
+
+def test_oldest_due_age_counts_only_messages_that_are_due(engine: Engine) -> None:
+    assert outbox.oldest_due_age(engine, now=NOW) is None
+    with Session(engine) as session:
+        for key, at in (
+            ("due:early", NOW - timedelta(minutes=10)),
+            ("due:late", NOW - timedelta(minutes=1)),
+            ("scheduled", NOW + timedelta(hours=1)),  # a scheduled send is not due yet
+        ):
+            outbox.enqueue(
+                session,
+                team_id="T1",
+                key=key,
+                method="chat.postMessage",
+                payload={"channel": "C1", "text": key},
+                not_before=at,
+            )
+        session.commit()
+    assert outbox.oldest_due_age(engine, now=NOW) == 600.0
+
+    # Slack said "Retry-After: 30": the message waits for Slack, not for a dispatcher.
+    claimed = outbox.claim_due(engine, now=NOW, limit=1)
+    assert [c.key for c in claimed] == ["due:early"]
+    assert outbox.oldest_due_age(engine, now=NOW) == 60.0  # a leased message is not due
+    outbox.mark_retry(
+        engine,
+        claimed[0].id,
+        at=NOW + timedelta(seconds=30),
+        error="ratelimited (30s)",
+        maybe_sent=False,
+        counts=False,
+    )
+    assert outbox.oldest_due_age(engine, now=NOW) == 60.0
+    # Sent and failed messages never count.
+    late = outbox.claim_due(engine, now=NOW, limit=1)
+    outbox.mark_sent(engine, late[0].id, now=NOW, channel="C1", ts="1.0")
+    assert outbox.oldest_due_age(engine, now=NOW) is None
+    # An instance died mid-send: once its lease ends the message is due again.
+    later = NOW + timedelta(seconds=40)
+    stuck = outbox.claim_due(engine, now=later, limit=1, lease=timedelta(seconds=60))
+    assert [c.key for c in stuck] == ["due:early"]
+    assert outbox.oldest_due_age(engine, now=later) is None
+    assert outbox.oldest_due_age(engine, now=later + timedelta(seconds=90)) == 30.0

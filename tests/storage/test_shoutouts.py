@@ -230,7 +230,14 @@ def test_directory_replaced_per_team(engine: Engine) -> None:
         "bjorn@example.com",
         "nb-NO",
     )
-    assert people[2].deleted
+    # A member who left is kept by id only: no name, no e-mail.
+    gone = people[2]
+    assert gone.deleted and (gone.name, gone.real_name, gone.email, gone.locale) == (
+        "",
+        "",
+        None,
+        None,
+    )
     store.replace_directory(engine, team_id=TEAM, people=PEOPLE[1:2], now=NOW + timedelta(hours=2))
     assert [p.user_id for p in store.directory(engine, team_id=TEAM)] == ["U0BJORN"]
     assert store.directory_refreshed_at(engine, team_id=TEAM) == NOW + timedelta(hours=2)
