@@ -94,9 +94,12 @@ def handler_modules() -> list[str]:
 
 
 class TeamResolver:
-    """The single configured workspace's team id: auth.test once, then cached.
+    """The workspace meant when a request does not say (webhooks, background work).
 
-    Requests from Slack name their team; webhooks and background work use this.
+    One bot token: its workspace, from auth.test once, then cached. Installs (OAuth mode):
+    the one installed workspace, None when there are several (the caller must ask which);
+    looked up every time, since a workspace may be installed at any moment. Requests from
+    Slack name their team themselves.
     """
 
     def __init__(self, services: Services, client: Any = None) -> None:
@@ -106,12 +109,21 @@ class TeamResolver:
         self._lock = threading.Lock()
 
     def get(self) -> str | None:
+        if self._services.settings.oauth_enabled:
+            return self._installed()
         if self._team is not None:
             return self._team
         with self._lock:
             if self._team is None:
                 self._team = self._resolve()
         return self._team
+
+    def _installed(self) -> str | None:
+        from bot.oauth import setup
+
+        settings = self._services.settings
+        teams = setup(self._services, self._client or make_client(settings)).installed_teams()
+        return teams[0] if len(teams) == 1 else None
 
     def _resolve(self) -> str | None:
         settings = self._services.settings

@@ -132,21 +132,23 @@ def dispatcher_client(settings: Settings) -> WebClient:
     )
 
 
+def client_source(services: Services) -> Callable[[str], WebClient]:
+    """team id -> the client a Dispatcher sends that workspace's messages with."""
+    if services.settings.oauth_enabled:
+        from bot.oauth import team_clients  # each workspace's own (rotating) token
+
+        return team_clients(services)
+    client = dispatcher_client(services.settings)
+    return lambda _team: client
+
+
 def start_dispatcher(services: Services) -> Callable[[], None] | None:
     """Background starter (bot.runtime_hooks.STARTERS): send the outbox in this process."""
     if not services.settings.can_call_slack:
         return None
-    client_for: Callable[[str], WebClient]
-    if services.settings.oauth_enabled:
-        from bot.oauth import team_clients  # each workspace's own (rotating) token
-
-        client_for = team_clients(services)
-    else:
-        client = dispatcher_client(services.settings)
-        client_for = lambda _team: client  # noqa: E731
     dispatcher = Dispatcher(
         services.engine,
-        client_for,
+        client_source(services),
         services.clock,
         # Sending shares the server's process: it yields to requests still awaiting their ack.
         before_round=services.extras.setdefault("ack_first", AckFirst()).wait_turn,

@@ -31,7 +31,7 @@ from bot.i18n import translator
 from bot.i18n.translator import locale_code
 from bot.jobs import sweep
 from bot.services import Services
-from bot.slack_client import make_client
+from bot.slack_client import NotInstalledError, team_client
 from bot.views import pulse as views
 from core import config_keys
 from core.surveys import DEFAULT_COOLDOWN_DAYS, SurveyDefinition, due_occurrence
@@ -206,8 +206,10 @@ def start_round(
     occurrence: datetime | None = None,
     client: WebClient | None = None,
 ) -> store.OpenedRound | None:
-    """Resolve the audience and open a round with its DMs queued; wakes the dispatcher."""
-    client = client or make_client(services.settings)
+    """Resolve the audience and open a round with its DMs queued; wakes the dispatcher.
+
+    Without `client`, the workspace's own (NotInstalledError when it has none)."""
+    client = client or team_client(services, team_id)
     default_locale, _tz = workspace_reader(services.engine, team_id)
     audience = resolve_audience(client, survey.definition, default_locale=default_locale)
     now = services.clock()
@@ -340,7 +342,8 @@ def schedule_sweep(services: Services) -> None:
     """Open the rounds whose scheduled time has come (once per occurrence)."""
     configure(services)
     now = services.clock()
-    client: WebClient | None = None
+    # One client per workspace: each reads its own members with its own token.
+    clients: dict[str, WebClient] = {}
     for survey in store.active_surveys(services.engine):
         schedule = survey.definition.schedule
         if not schedule.automatic:
@@ -353,13 +356,18 @@ def schedule_sweep(services: Services) -> None:
             continue
         if store.open_round_of(services.engine, team_id=survey.team_id, survey_id=survey.id):
             continue  # the previous round is still open; validation keeps this rare
-        client = client or make_client(services.settings)
         try:
+            client = clients.get(survey.team_id) or team_client(services, survey.team_id)
+            clients[survey.team_id] = client
             start_round(
                 services, team_id=survey.team_id, survey=survey, occurrence=due, client=client
             )
-        except AudienceError as exc:
+        except (AudienceError, NotInstalledError) as exc:
             log.warning("pulse: survey %s cannot start its round: %s", survey.id, exc)
+        except Exception:
+            # One workspace's trouble (a revoked token, Slack down) must not keep the
+            # others' rounds back; this occurrence is tried again on the next tick.
+            log.exception("pulse: survey %s of %s failed to start", survey.id, survey.team_id)
 
 
 @sweep("pulse_rounds", every_seconds=60)

@@ -29,7 +29,7 @@ from bot.i18n import N_, translator
 from bot.jobs import sweep
 from bot.reporting import workspace_tz
 from bot.services import Services
-from bot.slack_client import make_client
+from bot.slack_client import make_client, team_client
 from bot.views import shoutouts as views
 from bot.views.shoutouts import unescape
 from core.shoutouts import (
@@ -432,7 +432,7 @@ def answers_stored(services: Services, *, team_id: str, response_ids: list[int])
             seen[team_id] = refreshed_at
     if refreshed_at is not None and services.clock() - refreshed_at < DIRECTORY_MAX_AGE:
         return
-    if not services.settings.slack_bot_token:
+    if not services.settings.can_call_slack:
         return
     now = services.clock()
     with _refresh_lock:
@@ -448,7 +448,7 @@ def answers_stored(services: Services, *, team_id: str, response_ids: list[int])
 
 def _praise_again(services: Services, team_id: str, response_ids: list[int]) -> None:
     try:
-        client = make_client(services.settings)
+        client = team_client(services, team_id)
         _people, refreshed = ensure_directory(services, client, team_id)
         if refreshed and store.praise_for_responses(
             services.engine, team_id=team_id, response_ids=response_ids, now=services.clock()
@@ -460,11 +460,24 @@ def _praise_again(services: Services, team_id: str, response_ids: list[int]) -> 
 
 @sweep("shoutouts.directory", every_seconds=3600)
 def directory_sweep(services: Services) -> None:
-    """Keep the member directory fresh, so imports match employees' e-mails and names."""
-    if not services.settings.slack_bot_token:
+    """Keep the member directory fresh, so imports match employees' e-mails and names:
+    every installed workspace's (OAuth mode), else the one workspace's."""
+    settings = services.settings
+    if not settings.can_call_slack:
         return
-    resolver = services.extras.get("team_resolver")
-    team_id = resolver.get() if resolver is not None else None
-    if not team_id:
-        return
-    ensure_directory(services, make_client(services.settings), team_id)
+    teams: list[str]
+    if settings.oauth_enabled:
+        from bot.oauth import setup
+
+        teams = setup(services, make_client(settings)).installed_teams()
+    else:
+        resolver = services.extras.get("team_resolver")
+        team_id = resolver.get() if resolver is not None else None
+        teams = [team_id] if team_id else []
+    for team_id in teams:
+        try:
+            ensure_directory(services, team_client(services, team_id), team_id)
+        except Exception:
+            # One workspace's trouble (an uninstall, a revoked token) must not keep the
+            # others' directories stale; the next sweep tries again.
+            log.exception("refreshing the member directory of %s failed", team_id)

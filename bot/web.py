@@ -45,6 +45,7 @@ log = logging.getLogger("cxbot.web")
 MAX_BODY_BYTES = 5 * 1024 * 1024
 LATER_THREADS = 16
 SIGNATURE_HEADER = "X-CXBot-Signature"
+WORKSPACE_SECRET_KEY = "webhook.secret"  # a workspace's own webhook key (core/config_keys.py)
 TEAM_ID = re.compile(r"^[TE][A-Z0-9]{2,31}$")
 
 StartResponse = Callable[..., Any]
@@ -201,34 +202,31 @@ class WebApp:
             )
 
     def webhook_responses(self, environ: Environ) -> Reply:
-        secret = self.services.settings.cxbot_webhook_secret
-        if not secret:
-            return Reply.json(
-                401,
-                {
-                    "error": "unauthorized",
-                    "message": "the webhook is switched off: CXBOT_WEBHOOK_SECRET is not set",
-                },
-            )
-        raw = self._read_body(environ)
-        if not _signature_ok(secret, raw, environ.get("HTTP_X_CXBOT_SIGNATURE")):
-            return Reply.json(
-                401,
-                {
-                    "error": "unauthorized",
-                    "message": f"missing or wrong {SIGNATURE_HEADER} "
-                    "(sha256=<hex HMAC-SHA256 of the body>)",
-                },
-            )
         query = parse_qs(environ.get("QUERY_STRING", ""))
         team_id = (query.get("team") or [None])[0] or self.default_team()
+        shared = self.services.settings.cxbot_webhook_secret
         if not team_id or not TEAM_ID.match(team_id):
+            # Which key applies is not known without the workspace: a caller holding the
+            # shared one is told what is wrong, anyone else only that they are refused.
+            if not shared:
+                return _webhook_off("; a workspace's own webhook.secret needs ?team=T...")
+            if not self._webhook_signed(environ, shared)[0]:
+                return _webhook_refused()
             message = (
                 f"team {team_id!r} is not a Slack team ID (like T0123ABCD)"
                 if team_id
-                else "which workspace? pass ?team=T... (no single workspace is configured)"
+                else "which workspace? pass ?team=T... (there is no single workspace "
+                "to default to: none or several are installed)"
             )
             return Reply.json(400, {"error": "bad_team", "message": message})
+        # A workspace with its own key opens with that key only: the shared one, which
+        # every workspace's survey tool holds, cannot write into it.
+        secret = self._workspace_webhook_secret(team_id) or shared
+        if not secret:
+            return _webhook_off(" (nor this workspace's webhook.secret)")
+        signed, raw = self._webhook_signed(environ, secret)
+        if not signed:
+            return _webhook_refused()
         try:
             data = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
@@ -337,6 +335,17 @@ class WebApp:
             return data
         return b""
 
+    def _webhook_signed(self, environ: Environ, secret: str) -> tuple[bool, bytes]:
+        """(whether the body is signed with `secret`, the body)."""
+        raw = self._read_body(environ)
+        return _signature_ok(secret, raw, environ.get("HTTP_X_CXBOT_SIGNATURE")), raw
+
+    def _workspace_webhook_secret(self, team_id: str) -> str | None:
+        """The workspace's own webhook key (`webhook.secret`), if it has one."""
+        from storage.settings_store import get_settings
+
+        return get_settings(self.services.engine, team_id=team_id).get(WORKSPACE_SECRET_KEY)
+
     def _store_answers(self, team_id: str, data: Any) -> Reply:
         from core.config_keys import zone
         from core.ingest import validate_response_objects
@@ -440,6 +449,27 @@ def _stored_ids(services: Services, team_id: str, result: Any) -> list[int]:
 
     return batch_response_ids(
         services.engine, team_id=team_id, batch_id=result.batch_id, after_id=result.after_id
+    )
+
+
+def _webhook_off(detail: str) -> Reply:
+    return Reply.json(
+        401,
+        {
+            "error": "unauthorized",
+            "message": f"the webhook is switched off: CXBOT_WEBHOOK_SECRET is not set{detail}",
+        },
+    )
+
+
+def _webhook_refused() -> Reply:
+    return Reply.json(
+        401,
+        {
+            "error": "unauthorized",
+            "message": f"missing or wrong {SIGNATURE_HEADER} "
+            "(sha256=<hex HMAC-SHA256 of the body>)",
+        },
     )
 
 

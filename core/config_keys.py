@@ -48,6 +48,7 @@ class ConfigKey:
     expected: str  # what a valid value looks like, for error messages
     default: str | None
     check: Callable[[str], str]  # returns the normalised value or raises ValueError
+    secret: bool = False  # never shown back (`cxbot config show` says only that it is set)
 
 
 # --------------------------------------------------------------------------- value checks
@@ -220,6 +221,30 @@ def _business_hours(value: str) -> str:
     return sla.normalise_business_hours(value)
 
 
+def _secret(value: str) -> str:
+    # Long enough that it cannot be guessed; no spaces, which a shell or a form would
+    # silently trim or split.
+    value = value.strip()
+    if len(value) < 16 or len(value) > 256 or not value.isprintable() or " " in value:
+        raise ValueError
+    return value
+
+
+def is_secret(key: str) -> bool:
+    """Whether the value of `key` must not be shown (see `mask`)."""
+    try:
+        return lookup(key).secret
+    except ConfigError:
+        return False
+
+
+def mask(key: str, value: str | None) -> str | None:
+    """What may be shown of a stored value: a secret only says that it is set."""
+    if value is None or not is_secret(key):
+        return value
+    return "(set, hidden)"
+
+
 _CHANNEL_EXPECTED = "a channel ID like C0123ABCD (channel details in Slack show it)"
 
 
@@ -339,6 +364,15 @@ KEYS: dict[str, ConfigKey] = {
             "an IANA timezone name like Europe/Oslo",
             None,
             _timezone,
+        ),
+        ConfigKey(
+            "webhook.secret",
+            "this workspace's own HMAC key for POST /webhooks/responses; when set, "
+            "CXBOT_WEBHOOK_SECRET no longer opens it for this workspace",
+            "at least 16 characters without spaces",
+            None,
+            _secret,
+            secret=True,
         ),
         ConfigKey(
             "thresholds.nps",
@@ -479,7 +513,9 @@ def validate(key: str, value: str) -> tuple[str, str]:
     try:
         return name, spec.check(value)
     except ValueError:
-        raise BadValueError(name, value, spec.expected) from None
+        # Even a refused secret is not echoed: error messages end up in logs and chats.
+        shown = "(hidden)" if spec.secret else value
+        raise BadValueError(name, shown, spec.expected) from None
 
 
 def defaults() -> dict[str, str | None]:

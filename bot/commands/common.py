@@ -5,13 +5,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from sqlalchemy.engine import Engine
 
 from bot.settings import Settings, SettingsError, load_settings
 from storage.db import make_engine, upgrade
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.services import Services
 
 # Used when no Slack token is configured and the database holds no workspace yet:
 # the sandbox and offline imports work under this id.
@@ -49,7 +54,18 @@ def resolve_team(cfg: Settings, eng: Engine, explicit: str | None) -> str:
 
     if explicit:
         return explicit
-    if cfg.slack_bot_token and cfg.mode != "sandbox":
+    if cfg.oauth_enabled:
+        # The installed workspaces decide: one with data only (known_teams) must not win
+        # over one installed a moment ago that has none yet.
+        installed = installed_teams(cfg, eng)
+        if len(installed) == 1:
+            return installed[0]
+        if installed:
+            known = sorted(set(known_teams(eng)) - set(installed))
+            listed = f"installed: {', '.join(installed)}"
+            listed += f"; also in the database: {', '.join(known)}" if known else ""
+            fail(f"several workspaces ({listed}): pick one with --team", EXIT_USAGE)
+    elif cfg.slack_bot_token and cfg.mode != "sandbox":
         from slack_sdk import WebClient
         from slack_sdk.errors import SlackApiError
 
@@ -68,6 +84,28 @@ def resolve_team(cfg: Settings, eng: Engine, explicit: str | None) -> str:
             EXIT_USAGE,
         )
     return teams[0] if teams else LOCAL_TEAM
+
+
+def installed_teams(cfg: Settings, eng: Engine) -> list[str]:
+    """The workspaces that installed the app (OAuth mode), sorted."""
+    from bot.oauth import setup
+    from bot.services import Services
+    from bot.slack_client import make_client
+
+    return setup(Services(settings=cfg, engine=eng), make_client(cfg)).installed_teams()
+
+
+def slack_client(services: Services, team_id: str, *, why: str) -> WebClient:
+    """The client a command reaches `team_id`'s Slack with, or a clear failure: no token
+    configured at all, or (OAuth mode) the workspace has not installed the app."""
+    from bot.slack_client import NotInstalledError, team_client
+
+    if not services.settings.can_call_slack:
+        fail(f"SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET): needed {why}")
+    try:
+        return team_client(services, team_id)
+    except NotInstalledError as exc:
+        fail(f"--team: {exc}")
 
 
 def interactive() -> bool:

@@ -90,8 +90,8 @@ def digest(
         common.fail(f"workspace settings of {team_id}: {exc} (see `cxbot config show`)")
     channel = place.channels.get(kind)
     if post:
-        if not cfg.slack_bot_token:
-            common.fail("SLACK_BOT_TOKEN: needed to post (set it, or leave out --post)")
+        # Before any work: the workspace's token (its own one when installed by OAuth).
+        common.slack_client(services, team_id, why="to post (set them, or leave out --post)")
         if not channel:
             key = glue.CHANNEL_KEYS[kind]
             common.fail(
@@ -121,7 +121,7 @@ def _post(
     """Queue the report under its key (a scheduled post of the same period is the same
     message) and send it now."""
     from bot import digest as glue
-    from bot.outbox import Dispatcher, dispatcher_client
+    from bot.outbox import Dispatcher, client_source
     from storage import outbox as queue
 
     key = glue.message_key(report.cadence, channel, report.period)
@@ -135,8 +135,7 @@ def _post(
         now=services.clock(),
     ):
         typer.echo(f"\n{key} was queued before; sending what is still due")
-    client = dispatcher_client(services.settings)
-    dispatcher = Dispatcher(services.engine, lambda _team: client, services.clock)
+    dispatcher = Dispatcher(services.engine, client_source(services), services.clock)
     deadline = time.monotonic() + POST_WAIT_SECONDS
     while True:
         dispatcher.drain()

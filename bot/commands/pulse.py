@@ -76,18 +76,15 @@ def _survey(services: Services, team_id: str, survey_id: int) -> object:
     return survey
 
 
-def _need_token(services: Services) -> None:
-    if not services.settings.slack_bot_token:
-        common.fail("SLACK_BOT_TOKEN: needed to reach Slack (set it, or use `cxbot sandbox`)")
+NEEDED = "to reach Slack (set them, or use `cxbot sandbox`)"
 
 
 def _deliver(services: Services, team_id: str, keys: list[str], label: str) -> tuple[int, int]:
     """Send the outbox until every one of `keys` is sent or failed; (sent, failed)."""
-    from bot.outbox import Dispatcher, dispatcher_client
+    from bot.outbox import Dispatcher, client_source
     from storage import outbox
 
-    client = dispatcher_client(services.settings)
-    dispatcher = Dispatcher(services.engine, lambda _team: client, services.clock)
+    dispatcher = Dispatcher(services.engine, client_source(services), services.clock)
     done = 0
     with common.progress(label, total=len(keys)) as advance:
         while True:
@@ -111,13 +108,13 @@ def send_command(survey_id: int = SURVEY, team: str | None = TEAM, wait: bool = 
     from storage import surveys as store
 
     services, team_id = _services(team)
-    _need_token(services)
+    client = common.slack_client(services, team_id, why=NEEDED)
     survey = _survey(services, team_id, survey_id)
     assert isinstance(survey, store.SurveyInfo)
     if store.open_round_of(services.engine, team_id=team_id, survey_id=survey_id):
         common.fail(f"SURVEY: survey {survey_id} already has an open round; close it first")
     try:
-        opened = glue.start_round(services, team_id=team_id, survey=survey)
+        opened = glue.start_round(services, team_id=team_id, survey=survey, client=client)
     except glue.AudienceError as exc:
         common.fail(f"audience {exc}")
     if opened is None:
@@ -142,6 +139,10 @@ def close_command(survey_id: int = SURVEY, team: str | None = TEAM, wait: bool =
     services, team_id = _services(team)
     survey = _survey(services, team_id, survey_id)
     assert isinstance(survey, store.SurveyInfo)
+    # Posting the results needs the workspace's token: checked before the round is closed.
+    post = wait and services.settings.can_call_slack
+    if post:
+        common.slack_client(services, team_id, why=NEEDED)
     info = store.open_round_of(services.engine, team_id=team_id, survey_id=survey_id)
     if info is None:
         common.fail(f"SURVEY: survey {survey_id} has no open round")
@@ -152,6 +153,6 @@ def close_command(survey_id: int = SURVEY, team: str | None = TEAM, wait: bool =
     shown = "results shown" if results.shown else "not enough answers to show results"
     typer.echo(f"round {info.id} closed: {results.answered} of {results.asked} answered; {shown}")
     channel = glue.results_channel(survey, closed.customer_facing)
-    if wait and channel and services.settings.slack_bot_token:
+    if post and channel:
         sent, _failed = _deliver(services, team_id, [store.results_key(info.id)], "Posting results")
         typer.echo(f"results posted to {channel}" if sent else "posting the results failed")

@@ -265,7 +265,7 @@ def config_show(team: str = typer.Option(None, "--team", help="workspace (team) 
         spec = config_keys.lookup(key)
         table.add_row(
             key,
-            stored.get(key, ""),
+            config_keys.mask(key, stored.get(key)) or "",
             _shown_default(key, defaults.get(key), env),
             spec.description,
         )
@@ -288,7 +288,7 @@ def config_set(
         name, stored = settings_store.set(eng, team_id=team_id, key=key, value=value)
     except config_keys.ConfigError as exc:
         common.fail(str(exc))
-    typer.echo(f"{name} = {stored}")
+    typer.echo(f"{name} = {config_keys.mask(name, stored)}")
 
 
 @config_app.command("unset")

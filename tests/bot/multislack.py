@@ -10,7 +10,10 @@ lands in the right workspace's record. `oauth.v2.access` is answered here:
 - `grant_type=refresh_token`: token rotation, a new bot token for a refresh token.
 
 Issued tokens expire after `token_ttl` seconds (Slack: 12 hours); a call with an expired
-or unknown token gets `token_expired` / `invalid_auth`, as from Slack.
+or unknown token gets `token_expired` / `invalid_auth`, as from Slack. A refresh spends its
+refresh token and ends the workspace's earlier bot tokens at once, so a caller still using
+an old token is caught rather than served. `used` records (team, token, method) of every
+call passed on: which workspace's token each call came with.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ class MultiSlack:
         self.refresh_tokens: dict[str, str] = {}  # refresh token -> team
         self.codes: dict[str, str] = {}  # code -> team
         self.grants: list[tuple[str, str]] = []  # (grant, team) in order
+        self.used: list[tuple[str, str, str]] = []  # (team, token, method) passed on
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self.url = ""
@@ -109,6 +113,15 @@ class MultiSlack:
             self.codes[code] = team_id
         return code
 
+    def tokens_used(self, team_id: str, method: str | None = None) -> set[str]:
+        """The tokens calls about `team_id` (of `method`, if given) came with."""
+        with self._lock:
+            return {
+                token
+                for team, token, m in self.used
+                if team == team_id and (method is None or m == method)
+            }
+
     def valid_tokens(self, team_id: str) -> list[str]:
         now = time.time()
         with self._lock:
@@ -140,6 +153,8 @@ class MultiSlack:
             return self._json({"ok": False, "error": "invalid_auth" if token else "not_authed"})
         if issued.expires_at <= time.time():
             return self._json({"ok": False, "error": "token_expired"})
+        with self._lock:
+            self.used.append((issued.team_id, token, method))
         return self._forward(self.workspaces[issued.team_id], verb, path, headers, body)
 
     @staticmethod
@@ -165,8 +180,12 @@ class MultiSlack:
             return {"ok": False, "error": "invalid_client_id"}
         with self._lock:
             if args.get("grant_type") == "refresh_token":
-                team = self.refresh_tokens.get(str(args.get("refresh_token")))
+                team = self.refresh_tokens.pop(str(args.get("refresh_token")), None)
                 grant = "refresh"
+                if team is not None:
+                    # The refreshed token replaces the workspace's earlier ones.
+                    for old in [t for t, i in self.tokens.items() if i.team_id == team]:
+                        del self.tokens[old]
             else:
                 team = self.codes.pop(str(args.get("code")), None)
                 grant = "code"

@@ -358,6 +358,23 @@ def test_config_unknown_key_and_bad_value(cli) -> None:
     assert cli("config", "set", "thresholds.nps").exit_code == 2  # missing VALUE
 
 
+def test_config_never_shows_a_secret(cli) -> None:
+    key = "webhook-key-of-this-workspace-42"
+    result = cli("config", "set", "webhook.secret", key)
+    assert result.exit_code == 0, result.output
+    assert key not in result.output and "(set, hidden)" in result.stdout
+    show = cli("config", "show")
+    assert key not in show.stdout
+    line = next(x for x in show.stdout.splitlines() if "webhook.secret" in x)
+    assert "(set, hidden)" in line
+    # A refused value is not echoed either (it may be most of a real key).
+    bad = cli("config", "set", "webhook.secret", "short secret")
+    assert bad.exit_code == 1 and "short secret" not in bad.output
+    assert "webhook.secret: expected at least 16 characters" in bad.stderr
+    assert cli("config", "unset", "webhook.secret").stdout.strip() == "webhook.secret unset"
+    assert "(set, hidden)" not in cli("config", "show").stdout
+
+
 def test_money_round_trip_in_csv(cli, db: Engine) -> None:
     add_customers(
         db,

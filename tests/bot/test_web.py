@@ -148,6 +148,23 @@ def test_team_is_taken_from_the_query_or_the_workspace(slack: SlackKit, services
     assert r.json()["error"] == "bad_team"
 
 
+def test_a_workspace_with_its_own_key_is_closed_to_the_shared_one(
+    slack: SlackKit, services: Services
+) -> None:
+    from storage import settings_store
+
+    own = "the-other-workspaces-own-key"
+    settings_store.set(services.engine, team_id="T0OTHER", key="webhook.secret", value=own)
+    # The shared CXBOT_WEBHOOK_SECRET (what the default workspace's tool holds) is refused.
+    r = slack.webhook(answer(1), team="T0OTHER")
+    assert r.status == 401 and "X-CXBot-Signature" in r.json()["message"]
+    assert slack.webhook(answer(1), own, team="T0OTHER").status == 202
+    # The workspace's own key opens that workspace only.
+    assert slack.webhook(answer(2), own).status == 401
+    assert slack.webhook(answer(2)).status == 202
+    assert count(services, "T0OTHER") == 1 and count(services) == 1
+
+
 def announce_body(url: str, length: int) -> tuple[int, dict[str, Any]]:
     """Send only the headers of a POST announcing `length` bytes, and read the answer: the
     limit must be enforced before the body is read."""
