@@ -12,6 +12,12 @@ webhook answers (half of them detractors, each raising an alert that the outbox 
 post). Prints requests per second, p50 / p99 / max latency and errors per setup and per
 kind, and checks afterwards that every detractor's alert was posted exactly once.
 Target: zero errors, p99 under 500 ms at 200 requests per second.
+
+Commands and buttons are acknowledged before their work runs, so the answer's latency
+alone would hide work that falls behind. Two more figures follow the work to its end:
+each command's first reply on its response URL (served by this script, timed on arrival),
+and each detractor's alert in the channel (the outbox's send time against the moment the
+webhook was sent).
 """
 
 from __future__ import annotations
@@ -19,9 +25,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import statistics
 import tempfile
+import threading
 import time
 from collections import defaultdict
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +47,7 @@ from cluster import (
     slack_process,
     summary,
 )
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.localslack import LocalSlack
 from storage import settings_store
@@ -46,6 +56,110 @@ from storage.models import Alert
 
 USERS = ("U0ADA", "U0BJORN", "U0FREJA", "U0SVEA", "U0GRACE", "U0KARI")
 WARM_ALERTS = 200
+
+
+class ReplyClock:
+    """Response URLs of this script's own: the time from sending a command or button to the
+    bot's first reply on its response URL. Everything else goes to the local Slack."""
+
+    def __init__(self, slack: LocalSlack) -> None:
+        self.slack = slack
+        self.sent: dict[int, tuple[str, float]] = {}
+        self.replied: dict[int, float] = {}
+        self._numbers = itertools.count()
+        self._lock = threading.Lock()
+        clock = self
+
+        class Hook(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                arrived = time.perf_counter()
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                number = int(self.path.rsplit("/", 1)[-1])
+                with clock._lock:
+                    clock.replied.setdefault(number, arrived)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/r"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.kind = threading.local()
+
+    def response_url(
+        self, channel: str = "C0GENERAL", user: str = "U0ADA", *, message_ts: str | None = None
+    ) -> str:
+        number = next(self._numbers)
+        with self._lock:
+            # Made just before the request is signed and sent.
+            self.sent[number] = (getattr(self.kind, "name", "?"), time.perf_counter())
+        return f"{self.url}/{number}"
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.slack, name)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def figures(self, since: int) -> dict[str, dict[str, float]]:
+        """Per kind: requests sent, replies arrived, p50 / p99 / max of the reply time."""
+        with self._lock:
+            sent = {n: v for n, v in self.sent.items() if n >= since}
+            replied = dict(self.replied)
+        by_kind: dict[str, list[float | None]] = defaultdict(list)
+        for number, (kind, at) in sent.items():
+            got = replied.get(number)
+            by_kind[kind].append(None if got is None else got - at)
+        return {kind: _spread(times) for kind, times in sorted(by_kind.items())}
+
+
+def _spread(times: list[float | None]) -> dict[str, float]:
+    done = sorted(t for t in times if t is not None)
+    if not done:
+        return {"sent": len(times), "done": 0, "p50_ms": 0, "p99_ms": 0, "max_ms": 0}
+    return {
+        "sent": len(times),
+        "done": len(done),
+        "p50_ms": statistics.median(done) * 1000,
+        "p99_ms": done[min(len(done) - 1, int(len(done) * 0.99))] * 1000,
+        "max_ms": done[-1] * 1000,
+    }
+
+
+def alert_delays(engine: Any, team: str, sent_at: dict[str, float]) -> dict[str, float]:
+    """From each detractor webhook's sending to its alert's message sent to Slack."""
+    sql = text(
+        "SELECT r.response_key, o.sent_at FROM response r "
+        "JOIN alert a ON a.response_id = r.id AND a.team_id = r.team_id "
+        "LEFT JOIN outboxmessage o ON o.team_id = a.team_id "
+        "AND o.key = 'alert:' || CAST(a.id AS VARCHAR) || :post "
+        "WHERE r.team_id = :team"
+    )
+    with engine.connect() as conn:
+        # Stored keys are 'id:' + the sender's response_id.
+        rows = {
+            str(k).removeprefix("id:"): v
+            for k, v in conn.execute(sql, {"team": team, "post": ":post"})
+        }
+    delays: list[float | None] = []
+    for key, began in sent_at.items():
+        posted = rows.get(key)
+        if isinstance(posted, str):  # SQLite hands back text
+            posted = datetime.fromisoformat(posted)
+        if posted is None:
+            delays.append(None)
+            continue
+        if posted.tzinfo is None:
+            posted = posted.replace(tzinfo=UTC)
+        delays.append(max(0.0, posted.timestamp() - began))
+    return _spread(delays)
 
 
 def run_setup(
@@ -60,7 +174,11 @@ def run_setup(
         engine = make_engine(database_url, pool_size=2)
         team = slack.team_id
         settings_store.set(engine, team_id=team, key="alerts.channel", value="C0ALERTS")
-        kits = [LoadKit(i.url, SIGNING_SECRET, slack, webhook_secret=WEBHOOK_SECRET) for i in insts]
+        replies = ReplyClock(slack)
+        kits = [
+            LoadKit(i.url, SIGNING_SECRET, replies, webhook_secret=WEBHOOK_SECRET)  # type: ignore[arg-type]
+            for i in insts
+        ]
         today = time.strftime("%Y-%m-%d")
         run_id = int(time.time())
         # Alerts to click on.
@@ -87,7 +205,16 @@ def run_setup(
         posted_before = len(channel_keys(api_url, slack.bot_token, "C0ALERTS"))
         counter = itertools.count()
         detractors = 0
+        detractor_sent: dict[str, float] = {}
+        first_reply = len(replies.sent)
         claim = claim_action_id()
+
+        def named(kind: str, call: Any) -> Any:
+            def run() -> Any:
+                replies.kind.name = kind
+                return call()
+
+            return run
 
         def pick(i: int) -> tuple[str, Any, frozenset[int]]:
             nonlocal detractors
@@ -97,34 +224,46 @@ def run_setup(
             if slot < 2:
                 return (
                     "command /cx help",
-                    lambda: kit.command("/cx", "help", user=user).status,
+                    named("command /cx help", lambda: kit.command("/cx", "help", user=user).status),
                     frozenset({200}),
                 )
             if slot < 4:
-                text = f"Customer {i} says the invoice PDF is hard to read"
+                said = f"Customer {i} says the invoice PDF is hard to read"
                 return (
                     "command /insight",
-                    lambda: kit.command("/insight", text, user=user).status,
+                    named(
+                        "command /insight", lambda: kit.command("/insight", said, user=user).status
+                    ),
                     frozenset({200}),
                 )
             if slot < 7:
                 alert = alert_ids[i % len(alert_ids)]
                 return (
                     "button Claim",
-                    lambda: kit.block_action(claim, str(alert), user=user).status,
+                    named(
+                        "button Claim",
+                        lambda: kit.block_action(claim, str(alert), user=user).status,
+                    ),
                     frozenset({200}),
                 )
             score = 3 if slot == 7 else 9
-            if score <= 6:
-                detractors += 1
+            key = f"load-{run_id}-{next(counter)}"
             answer = {
                 "responded_at": today,
                 "metric": "nps",
                 "score": score,
-                "response_id": f"load-{run_id}-{next(counter)}",
+                "response_id": key,
                 "comment": "slow delivery" if score <= 6 else "great",
             }
-            return "webhook", lambda: kit.webhook([answer]).status, frozenset({202})
+
+            def send() -> int:
+                if score <= 6:
+                    detractor_sent[key] = time.time()
+                return kit.webhook([answer]).status
+
+            if score <= 6:
+                detractors += 1
+            return "webhook", send, frozenset({202})
 
         load = Load(rate=rate, duration=duration, pick=pick)
         load.run()
@@ -144,6 +283,9 @@ def run_setup(
         by_kind: dict[str, list[Any]] = defaultdict(list)
         for s in load.samples:
             by_kind[s.kind].append(s)
+        done = replies.figures(first_reply)
+        done["detractor alert posted"] = alert_delays(engine, team, detractor_sent)
+        replies.close()
         engine.dispose()
         return {
             "setup": name,
@@ -155,6 +297,7 @@ def run_setup(
             "alerts_duplicated": len(keys) - len(set(keys)),
             "kinds": {k: summary(v, load.elapsed) for k, v in sorted(by_kind.items())},
             "status_codes": sorted({s.status for s in load.samples if not s.ok}),
+            "done": done,
         }
 
 
@@ -185,6 +328,16 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             print(f"  (the load generator started {r['late_starts']} requests over 50 ms late)")
         if r["status_codes"]:
             print(f"  failing statuses: {r['status_codes']}")
+        print("  work done after the answer (first reply on the response URL; alert in Slack):")
+        for kind, d in r["done"].items():
+            if not d["sent"]:
+                continue
+            # A Claim replies only to someone whose alert another person holds already.
+            label = f"{kind} (some)" if kind.startswith("button") else kind
+            print(
+                f"    {label:30} {d['done']:5d}/{d['sent']:<5d} p50 {d['p50_ms']:7.1f} ms"
+                f"  p99 {d['p99_ms']:7.1f} ms  max {d['max_ms']:7.1f} ms"
+            )
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -107,13 +108,15 @@ def start(services: Services) -> None:
 
 def analyze_later(services: Services, *, team_id: str, insight_id: int) -> Future[bool]:
     """Analyse and share the insight on the analysis pool; the caller has already replied."""
-    return _executor.submit(_analyze_after_acks, services, team_id, insight_id)
+    return _executor.submit(_analyze_after_acks, services, team_id, insight_id, time.monotonic())
 
 
-def _analyze_after_acks(services: Services, team_id: str, insight_id: int) -> bool:
+def _analyze_after_acks(
+    services: Services, team_id: str, insight_id: int, handed_over: float
+) -> bool:
     # Analysis is CPU work in the server's own process: during a burst of commands it
     # waits until the pending acks are out (bot.priority), since only those have a deadline.
-    services.extras.setdefault("ack_first", AckFirst()).wait_turn()
+    services.extras.setdefault("ack_first", AckFirst()).wait_turn(handed_over)
     return _analyze_logged(services, team_id, insight_id)
 
 

@@ -161,7 +161,12 @@ class WebApp:
         with priority.request():
             if self._ack_now(body, environ):
                 request.context[ACKNOWLEDGED] = True
-                self._later.submit(contextvars.copy_context().run, self._dispatch_later, request)
+                self._later.submit(
+                    contextvars.copy_context().run,
+                    self._dispatch_later,
+                    request,
+                    time.monotonic(),
+                )
                 return Reply(200)
             return _from_bolt(self.bolt_app.dispatch(request))
 
@@ -186,9 +191,9 @@ class WebApp:
             return False
         return self._verifier.is_valid(body, stamp, signature)
 
-    def _dispatch_later(self, request: BoltRequest) -> None:
+    def _dispatch_later(self, request: BoltRequest, acked_at: float) -> None:
         # After the acks still pending: a burst's last request is answered first.
-        self.services.extras["ack_first"].wait_turn()
+        self.services.extras["ack_first"].wait_turn(acked_at)
         try:
             response = self.bolt_app.dispatch(request)
         except Exception:

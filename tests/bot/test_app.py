@@ -626,3 +626,30 @@ def test_replies_wait_for_pending_acks_but_not_forever() -> None:
     reply()
     t.join()
     assert 0.55 <= finished[1] < 0.9  # gave up waiting after max_wait
+
+
+def test_work_that_queued_for_a_thread_does_not_wait_again() -> None:
+    """Under a steady load no quiet gap comes; work counts its wait from its hand-over, so
+    work that already sat in its pool's queue runs at once instead of waiting again."""
+    from bot.priority import AckFirst
+
+    gate = AckFirst(max_wait=0.4, quiet=0.05)
+    release = threading.Event()
+
+    def busy() -> None:
+        with gate.request():
+            release.wait(5)
+
+    t = threading.Thread(target=busy)
+    t.start()
+    time.sleep(0.05)
+    try:
+        start = time.monotonic()
+        gate.wait_turn(since=start - 0.5)  # handed over half a second ago
+        assert time.monotonic() - start < 0.05
+        start = time.monotonic()
+        gate.wait_turn(since=start - 0.2)  # the rest of its max_wait
+        assert 0.15 <= time.monotonic() - start < 0.35
+    finally:
+        release.set()
+        t.join()
