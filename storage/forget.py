@@ -546,9 +546,18 @@ def _purge_insights(conn: Connection, *, team_id: str, before: datetime) -> Eras
         .scalars()
         .all()
     )
-    deleted = 0
+    deleted = outbox_rows = 0
     for chunk in _chunks(ids):
         conn.execute(delete(_V).where(_V.c.insight_id.in_(chunk)))
+        # Dropped, not kept as sent: on SQLite a deleted row's id can come back, and a new
+        # insight with it must not find its card's key already used.
+        for few in _chunks(chunk, 100):
+            outbox_rows += (
+                conn.execute(
+                    delete(_O).where(_O.c.team_id == team_id, _key_prefixes("insight:", few))
+                ).rowcount
+                or 0
+            )
         # Newer insights marked as duplicates of these lose the link, not themselves.
         conn.execute(
             update(_I)
@@ -560,7 +569,7 @@ def _purge_insights(conn: Connection, *, team_id: str, before: datetime) -> Eras
             conn.execute(delete(_I).where(_I.c.team_id == team_id, _I.c.id.in_(chunk))).rowcount
             or 0
         )
-    return Erased(insights=deleted)
+    return Erased(insights=deleted, outbox=outbox_rows)
 
 
 def teams_with_data(engine: Engine) -> list[str]:

@@ -566,3 +566,28 @@ def test_retention_sweep_reads_the_new_settings(engine: Engine) -> None:
     assert OTHER not in done or (done[OTHER].shoutouts, done[OTHER].survey_answers) == (0, 0)
     assert count(engine, S, S.c.team_id == OTHER) == 1
     assert count(engine, SA, SA.c.team_id == OTHER) == 2
+
+
+def test_retention_drops_old_insights_outbox_rows_so_a_reused_id_can_post(
+    engine: Engine,
+) -> None:
+    old = _insight(engine, T, None)
+    kept = _insight(engine, OTHER, None)
+    for team, insight in ((T, old), (OTHER, kept)):
+        _sent(engine, team, f"insight:{insight}:post", {"action": "post", "insight_id": insight})
+    later = NOW + timedelta(days=2)
+    erased = purge_old(engine, team_id=T, retention=Retention(insights_before=later), now=later)
+    assert (erased.insights, erased.outbox) == (1, 1)
+    with engine.connect() as conn:
+        keys = {(row.team_id, row.key) for row in conn.execute(select(O.c.team_id, O.c.key))}
+    assert (T, f"insight:{old}:post") not in keys
+    assert (OTHER, f"insight:{kept}:post") in keys  # the other workspace keeps its own
+    # An insight that gets the erased one's id (SQLite hands freed ids out again) is posted.
+    with engine.begin() as conn:
+        assert queue.enqueue(
+            conn,
+            team_id=T,
+            key=f"insight:{old}:post",
+            method="render:insight",
+            payload={"action": "post", "insight_id": old},
+        )
