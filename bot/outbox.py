@@ -11,9 +11,10 @@ looked up in the channel's history by that key before it is sent again.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from slack_sdk import WebClient
@@ -111,9 +112,41 @@ def with_metadata(key: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 DISPATCHER = "outbox_dispatcher"  # where start_dispatcher leaves it in `services.extras`
+# A message that keeps failing for passing reasons (Slack unreachable, 5xx) is given up only
+# after this long as well as `max_attempts`: an alert must outlive an hour-long outage.
+GIVE_UP_AFTER = timedelta(hours=24)
+# What a failed attempt's error starts with when Slack could not be reached at all: those
+# messages are sent again at once when Slack answers again, not after their back-off.
+UNREACHABLE = "unreachable: "
 # Pages of 200 messages searched for an earlier attempt's message (a busy channel after an
 # outage); beyond that, posting again is the lesser evil than losing the message.
 HISTORY_PAGES = 25
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """Whether the request cannot have reached Slack: the connection was refused or the
+    host not found (urllib wraps these in URLError's `reason`)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        each = todo.pop()
+        if each is None or id(each) in seen:
+            continue
+        seen.add(id(each))
+        if isinstance(each, ConnectionRefusedError | socket.gaierror):
+            return True
+        reason = getattr(each, "reason", None)
+        todo += [
+            reason if isinstance(reason, BaseException) else None,
+            each.__cause__,
+            each.__context__,
+        ]
+    return False
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; the column holds UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def dispatcher_client(settings: Settings) -> WebClient:
@@ -175,6 +208,7 @@ class Dispatcher:
         batch: int = 50,
         idle_wait: float = 0.5,
         max_attempts: int = 12,
+        give_up_after: timedelta = GIVE_UP_AFTER,
         before_round: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
@@ -183,7 +217,11 @@ class Dispatcher:
         self.batch = batch
         self.idle_wait = idle_wait
         self.max_attempts = max_attempts
+        self.give_up_after = give_up_after
         self.before_round = before_round
+        # Set when Slack could not be reached; the next message that gets through wakes
+        # the others that are backing off for the same reason.
+        self._unreachable = False
         self._wake = threading.Event()
         self._stop = threading.Event()
         # Until when history checks wait (after Slack rate-limited one).
@@ -293,7 +331,15 @@ class Dispatcher:
             self._failed_call(message, exc)
             return
         except Exception as exc:  # connection errors after the client's own retries
-            self._retry(message, f"{type(exc).__name__}: {exc}", None, maybe_sent=True)
+            self._unreachable = True
+            # A refused connection carried nothing: no history check before the next try
+            # (after an outage, hundreds of them would page through the channel each).
+            self._retry(
+                message,
+                f"{UNREACHABLE}{type(exc).__name__}: {exc}",
+                None,
+                maybe_sent=message.maybe_sent or not _never_connected(exc),
+            )
             return
         data = response.data if isinstance(response.data, dict) else {}
         channel = data.get("channel") or payload.get("channel")
@@ -321,7 +367,8 @@ class Dispatcher:
             self._failed_call(message, exc)
             return
         except OSError as exc:  # connection trouble mid-way: it may have got through
-            self._retry(message, f"{type(exc).__name__}: {exc}", None, maybe_sent=True)
+            self._unreachable = True
+            self._retry(message, f"{UNREACHABLE}{type(exc).__name__}: {exc}", None, maybe_sent=True)
             return
         except Exception as exc:
             log.exception("outbox: sending %s failed", message.key)
@@ -389,7 +436,10 @@ class Dispatcher:
                     raise _CannotCheck(f"cannot check: {error}") from exc
                 return  # the check is refused for good: sending again beats losing it
             except Exception as exc:  # connection trouble: the answer may come next time
-                raise _CannotCheck(f"cannot check: {type(exc).__name__}: {exc}") from exc
+                self._unreachable = True
+                raise _CannotCheck(
+                    f"{UNREACHABLE}cannot check: {type(exc).__name__}: {exc}"
+                ) from exc
             yield history
             cursor = (history.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
@@ -410,6 +460,13 @@ class Dispatcher:
     def _sent(self, message: store.Claimed, channel: str | None, ts: str | None) -> None:
         hooks = [hook for prefix, hook in _hooks.items() if message.key.startswith(prefix)]
         now = self.clock()
+        if self._unreachable:
+            # Slack answers again: what backed off while it was away goes now, not after
+            # back-offs that grew to minutes during the outage.
+            self._unreachable = False
+            woken = store.wake_unreachable(self.engine, prefix=UNREACHABLE, now=now)
+            if woken:
+                log.info("outbox: Slack answers again; %d waiting messages sent now", woken)
         marked = False
         try:
             # One transaction for both: a round trip or three fewer per message.
@@ -451,7 +508,14 @@ class Dispatcher:
         maybe_sent: bool,
         count: bool = True,
     ) -> None:
-        if count and message.attempts >= self.max_attempts:
+        if (
+            count
+            and message.attempts >= self.max_attempts
+            and (
+                message.created_at is None
+                or self.clock() - _aware(message.created_at) >= self.give_up_after
+            )
+        ):
             log.error(
                 "outbox: giving up on %s after %d attempts: %s",
                 message.key,

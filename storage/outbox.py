@@ -178,6 +178,25 @@ def mark_retry(
         )
 
 
+def wake_unreachable(engine: Engine, *, prefix: str, now: datetime) -> int:
+    """Make due now the pending messages, of every workspace, whose last attempt failed
+    because Slack could not be reached (their error starts with `prefix`); returns how many."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        return (
+            conn.execute(
+                update(table)
+                .where(
+                    table.c.status == PENDING,
+                    table.c.next_attempt_at > now,
+                    table.c.last_error.like(prefix + "%"),  # a prefix without % or _
+                )
+                .values(next_attempt_at=now)
+            ).rowcount
+            or 0
+        )
+
+
 def mark_failed(engine: Engine, message_id: int, *, error: str) -> None:
     table = OutboxMessage.__table__  # type: ignore[attr-defined]
     with engine.begin() as conn:
