@@ -118,6 +118,9 @@ GIVE_UP_AFTER = timedelta(hours=24)
 # What a failed attempt's error starts with when Slack could not be reached at all: those
 # messages are sent again at once when Slack answers again, not after their back-off.
 UNREACHABLE = "unreachable: "
+# At most this often: while Slack is only partly reachable, waking every backed-off
+# message after each success would retry the whole queue without any back-off.
+WAKE_EVERY = timedelta(seconds=30)
 # Pages of 200 messages searched for an earlier attempt's message (a busy channel after an
 # outage); beyond that, posting again is the lesser evil than losing the message.
 HISTORY_PAGES = 25
@@ -222,6 +225,7 @@ class Dispatcher:
         # Set when Slack could not be reached; the next message that gets through wakes
         # the others that are backing off for the same reason.
         self._unreachable = False
+        self._woken_at: datetime | None = None
         self._wake = threading.Event()
         self._stop = threading.Event()
         # Until when history checks wait (after Slack rate-limited one).
@@ -276,7 +280,20 @@ class Dispatcher:
                 break
 
     def _deliver(self, message: store.Claimed) -> None:
-        client = self.client_for(message.team_id)
+        try:
+            client = self.client_for(message.team_id)
+        except Exception as exc:
+            # A workspace whose token cannot be had now (a failed rotation, a lock timeout)
+            # waits on its own; the round goes on with the other messages.
+            log.exception("outbox: no client for %s", message.team_id)
+            self._retry(
+                message,
+                f"no client: {type(exc).__name__}: {exc}",
+                None,
+                maybe_sent=message.maybe_sent,
+                transient=True,
+            )
+            return
         method, payload = message.method, message.payload
         if method.startswith("send:"):
             self._send_with(client, message)
@@ -319,7 +336,12 @@ class Dispatcher:
                     if exc.wait is not None:
                         self._checks_paused_until = now + timedelta(seconds=exc.wait)
                     self._retry(
-                        message, exc.error, exc.wait, maybe_sent=True, count=exc.wait is None
+                        message,
+                        exc.error,
+                        exc.wait,
+                        maybe_sent=True,
+                        count=exc.wait is None,
+                        transient=True,
                     )
                     return
                 if found is not None:
@@ -330,7 +352,7 @@ class Dispatcher:
         except SlackApiError as exc:
             self._failed_call(message, exc)
             return
-        except Exception as exc:  # connection errors after the client's own retries
+        except OSError as exc:  # connection errors after the client's own retries
             self._unreachable = True
             # A refused connection carried nothing: no history check before the next try
             # (after an outage, hundreds of them would page through the channel each).
@@ -339,7 +361,11 @@ class Dispatcher:
                 f"{UNREACHABLE}{type(exc).__name__}: {exc}",
                 None,
                 maybe_sent=message.maybe_sent or not _never_connected(exc),
+                transient=True,
             )
+            return
+        except Exception as exc:  # anything else the client raised: it may have got through
+            self._retry(message, f"{type(exc).__name__}: {exc}", None, maybe_sent=True)
             return
         data = response.data if isinstance(response.data, dict) else {}
         channel = data.get("channel") or payload.get("channel")
@@ -368,7 +394,13 @@ class Dispatcher:
             return
         except OSError as exc:  # connection trouble mid-way: it may have got through
             self._unreachable = True
-            self._retry(message, f"{UNREACHABLE}{type(exc).__name__}: {exc}", None, maybe_sent=True)
+            self._retry(
+                message,
+                f"{UNREACHABLE}{type(exc).__name__}: {exc}",
+                None,
+                maybe_sent=True,
+                transient=True,
+            )
             return
         except Exception as exc:
             log.exception("outbox: sending %s failed", message.key)
@@ -435,11 +467,13 @@ class Dispatcher:
                     error = exc.response.get("error") or status
                     raise _CannotCheck(f"cannot check: {error}") from exc
                 return  # the check is refused for good: sending again beats losing it
-            except Exception as exc:  # connection trouble: the answer may come next time
+            except OSError as exc:  # connection trouble: the answer may come next time
                 self._unreachable = True
                 raise _CannotCheck(
                     f"{UNREACHABLE}cannot check: {type(exc).__name__}: {exc}"
                 ) from exc
+            except Exception as exc:
+                raise _CannotCheck(f"cannot check: {type(exc).__name__}: {exc}") from exc
             yield history
             cursor = (history.get("response_metadata") or {}).get("next_cursor") or None
             if not cursor:
@@ -460,13 +494,6 @@ class Dispatcher:
     def _sent(self, message: store.Claimed, channel: str | None, ts: str | None) -> None:
         hooks = [hook for prefix, hook in _hooks.items() if message.key.startswith(prefix)]
         now = self.clock()
-        if self._unreachable:
-            # Slack answers again: what backed off while it was away goes now, not after
-            # back-offs that grew to minutes during the outage.
-            self._unreachable = False
-            woken = store.wake_unreachable(self.engine, prefix=UNREACHABLE, now=now)
-            if woken:
-                log.info("outbox: Slack answers again; %d waiting messages sent now", woken)
         marked = False
         try:
             # One transaction for both: a round trip or three fewer per message.
@@ -475,13 +502,30 @@ class Dispatcher:
                 marked = True
                 for hook in hooks:
                     hook(conn, message.team_id, message.key, channel, ts)
-            return
         except Exception:
             if not marked:
                 raise
             log.exception("outbox: after-send hook for %s failed", message.key)
-        # The hook's failure must not undo the sending: Slack has the message.
-        store.mark_sent(self.engine, message.id, now=now, channel=channel, ts=ts)
+            # The hook's failure must not undo the sending: Slack has the message.
+            store.mark_sent(self.engine, message.id, now=now, channel=channel, ts=ts)
+        self._wake_after_outage(now)
+
+    def _wake_after_outage(self, now: datetime) -> None:
+        """Slack answers again: what backed off while it was away goes now, not after
+        back-offs that grew to minutes during the outage."""
+        if not self._unreachable:
+            return
+        if self._woken_at is not None and now - self._woken_at < WAKE_EVERY:
+            return
+        self._unreachable = False
+        self._woken_at = now
+        try:
+            woken = store.wake_unreachable(self.engine, prefix=UNREACHABLE, now=now)
+        except Exception:
+            log.exception("outbox: waking the messages that waited for Slack failed")
+            return
+        if woken:
+            log.info("outbox: Slack answers again; %d waiting messages are due now", woken)
 
     def _failed_call(self, message: store.Claimed, exc: SlackApiError) -> None:
         status = exc.response.status_code
@@ -497,7 +541,7 @@ class Dispatcher:
             store.mark_failed(self.engine, message.id, error=error)
         else:
             # A 5xx may come after Slack stored the message; a 4xx-style error did not post.
-            self._retry(message, error, None, maybe_sent=status >= 500)
+            self._retry(message, error, None, maybe_sent=status >= 500, transient=status >= 500)
 
     def _retry(
         self,
@@ -507,12 +551,17 @@ class Dispatcher:
         *,
         maybe_sent: bool,
         count: bool = True,
+        transient: bool = False,
     ) -> None:
+        """Try `message` again after `wait` seconds (None: a back-off that grows with its
+        attempts). Given up after `max_attempts`, and for `transient` failures (Slack
+        unreachable or failing on its side) only once the message is `give_up_after` old."""
         if (
             count
             and message.attempts >= self.max_attempts
             and (
-                message.created_at is None
+                not transient
+                or message.created_at is None
                 or self.clock() - _aware(message.created_at) >= self.give_up_after
             )
         ):

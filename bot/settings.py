@@ -60,9 +60,9 @@ class Settings(BaseSettings):
     # `json`: one JSON object per log line, with the request id (for log collectors);
     # `text`: human-readable lines.
     cxbot_log_format: str = "json"
-    # /healthz answers 503 "degraded" when a due outbox message has waited longer than this
-    # (seconds): the instances stopped sending, which a load balancer or monitor must see.
-    # Messages waiting on Slack's Retry-After or a scheduled time are not due.
+    # /healthz reports the outbox "stuck" (and `?strict=1` answers 503) when a due outbox
+    # message has waited longer than this (seconds): the instances stopped sending, which a
+    # monitor must see. Messages waiting on Slack's Retry-After or a scheduled time are not due.
     cxbot_health_max_backlog_seconds: float = Field(default=300.0, gt=0, le=86400)
     # Data retention in days for answers, alerts and insights is a workspace setting
     # (`cxbot config set retention.responses_days 730`); see core/config_keys.py.

@@ -2,8 +2,9 @@
 
     POST /slack/events         slash commands, interactivity and events, handed to Bolt
     POST /webhooks/responses   survey answers from other systems (HMAC-signed JSON)
-    GET  /healthz              200 with the outbox backlog; 503 when the database does not answer
-                               or a due outbox message waits too long (nothing is sending)
+    GET  /healthz              200 with the outbox backlog and whether it moves; 503 when the
+                               database does not answer (and, with ?strict=1, when a due outbox
+                               message waits too long: nothing is sending)
     GET  /metrics              Prometheus text: requests, latency, outbox backlog, Slack errors
     GET  /slack/install        starts Slack's install flow (OAuth mode only)
     GET  /slack/oauth_redirect where Slack sends the installer back (OAuth mode only)
@@ -228,7 +229,9 @@ class WebApp:
         # every workspace's survey tool holds, cannot write into it.
         secret = self._workspace_webhook_secret(team_id) or shared
         if not secret:
-            return _webhook_off(" (nor this workspace's webhook.secret)")
+            # The same answer as a wrong signature: an unsigned caller must not learn which
+            # workspaces have a key of their own.
+            return _webhook_refused()
         signed, raw = self._webhook_signed(environ, secret)
         if not signed:
             return _webhook_refused()
@@ -258,10 +261,11 @@ class WebApp:
             return Reply.json(
                 503, {"status": "unavailable", "message": "the database does not answer"}
             )
-        body = {
+        body: dict[str, Any] = {
             "status": "ok",
             "outbox_backlog": backlog,
             "outbox_oldest_due_seconds": round(waited, 1),
+            "outbox": "moving",
         }
         limit = self.services.settings.cxbot_health_max_backlog_seconds
         if waited > limit:
@@ -270,15 +274,14 @@ class WebApp:
                 f"(CXBOT_HEALTH_MAX_BACKLOG_SECONDS={limit:g}): no instance is sending"
             )
             log.warning("health check: %s", message)
+            body.update(outbox="stuck", message=message)
             # The outbox is shared: a load balancer acting on this would take every
-            # instance out at once and stop Slack's requests too, so by default this
-            # instance still reports that it can serve. `?strict=1` is for monitors that
-            # read nothing but the status code.
+            # instance out at once and stop Slack's requests too, so this instance still
+            # answers "ok" (it can serve). `?strict=1` is for monitors that read nothing
+            # but the status code.
             query = parse_qs(environ.get("QUERY_STRING", ""))
-            strict = (query.get("strict") or ["0"])[0].lower() in ("1", "true", "yes")
-            return Reply.json(
-                503 if strict else 200, {**body, "status": "degraded", "message": message}
-            )
+            if (query.get("strict") or ["0"])[0].lower() in ("1", "true", "yes"):
+                return Reply.json(503, {**body, "status": "degraded"})
         return Reply.json(200, body)
 
     def metrics_text(self, environ: Environ) -> Reply:
@@ -352,10 +355,14 @@ class WebApp:
         return _signature_ok(secret, raw, environ.get("HTTP_X_CXBOT_SIGNATURE")), raw
 
     def _workspace_webhook_secret(self, team_id: str) -> str | None:
-        """The workspace's own webhook key (`webhook.secret`), if it has one."""
-        from storage.settings_store import get_settings
+        """The workspace's own webhook key (`webhook.secret`), if it has one.
 
-        return get_settings(self.services.engine, team_id=team_id).get(WORKSPACE_SECRET_KEY)
+        Read before the signature is checked, so not through the settings cache: a cache
+        entry per team id that anyone may name would let unsigned requests grow it.
+        """
+        from storage import settings_store
+
+        return settings_store.get(self.services.engine, team_id=team_id, key=WORKSPACE_SECRET_KEY)
 
     def _store_answers(self, team_id: str, data: Any) -> Reply:
         from core.config_keys import zone
@@ -478,8 +485,9 @@ def _webhook_refused() -> Reply:
         401,
         {
             "error": "unauthorized",
-            "message": f"missing or wrong {SIGNATURE_HEADER} "
-            "(sha256=<hex HMAC-SHA256 of the body>)",
+            "message": f"missing or wrong {SIGNATURE_HEADER} (sha256=<hex HMAC-SHA256 of the "
+            "body with CXBOT_WEBHOOK_SECRET, or with the workspace's webhook.secret where it "
+            "has one; where neither is set the webhook is off>)",
         },
     )
 

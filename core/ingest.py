@@ -428,6 +428,11 @@ def pos_name(pos: int, name: str) -> str:
     return f"{pos + 1} ({name!r})"
 
 
+# A chunk also ends once its rows hold this much text: with long comments a fixed number of
+# rows could take gigabytes, and a file larger than memory must still import.
+CHUNK_BYTES = 32 << 20
+
+
 class _RawLines:
     """The stream's lines as bytes, with a block that could not be read fast handed back.
 
@@ -450,15 +455,31 @@ class _RawLines:
             raise StopIteration
         return line
 
-    def block(self, n: int) -> list[bytes]:
-        """Up to n lines."""
+    def block(self, n: int, max_bytes: int | None = None) -> list[bytes]:
+        """Up to n lines, and no more than the first line past max_bytes (CHUNK_BYTES)."""
+        if max_bytes is None:
+            max_bytes = CHUNK_BYTES
         if self._back:
             taken = self._back[::-1][:n]
             del self._back[len(self._back) - len(taken) :]
-            if len(taken) < n:
-                taken += itertools.islice(self._stream, n - len(taken))
-            return taken
-        return list(itertools.islice(self._stream, n))
+        else:
+            taken = []
+        size = sum(map(len, taken))
+        if len(taken) < n and size < max_bytes:
+            # readlines stops at the first line that passes the hint, in C.
+            taken += self._stream.readlines(max_bytes - size)
+        if len(taken) > n:
+            self.hand_back(taken[n:])
+            del taken[n:]
+        elif size >= max_bytes:
+            budget = 0
+            for i, line in enumerate(taken):
+                budget += len(line)
+                if budget >= max_bytes:
+                    self.hand_back(taken[i + 1 :])
+                    del taken[i + 1 :]
+                    break
+        return taken
 
     def hand_back(self, lines: list[bytes]) -> None:
         self._back.extend(reversed(lines))
@@ -627,6 +648,7 @@ def _csv_chunks(text: _Text, spec: _Spec, chunk_rows: int) -> Iterator[_Chunk]:
     lines_: list[int] = []
     rows: list[tuple[str, ...]] = []
     rejected: list[Rejected] = []
+    size = 0  # characters in `rows`
     end = state.count
     # Whether to read the next chunk as one block; after a block that was not plain, its
     # chunk is read record by record.
@@ -664,9 +686,11 @@ def _csv_chunks(text: _Text, spec: _Spec, chunk_rows: int) -> Iterator[_Chunk]:
             continue
         lines_.append(start)
         rows.append(tuple(row))  # tuples of str leave the GC's watch: lists would not
-        if len(rows) >= chunk_rows:
+        size += len(joined)
+        if len(rows) >= chunk_rows or size >= CHUNK_BYTES:
             yield finish(lines_, rows, rejected)
             lines_, rows, rejected = [], [], []
+            size = 0
             try_fast = blocks.usable
     if rows or rejected:
         yield finish(lines_, rows, rejected)
@@ -723,7 +747,7 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 _READ = 1 << 16
 
 
-def _json_items(text: _Text) -> Iterator[tuple[int, Any, str | None]]:
+def _json_items(text: _Text) -> Iterator[tuple[int, Any, str | None, int]]:
     """(line, item, None) per item, or (line, its text, reason) for an unreadable item."""
     stream = io.TextIOWrapper(text.stream, encoding=text.encoding, errors="surrogateescape")
     buf = stream.read(_READ)
@@ -796,7 +820,7 @@ def _json_items(text: _Text) -> Iterator[tuple[int, Any, str | None]]:
                 while stop < 0 and more():
                     stop = buf.find("\n", pos)
                 stop = len(buf) if stop < 0 else stop
-                yield start, buf[pos:stop].strip()[:1000], f"not valid JSON ({exc.msg})"
+                yield start, buf[pos:stop].strip()[:1000], f"not valid JSON ({exc.msg})", 0
                 pos = stop
                 item = None
                 end = -1
@@ -806,22 +830,26 @@ def _json_items(text: _Text) -> Iterator[tuple[int, Any, str | None]]:
         first = line_at(pos)
         if _SURROGATE.search(buf, pos, end):
             shown = buf[pos:end].encode("utf-8", "replace").decode("utf-8")[:1000]
-            yield first, shown, f"the item contains bytes that are not valid {text.encoding} text"
+            problem = f"the item contains bytes that are not valid {text.encoding} text"
+            yield first, shown, problem, 0
         else:
-            yield first, item, None
+            yield first, item, None, end - pos
         pos = end
 
 
 def _json_chunks(text: _Text, spec: _Spec, chunk_rows: int) -> Iterator[_Chunk]:
     chunk = _Chunk()
-    for line, item, problem in _json_items(text):
+    size = 0  # characters of JSON in `chunk`
+    for line, item, problem, length in _json_items(text):
         if problem is not None:
             chunk.rejected.append(Rejected(line, problem, {"item": _as_text(item)}))
         else:
             _add_object(chunk, line, item, spec)
-        if len(chunk) >= chunk_rows:
+            size += length
+        if len(chunk) >= chunk_rows or size >= CHUNK_BYTES:
             yield chunk
             chunk = _Chunk()
+            size = 0
     if len(chunk) or chunk.rejected:
         yield chunk
 

@@ -143,12 +143,14 @@ def _run(
             common.progress(f"Importing {file.name}", total=size) as advance,
         ):
             for frame, rejected, position in read_chunks:
-                with _interrupt_after_chunk():
+                with _interrupt_after_chunk() as interrupted:
                     store(frame)
-                chunks_stored += 1
-                out.add(rejected)
-                advance(position - done)
-                done = position
+                    chunks_stored += 1
+                    out.add(rejected)
+                    advance(position - done)
+                    done = position
+                if interrupted:
+                    raise KeyboardInterrupt
     except FileError as exc:
         if chunks_stored:
             _report(summary(), out, stored_so_far=True)
@@ -165,30 +167,32 @@ def _run(
 
 
 @contextmanager
-def _interrupt_after_chunk() -> Iterator[None]:
-    """Ctrl-C while a chunk is written stops the import once that chunk is stored.
+def _interrupt_after_chunk() -> Iterator[list[int]]:
+    """Ctrl-C while a chunk is written stops the import once that chunk is stored: the
+    list it yields is non-empty then, and the caller stops after its bookkeeping.
 
     A KeyboardInterrupt raised inside the PostgreSQL driver's pipeline leaves the
     connection unusable, so its rollback fails too and the command ends in a
-    traceback; a chunk takes seconds at most, so it is let finish instead.
+    traceback; a chunk takes seconds at most, so it is let finish instead. A second
+    Ctrl-C stops at once (the chunk's transaction is rolled back or lost with the
+    connection; either way it is not half-stored).
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     asked: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield asked
+        return
 
     def later(signum: int, _frame: object) -> None:
-        if not asked:
-            os.write(2, b"\nstopping once the current chunk is stored...\n")
+        if asked:
+            raise KeyboardInterrupt
+        os.write(2, b"\nstopping once the current chunk is stored (Ctrl-C again: now)...\n")
         asked.append(signum)
 
     previous = signal.signal(signal.SIGINT, later)
     try:
-        yield
+        yield asked
     finally:
         signal.signal(signal.SIGINT, previous)
-    if asked:
-        raise KeyboardInterrupt
 
 
 def _report(lines: list[str], out: RejectsFile, *, stored_so_far: bool = False) -> None:

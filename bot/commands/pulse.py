@@ -79,13 +79,20 @@ def _survey(services: Services, team_id: str, survey_id: int) -> object:
 NEEDED = "to reach Slack (set them, or use `cxbot sandbox`)"
 
 
-def _deliver(services: Services, team_id: str, keys: list[str], label: str) -> tuple[int, int]:
-    """Send the outbox until every one of `keys` is sent or failed; (sent, failed)."""
+# `--wait` gives up waiting (the bot goes on sending) after this long without progress:
+# Slack unreachable, say; the outbox keeps such messages for a day.
+STALL_SECONDS = 60.0
+
+
+def _deliver(services: Services, team_id: str, keys: list[str], label: str) -> tuple[int, int, int]:
+    """Send the outbox until every one of `keys` is sent or failed, or nothing has moved for
+    STALL_SECONDS; (sent, failed, still queued)."""
     from bot.outbox import Dispatcher, client_source
     from storage import outbox
 
     dispatcher = Dispatcher(services.engine, client_source(services), services.clock)
     done = 0
+    moved = time.monotonic()
     with common.progress(label, total=len(keys)) as advance:
         while True:
             states = outbox.statuses(services.engine, team_id=team_id, keys=keys)
@@ -93,12 +100,14 @@ def _deliver(services: Services, team_id: str, keys: list[str], label: str) -> t
             if finished > done:
                 advance(finished - done)
                 done = finished
-            if finished >= len(keys):
+                moved = time.monotonic()
+            if finished >= len(keys) or time.monotonic() - moved > STALL_SECONDS:
                 break
             if not dispatcher.run_once():
                 time.sleep(0.2)
+    sent = sum(1 for s in states.values() if s == outbox.SENT)
     failed = sum(1 for s in states.values() if s == outbox.FAILED)
-    return len(keys) - failed, failed
+    return sent, failed, len(keys) - sent - failed
 
 
 @pulse_app.command("send")
@@ -126,8 +135,11 @@ def send_command(survey_id: int = SURVEY, team: str | None = TEAM, wait: bool = 
     if wait and opened.asked:
         users = store.asked_users(services.engine, team_id=team_id, round_id=opened.round.id)
         keys = [store.dm_key(opened.round.id, u) for u in users]
-        sent, failed = _deliver(services, team_id, keys, "Sending the survey")
-        typer.echo(f"sent {sent} DMs" + (f", {failed} failed (see the log)" if failed else ""))
+        sent, failed, waiting = _deliver(services, team_id, keys, "Sending the survey")
+        line = f"sent {sent} DMs" + (f", {failed} failed (see the log)" if failed else "")
+        if waiting:
+            line += f"; {waiting} still queued (Slack does not answer: the bot keeps sending them)"
+        typer.echo(line)
 
 
 @pulse_app.command("close")
@@ -154,5 +166,12 @@ def close_command(survey_id: int = SURVEY, team: str | None = TEAM, wait: bool =
     typer.echo(f"round {info.id} closed: {results.answered} of {results.asked} answered; {shown}")
     channel = glue.results_channel(survey, closed.customer_facing)
     if post and channel:
-        sent, _failed = _deliver(services, team_id, [store.results_key(info.id)], "Posting results")
-        typer.echo(f"results posted to {channel}" if sent else "posting the results failed")
+        sent, _failed, waiting = _deliver(
+            services, team_id, [store.results_key(info.id)], "Posting results"
+        )
+        if sent:
+            typer.echo(f"results posted to {channel}")
+        elif waiting:
+            typer.echo("the results are still queued (Slack does not answer: the bot keeps trying)")
+        else:
+            typer.echo("posting the results failed")

@@ -263,6 +263,10 @@ def test_interrupted_import_keeps_whole_chunks_and_resumes(
     assert 0 < partial < valid
     assert partial % (chunk - chunk // 50) == 0
     assert count(db, "SELECT sum(n) FROM responsedaily") == partial
+    # The rejected rows of every stored chunk are in the report, the last one's too.
+    with (tmp_path / "big.csv.rejected.csv").open(encoding="utf-8-sig", newline="") as f:
+        reported = len(list(csv.DictReader(f)))
+    assert reported == partial // (chunk - chunk // 50) * (chunk // 50)
 
     rerun = _cxbot(db_url, tmp_path, "import", "responses", str(path), "--chunk-rows", "5000")
     out, err = rerun.communicate(timeout=120)

@@ -112,3 +112,28 @@ def test_a_refused_connection_needs_no_history_check(
     assert [m["text"] for m in localslack.messages("C0ALERTS")] == ["test:refused"]
     # Nothing can have reached Slack, so it was posted without looking for an earlier copy.
     assert localslack.calls_to("conversations.history") == []
+
+
+def test_an_error_of_slacks_own_is_given_up_after_its_attempts(
+    localslack: LocalSlack, bot_settings: Settings, sqlite_engine: Engine, clock: FakeClock
+) -> None:
+    """Only Slack's absence (or its 5xx) earns a day of retries; an error that Slack answers
+    with, and no retry cures, ends after `max_attempts` as before."""
+    engine, team = sqlite_engine, localslack.team_id
+    clock.now = datetime.now(UTC)
+    dispatcher = Dispatcher(
+        engine, lambda _team: dispatcher_client(bot_settings), clock, max_attempts=3
+    )
+    with engine.begin() as conn:
+        store.enqueue(
+            conn,
+            team_id=team,
+            key="test:odd",
+            method="chat.noSuchMethod",
+            payload={"channel": "C0ALERTS", "text": "x"},
+            not_before=clock(),
+        )
+    for _ in range(3):
+        dispatcher.run_once()
+        clock.advance(seconds=10)
+    assert store.statuses(engine, team_id=team) == {"test:odd": "failed"}

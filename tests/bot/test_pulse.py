@@ -381,3 +381,49 @@ def test_cli_create_send_close(
     posted = localslack.messages(RESULTS)
     assert posted and "not enough answers" in posted[0]["text"]
     assert runner.invoke(app, ["pulse", "close", "999"]).exit_code == 1
+
+
+def test_cli_close_does_not_wait_forever_for_an_unreachable_slack(
+    localslack: LocalSlack,
+    team: list[str],
+    sqlite_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> None:
+    import socket
+    import time
+
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from bot.commands import pulse as pulse_cli
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "CXBOT_TIMEZONE", "CXBOT_ADMINS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", localslack.bot_token)
+    monkeypatch.setenv("SLACK_API_URL", localslack.base_url)
+    runner = CliRunner()
+    good = tmp_path / "pulse.yml"
+    good.write_text(
+        f"name: Pulse\naudience: {CHANNEL}\nanonymous: true\n"
+        "questions:\n"
+        '  - {id: impact, type: likert, text: "I know how my work affects our customers"}\n'
+        f"results_channel: {RESULTS}\n",
+        encoding="utf-8",
+    )
+    survey_id = runner.invoke(app, ["pulse", "create", str(good)]).stdout.strip().splitlines()[0]
+    assert runner.invoke(app, ["pulse", "send", survey_id]).exit_code == 0
+    # Slack goes away before the round is closed.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/api/"
+    monkeypatch.setenv("SLACK_API_URL", dead)
+    monkeypatch.setattr(pulse_cli, "STALL_SECONDS", 1.0)
+    began = time.monotonic()
+    closed = runner.invoke(app, ["pulse", "close", survey_id])
+    assert closed.exit_code == 0, closed.output
+    assert "the results are still queued" in closed.stdout
+    assert time.monotonic() - began < 15
+    assert localslack.messages(RESULTS) == []

@@ -203,7 +203,12 @@ def test_body_at_the_limit_is_read(server: RunningServer, slack: SlackKit) -> No
 def test_healthz_ok(server: RunningServer) -> None:
     status, text = get(server.url + "/healthz")
     assert status == 200
-    assert json.loads(text) == {"status": "ok", "outbox_backlog": 0, "outbox_oldest_due_seconds": 0}
+    assert json.loads(text) == {
+        "status": "ok",
+        "outbox_backlog": 0,
+        "outbox_oldest_due_seconds": 0,
+        "outbox": "moving",
+    }
 
 
 def test_healthz_503_when_the_database_is_gone(

@@ -833,3 +833,37 @@ _MOMENTISH = st.sampled_from(
 def test_timestamp_kinds_by_matrix_match_the_kinds_one_by_one(values: list[str]) -> None:
     want = [ingest._moment_kind(v) for v in values]
     assert ingest._moment_kinds(values).tolist() == want
+
+
+@pytest.mark.parametrize("shape", ["plain csv", "csv read line by line", "json lines"])
+def test_long_rows_end_a_chunk_early(monkeypatch: pytest.MonkeyPatch, shape: str) -> None:
+    """A chunk is bounded by its text as well as its rows: with long comments, a fixed number
+    of rows could hold gigabytes."""
+    monkeypatch.setattr(ingest, "CHUNK_BYTES", 20_000)
+    comment = "the parcel came late again " * 40  # about 1 KB a row
+    rows = 100
+    if shape == "json lines":
+        body = "\n".join(
+            json.dumps(
+                {
+                    "response_id": f"R{i}",
+                    "responded_at": "2026-10-01",
+                    "metric": "nps",
+                    "score": i % 11,
+                    "comment": comment,
+                }
+            )
+            for i in range(rows)
+        )
+    else:
+        lines = ["response_id,responded_at,metric,score,comment"]
+        lines += [f"R{i},2026-10-01,nps,{i % 11},{comment}" for i in range(rows)]
+        if shape == "csv read line by line":
+            lines[1] = 'R0,2026-10-01,nps,0,"a comment ""quoted"" across\ntwo lines"'
+        body = "\n".join(lines) + "\n"
+    chunks = list(read_responses(io.BytesIO(body.encode()), OSLO, chunk_rows=1_000))
+    sizes = [len(frame) + len(rejected) for frame, rejected in chunks]
+    assert sum(sizes) == rows  # nothing lost at the seams
+    assert len(chunks) >= 4 and max(sizes) <= 25
+    keys = [k for frame, _ in chunks for k in frame["response_key"]]
+    assert keys == [f"id:R{i}" for i in range(rows)]
