@@ -9,6 +9,8 @@ usage, or the sampled sum with any child processes if larger). Then it inserts t
 the import stored with a bare DBAPI executemany into an equivalent table with
 the same unique index, and prints both rates and their ratio.
 Targets: 1 M rows under 30 s, under 1 GB peak memory, within 3x of the bare insert.
+With --comment-bytes every row carries a long comment: a chunk ends at 32 MB of text as
+well as at its row count, so memory stays flat however wide the rows.
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ COMMENTS = [
 ]
 
 
-def generate(path: Path, rows: int, seed: int = 7) -> None:
-    """A realistic export: mixed metrics, Oslo offsets, half the rows with a source id."""
+def generate(path: Path, rows: int, seed: int = 7, comment_bytes: int = 0) -> None:
+    """A realistic export: mixed metrics, Oslo offsets, half the rows with a source id;
+    with `comment_bytes`, every row has a comment about that long."""
     import numpy as np
     import pandas as pd
 
@@ -57,6 +60,11 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
     score = low + (rng.random(rows) * (high - low + (metric == "nps"))).astype(int)
     score = np.minimum(score, np.where(metric == "nps", 10, high))
     comment = np.where(rng.random(rows) < 0.4, rng.choice(COMMENTS, rows), "")
+    if comment_bytes:
+        # Distinct texts, as real comments are (no string the parser could share).
+        base = " ".join(COMMENTS)
+        long = (base * (comment_bytes // len(base) + 1))[: comment_bytes - 10]
+        comment = np.char.add(long, np.arange(rows).astype(str))
     ids = np.where(rng.random(rows) < 0.5, np.char.add("R", np.arange(rows).astype(str)), "")
     frame = pd.DataFrame(
         {
@@ -223,10 +231,16 @@ def main() -> None:
     )
     # The import's own transaction size (bot.commands.imports.CHUNK_ROWS).
     parser.add_argument("--chunk", type=int, default=200_000, help="rows per bare transaction")
+    parser.add_argument(
+        "--comment-bytes",
+        type=int,
+        default=0,
+        help="give every row a comment this long (memory with wide rows; e.g. 3000)",
+    )
     parser.add_argument("--generate", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.generate:
-        generate(args.generate, args.rows)
+        generate(args.generate, args.rows, comment_bytes=args.comment_bytes)
         return
 
     with tempfile.TemporaryDirectory(prefix="cxbot-bench-") as tmp:
@@ -234,7 +248,16 @@ def main() -> None:
         source = directory / "responses.csv"
         began = time.perf_counter()
         subprocess.run(
-            [sys.executable, __file__, "--generate", str(source), "--rows", str(args.rows)],
+            [
+                sys.executable,
+                __file__,
+                "--generate",
+                str(source),
+                "--rows",
+                str(args.rows),
+                "--comment-bytes",
+                str(args.comment_bytes),
+            ],
             check=True,
         )
         size_mb = source.stat().st_size / 1e6
@@ -269,12 +292,15 @@ def main() -> None:
     print(f"bare insert:   {bare:6.2f} s  {bare_rate:10,.0f} rows/s  (cpu {bare_cpu:.2f} s)")
     print(f"ratio (import time / bare time): {elapsed / bare:.2f}x wall, {cpu / bare_cpu:.2f}x cpu")
     # On PostgreSQL the bare insert's work happens in the server, so cpu says little there.
-    print(
-        "targets: "
-        f"time {'ok' if elapsed < 30 * args.rows / 1e6 else 'MISSED'}, "
-        f"memory {'ok' if peak_kb < 1024 * 1024 else 'MISSED'}, "
-        f"ratio {'ok' if elapsed / bare <= 3 else 'MISSED'}"
-    )
+    memory = f"memory {'ok' if peak_kb < 1024 * 1024 else 'MISSED'}"
+    if args.comment_bytes:
+        print(f"targets: {memory} (the time and ratio targets are for the default rows)")
+    else:
+        print(
+            "targets: "
+            f"time {'ok' if elapsed < 30 * args.rows / 1e6 else 'MISSED'}, {memory}, "
+            f"ratio {'ok' if elapsed / bare <= 3 else 'MISSED'}"
+        )
     print(f"load average while measuring: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
