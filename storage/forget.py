@@ -142,6 +142,13 @@ def _key_prefixes(prefix: str, ids: Sequence[int]) -> Any:
     return or_(*(_O.c.key.like(f"{prefix}{i}:%") for i in ids))
 
 
+def _drop_outbox_rows(conn: Connection, team_id: str, prefix: str, ids: Sequence[int]) -> int:
+    """Delete the outbox rows of these erased items. Dropped, not kept as sent: on SQLite a
+    deleted row's id can come back, and a new item with it must not find its key used."""
+    stmt = delete(_O).where(_O.c.team_id == team_id, _key_prefixes(prefix, ids))
+    return conn.execute(stmt).rowcount or 0
+
+
 def erase_responses(
     conn: Connection, *, team_id: str, response_ids: Sequence[int], now: datetime
 ) -> Erased:
@@ -485,14 +492,7 @@ def _purge_shoutouts(conn: Connection, *, team_id: str, before: datetime, limit:
     )
     shoutouts = outbox_rows = 0
     for chunk in _chunks(ids, 100):
-        # Dropped, not kept as sent: on SQLite a deleted row's id can come back, and a new
-        # shout-out with it must not find its post's key already used.
-        outbox_rows += (
-            conn.execute(
-                delete(_O).where(_O.c.team_id == team_id, _key_prefixes("shoutout:", chunk))
-            ).rowcount
-            or 0
-        )
+        outbox_rows += _drop_outbox_rows(conn, team_id, "shoutout:", chunk)
         conn.execute(delete(_SR).where(_SR.c.team_id == team_id, _SR.c.shoutout_id.in_(chunk)))
         conn.execute(delete(_SS).where(_SS.c.team_id == team_id, _SS.c.shoutout_id.in_(chunk)))
         shoutouts += (
@@ -549,15 +549,8 @@ def _purge_insights(conn: Connection, *, team_id: str, before: datetime) -> Eras
     deleted = outbox_rows = 0
     for chunk in _chunks(ids):
         conn.execute(delete(_V).where(_V.c.insight_id.in_(chunk)))
-        # Dropped, not kept as sent: on SQLite a deleted row's id can come back, and a new
-        # insight with it must not find its card's key already used.
         for few in _chunks(chunk, 100):
-            outbox_rows += (
-                conn.execute(
-                    delete(_O).where(_O.c.team_id == team_id, _key_prefixes("insight:", few))
-                ).rowcount
-                or 0
-            )
+            outbox_rows += _drop_outbox_rows(conn, team_id, "insight:", few)
         # Newer insights marked as duplicates of these lose the link, not themselves.
         conn.execute(
             update(_I)

@@ -329,6 +329,18 @@ def test_usergroup_audience_pages_and_schedule_sweep(
     assert methods.count("conversations.members") == 3 and methods.count("users.list") >= 2
 
 
+def _cli_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, sqlite_url: str, localslack: LocalSlack
+) -> None:
+    """`cxbot` as run from a shell with one bot token, in a folder without a stray .env."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "CXBOT_TIMEZONE", "CXBOT_ADMINS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("SLACK_BOT_TOKEN", localslack.bot_token)
+    monkeypatch.setenv("SLACK_API_URL", localslack.base_url)
+
+
 def test_cli_create_send_close(
     localslack: LocalSlack,
     team: list[str],
@@ -340,12 +352,7 @@ def test_cli_create_send_close(
 
     from bot.cli import app
 
-    monkeypatch.chdir(tmp_path)  # no stray .env
-    for name in ("SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "CXBOT_TIMEZONE", "CXBOT_ADMINS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("SLACK_BOT_TOKEN", localslack.bot_token)
-    monkeypatch.setenv("SLACK_API_URL", localslack.base_url)
+    _cli_env(monkeypatch, tmp_path, sqlite_url, localslack)
     runner = CliRunner()
 
     bad = tmp_path / "bad.yml"
@@ -398,12 +405,7 @@ def test_cli_close_does_not_wait_forever_for_an_unreachable_slack(
     from bot.cli import app
     from bot.commands import pulse as pulse_cli
 
-    monkeypatch.chdir(tmp_path)
-    for name in ("SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "CXBOT_TIMEZONE", "CXBOT_ADMINS"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", sqlite_url)
-    monkeypatch.setenv("SLACK_BOT_TOKEN", localslack.bot_token)
-    monkeypatch.setenv("SLACK_API_URL", localslack.base_url)
+    _cli_env(monkeypatch, tmp_path, sqlite_url, localslack)
     runner = CliRunner()
     good = tmp_path / "pulse.yml"
     good.write_text(
