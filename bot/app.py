@@ -119,10 +119,9 @@ class TeamResolver:
         return self._team
 
     def _installed(self) -> str | None:
-        from bot.oauth import setup
+        from bot.oauth import installed_teams
 
-        settings = self._services.settings
-        teams = setup(self._services, self._client or make_client(settings)).installed_teams()
+        teams = installed_teams(self._services)
         return teams[0] if len(teams) == 1 else None
 
     def _resolve(self) -> str | None:

@@ -215,10 +215,15 @@ class TeamTokens:
         return expires is not None and expires <= time.time() + minutes * 60
 
 
-def setup(services: Services, client: WebClient) -> OAuth:
-    """The process's OAuth objects (created once, tables included), kept in `services`."""
+def setup(services: Services, client: WebClient | None = None) -> OAuth:
+    """The process's OAuth objects (created once, tables included), kept in `services`;
+    `client` (default: a new one from the settings) is what token refreshes talk through."""
     oauth: OAuth | None = services.extras.get(OAUTH)
     if oauth is None:
+        if client is None:
+            from bot.slack_client import make_client  # bot.slack_client imports this module
+
+            client = make_client(services.settings)
         oauth = OAuth(services.settings, services.engine, client)
         oauth.create_tables()
         services.extras[OAUTH] = oauth
@@ -227,10 +232,12 @@ def setup(services: Services, client: WebClient) -> OAuth:
 
 def team_clients(services: Services) -> Callable[[str], WebClient]:
     """team id -> a client with that workspace's token (for the outbox dispatcher)."""
-    from bot.slack_client import make_client
+    return setup(services).tokens.client_for
 
-    oauth = setup(services, make_client(services.settings))
-    return oauth.tokens.client_for
+
+def installed_teams(services: Services) -> list[str]:
+    """The workspaces that installed the app, sorted (OAuth mode only)."""
+    return setup(services).installed_teams()
 
 
 @sweep("tokens", every_seconds=600)

@@ -29,7 +29,7 @@ from bot.i18n import N_, translator
 from bot.jobs import sweep
 from bot.reporting import workspace_tz
 from bot.services import Services
-from bot.slack_client import make_client, team_client
+from bot.slack_client import team_client
 from bot.views import shoutouts as views
 from bot.views.shoutouts import unescape
 from core.shoutouts import (
@@ -467,9 +467,9 @@ def directory_sweep(services: Services) -> None:
         return
     teams: list[str]
     if settings.oauth_enabled:
-        from bot.oauth import setup
+        from bot.oauth import installed_teams
 
-        teams = setup(services, make_client(settings)).installed_teams()
+        teams = installed_teams(services)
     else:
         resolver = services.extras.get("team_resolver")
         team_id = resolver.get() if resolver is not None else None

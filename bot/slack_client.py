@@ -67,7 +67,7 @@ def team_client(services: Services, team_id: str) -> WebClient:
         return make_client(settings)
     from bot.oauth import setup  # bot.oauth imports this module
 
-    token = setup(services, make_client(settings)).tokens.token(team_id)
+    token = setup(services).tokens.token(team_id)
     if token is None:
         raise NotInstalledError(team_id)
     # A client of its own (not TeamTokens' shared one, whose token the dispatcher swaps).

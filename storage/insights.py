@@ -342,7 +342,7 @@ def apply_analysis(
                 .where(_I.c.team_id == team_id, _I.c.id == duplicate_of)
                 .values(priority=func.coalesce(_I.c.priority, 0) + func.coalesce(_I.c.impact, 1))
             )
-            _queue_update(conn, team_id, duplicate_of, now)
+            queue_card_update(conn, team_id, duplicate_of, now)
         return Analysed(True, duplicate_of, queued)
 
 
@@ -371,7 +371,7 @@ def _next_key(conn: Connection, team_id: str, insight_id: int, what: str) -> str
     return f"{prefix}{int(count) + 1}"
 
 
-def _queue_update(conn: Connection, team_id: str, insight_id: int, now: datetime) -> bool:
+def queue_card_update(conn: Connection, team_id: str, insight_id: int, now: datetime) -> bool:
     """Queue a chat.update of the insight's message, if it has one."""
     if not _has_post(conn, team_id, insight_id):
         return False
@@ -383,13 +383,6 @@ def _queue_update(conn: Connection, team_id: str, insight_id: int, now: datetime
         payload={"action": "update", "insight_id": insight_id},
         not_before=now,
     )
-
-
-def queue_card_update(conn: Connection, *, team_id: str, insight_id: int, now: datetime) -> bool:
-    """Queue a re-render of the insight's channel message from its state now (after a
-    change made elsewhere, e.g. an erasure), in the caller's transaction; False when it
-    has no message."""
-    return _queue_update(conn, team_id, insight_id, now)
 
 
 def record_post(
@@ -482,7 +475,7 @@ def vote(engine: Engine, *, team_id: str, insight_id: int, user_id: str, now: da
                 updated_at=now,
             )
         )
-        _queue_update(conn, team_id, insight_id, now)
+        queue_card_update(conn, team_id, insight_id, now)
         return Voted("added", get_card(conn, team_id=team_id, insight_id=insight_id))
 
 
@@ -525,7 +518,7 @@ def set_status(
         card = get_card(conn, team_id=team_id, insight_id=insight_id)
         if done is None:
             return StatusChange(False, card)
-        _queue_update(conn, team_id, insight_id, now)
+        queue_card_update(conn, team_id, insight_id, now)
         if done.reporter != user_id:
             outbox.enqueue(
                 conn,

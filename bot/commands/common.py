@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
@@ -21,6 +22,10 @@ if TYPE_CHECKING:
 # Used when no Slack token is configured and the database holds no workspace yet:
 # the sandbox and offline imports work under this id.
 LOCAL_TEAM = "T0CXLOCAL"
+
+# A command that sends its messages before it returns stops waiting (the bot goes on
+# sending them) after this long without progress: Slack unreachable, say.
+STALL_SECONDS = 60.0
 
 EXIT_BAD_INPUT = 1
 EXIT_USAGE = 2
@@ -57,7 +62,10 @@ def resolve_team(cfg: Settings, eng: Engine, explicit: str | None) -> str:
     if cfg.oauth_enabled:
         # The installed workspaces decide: one with data only (known_teams) must not win
         # over one installed a moment ago that has none yet.
-        installed = installed_teams(cfg, eng)
+        from bot.oauth import installed_teams
+        from bot.services import Services
+
+        installed = installed_teams(Services(settings=cfg, engine=eng))
         if len(installed) == 1:
             return installed[0]
         if installed:
@@ -84,15 +92,6 @@ def resolve_team(cfg: Settings, eng: Engine, explicit: str | None) -> str:
             EXIT_USAGE,
         )
     return teams[0] if teams else LOCAL_TEAM
-
-
-def installed_teams(cfg: Settings, eng: Engine) -> list[str]:
-    """The workspaces that installed the app (OAuth mode), sorted."""
-    from bot.oauth import setup
-    from bot.services import Services
-    from bot.slack_client import make_client
-
-    return setup(Services(settings=cfg, engine=eng), make_client(cfg)).installed_teams()
 
 
 def slack_client(services: Services, team_id: str, *, why: str) -> WebClient:
@@ -135,3 +134,27 @@ def progress(description: str, total: int | None = None) -> Iterator[callable]: 
     ) as bar:
         task = bar.add_task(description, total=total)
         yield lambda n=1: bar.advance(task, n)
+
+
+def send_queued(services: Services, team_id: str, keys: list[str], label: str) -> dict[str, str]:
+    """Send the outbox until each of `keys` is sent or failed, or nothing has moved for
+    STALL_SECONDS; returns their states (a key never queued is missing)."""
+    from bot.outbox import Dispatcher, client_source
+    from storage import outbox
+
+    dispatcher = Dispatcher(services.engine, client_source(services), services.clock)
+    done = 0
+    moved = time.monotonic()
+    with progress(label, total=len(keys)) as advance:
+        while True:
+            states = outbox.statuses(services.engine, team_id=team_id, keys=keys)
+            waiting = sum(1 for s in states.values() if s in (outbox.PENDING, outbox.SENDING))
+            finished = len(keys) - waiting
+            if finished > done:
+                advance(finished - done)
+                done = finished
+                moved = time.monotonic()
+            if not waiting or time.monotonic() - moved > STALL_SECONDS:
+                return states
+            if not dispatcher.run_once():
+                time.sleep(0.2)  # an upload waits its turn behind its message

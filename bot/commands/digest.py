@@ -3,7 +3,6 @@ the terminal, as the sandbox shows the Slack message; `--post` sends it to the c
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,7 +18,6 @@ if TYPE_CHECKING:
     from core.digest import Digest
 
 # How long `--post` waits for the chart, which follows its message.
-POST_WAIT_SECONDS = 20.0
 
 
 def _kind(value: str) -> PeriodKind:
@@ -121,7 +119,6 @@ def _post(
     """Queue the report under its key (a scheduled post of the same period is the same
     message) and send it now."""
     from bot import digest as glue
-    from bot.outbox import Dispatcher, client_source
     from storage import outbox as queue
 
     key = glue.message_key(report.cadence, channel, report.period)
@@ -135,15 +132,7 @@ def _post(
         now=services.clock(),
     ):
         typer.echo(f"\n{key} was queued before; sending what is still due")
-    dispatcher = Dispatcher(services.engine, client_source(services), services.clock)
-    deadline = time.monotonic() + POST_WAIT_SECONDS
-    while True:
-        dispatcher.drain()
-        states = queue.statuses(services.engine, team_id=team_id, keys=keys)
-        waiting = [k for k in keys if states.get(k) in (queue.PENDING, queue.SENDING)]
-        if not waiting or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)  # the chart waits its turn behind the message
+    states = common.send_queued(services, team_id, keys, "Posting the report")
     for k in keys:
         state = states.get(k, "not queued")
         typer.echo(f"{k}: {state}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import typer
@@ -79,34 +78,12 @@ def _survey(services: Services, team_id: str, survey_id: int) -> object:
 NEEDED = "to reach Slack (set them, or use `cxbot sandbox`)"
 
 
-# `--wait` gives up waiting (the bot goes on sending) after this long without progress:
-# Slack unreachable, say; the outbox keeps such messages for a day.
-STALL_SECONDS = 60.0
-
-
 def _deliver(services: Services, team_id: str, keys: list[str], label: str) -> tuple[int, int, int]:
-    """Send the outbox until every one of `keys` is sent or failed, or nothing has moved for
-    STALL_SECONDS; (sent, failed, still queued)."""
-    from bot.outbox import Dispatcher, client_source
+    """Send `keys` now (see common.send_queued); (sent, failed, still queued)."""
     from storage import outbox
 
-    dispatcher = Dispatcher(services.engine, client_source(services), services.clock)
-    done = 0
-    moved = time.monotonic()
-    with common.progress(label, total=len(keys)) as advance:
-        while True:
-            states = outbox.statuses(services.engine, team_id=team_id, keys=keys)
-            finished = sum(1 for s in states.values() if s in (outbox.SENT, outbox.FAILED))
-            if finished > done:
-                advance(finished - done)
-                done = finished
-                moved = time.monotonic()
-            if finished >= len(keys) or time.monotonic() - moved > STALL_SECONDS:
-                break
-            if not dispatcher.run_once():
-                time.sleep(0.2)
-    sent = sum(1 for s in states.values() if s == outbox.SENT)
-    failed = sum(1 for s in states.values() if s == outbox.FAILED)
+    states = list(common.send_queued(services, team_id, keys, label).values())
+    sent, failed = states.count(outbox.SENT), states.count(outbox.FAILED)
     return sent, failed, len(keys) - sent - failed
 
 

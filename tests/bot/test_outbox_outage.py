@@ -23,6 +23,13 @@ def _nobody_listening() -> str:
         return f"http://127.0.0.1:{s.getsockname()[1]}/api/"
 
 
+def _unreachable(localslack: LocalSlack) -> WebClient:
+    """A client for a Slack that does not answer (no retries of its own: the outbox's)."""
+    return WebClient(
+        token=localslack.bot_token, base_url=_nobody_listening(), timeout=2, retry_handlers=[]
+    )
+
+
 def _queue(engine: Engine, team: str, clock: FakeClock, keys: list[str]) -> None:
     with engine.begin() as conn:
         for key in keys:
@@ -44,9 +51,7 @@ def test_back_offs_end_when_slack_answers_again(
     localslack: LocalSlack, bot_settings: Settings, sqlite_engine: Engine, clock: FakeClock
 ) -> None:
     engine, team = sqlite_engine, localslack.team_id
-    down = WebClient(
-        token=localslack.bot_token, base_url=_nobody_listening(), timeout=2, retry_handlers=[]
-    )
+    down = _unreachable(localslack)
     up = dispatcher_client(bot_settings)
     client = {"now": down}
     dispatcher = Dispatcher(engine, lambda _team: client["now"], clock)
@@ -75,9 +80,7 @@ def test_an_hour_without_slack_loses_nothing(
 ) -> None:
     engine, team = sqlite_engine, localslack.team_id
     clock.now = datetime.now(UTC)  # the message's age counts from its stored created_at
-    down = WebClient(
-        token=localslack.bot_token, base_url=_nobody_listening(), timeout=2, retry_handlers=[]
-    )
+    down = _unreachable(localslack)
     dispatcher = Dispatcher(engine, lambda _team: down, clock, max_attempts=3)
     _queue(engine, team, clock, ["test:alert"])
     # Well past max_attempts, but within a day: still waiting to be sent.
@@ -99,9 +102,7 @@ def test_a_refused_connection_needs_no_history_check(
     localslack: LocalSlack, bot_settings: Settings, sqlite_engine: Engine, clock: FakeClock
 ) -> None:
     engine, team = sqlite_engine, localslack.team_id
-    down = WebClient(
-        token=localslack.bot_token, base_url=_nobody_listening(), timeout=2, retry_handlers=[]
-    )
+    down = _unreachable(localslack)
     client = {"now": down}
     dispatcher = Dispatcher(engine, lambda _team: client["now"], clock)
     _queue(engine, team, clock, ["test:refused"])

@@ -403,7 +403,7 @@ def test_cli_close_does_not_wait_forever_for_an_unreachable_slack(
     from typer.testing import CliRunner
 
     from bot.cli import app
-    from bot.commands import pulse as pulse_cli
+    from bot.commands import common
 
     _cli_env(monkeypatch, tmp_path, sqlite_url, localslack)
     runner = CliRunner()
@@ -422,7 +422,7 @@ def test_cli_close_does_not_wait_forever_for_an_unreachable_slack(
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}/api/"
     monkeypatch.setenv("SLACK_API_URL", dead)
-    monkeypatch.setattr(pulse_cli, "STALL_SECONDS", 1.0)
+    monkeypatch.setattr(common, "STALL_SECONDS", 1.0)
     began = time.monotonic()
     closed = runner.invoke(app, ["pulse", "close", survey_id])
     assert closed.exit_code == 0, closed.output
