@@ -28,7 +28,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import IO, Any, Protocol, cast
@@ -224,6 +224,8 @@ class _LineState:
     record_start: int = 1
     bad: set[int] = field(default_factory=set)
     nul: set[int] = field(default_factory=set)
+    # The raw lines of the record being read (the exact reader only).
+    recording: list[bytes] = field(default_factory=list)
 
     def trouble(self, first: int, last: int) -> str | None:
         """Why lines first..last cannot be trusted, if they cannot."""
@@ -260,9 +262,25 @@ def _sniff_encoding(sample: bytes, complete: bool) -> tuple[str, bool]:
     return "utf-8", False
 
 
-def _decoded_lines(raw: Iterable[bytes], state: _LineState) -> Iterator[str]:
-    for line in raw:
+class _DecodedLines:
+    """The lines of `raw` as text, counted in `state`.
+
+    An iterator, not a generator: a line handed back to `raw` after the end of the file
+    was reached is still read (see `unclosed_quote`).
+    """
+
+    def __init__(self, raw: Iterator[bytes], state: _LineState) -> None:
+        self._raw = raw
+        self._state = state
+
+    def __iter__(self) -> _DecodedLines:
+        return self
+
+    def __next__(self) -> str:
+        state = self._state
+        line = next(self._raw)
         state.count += 1
+        state.recording.append(line)
         if state.count - state.record_start > _MAX_RECORD_LINES:
             raise FileError(
                 f"line {state.record_start}: a quoted value starting here is never closed"
@@ -276,8 +294,7 @@ def _decoded_lines(raw: Iterable[bytes], state: _LineState) -> Iterator[str]:
                 # Only ASCII so far, and this is not UTF-8: an older single-byte encoding.
                 state.encoding, state.settled = _legacy_encoding(line), True
                 try:
-                    yield line.decode(state.encoding)
-                    continue
+                    return line.decode(state.encoding)
                 except UnicodeDecodeError:
                     pass
             state.bad.add(state.count)
@@ -285,7 +302,7 @@ def _decoded_lines(raw: Iterable[bytes], state: _LineState) -> Iterator[str]:
         else:
             if not state.settled and not line.isascii():
                 state.settled = True
-        yield text
+        return text
 
 
 @dataclass
@@ -563,6 +580,10 @@ class _BlockReader:
                 return None  # a blank row is skipped by the record reader
         return columns
 
+    def plain_line(self, line: bytes) -> bool:
+        """Whether one line (without its line break) is a record of plain fields."""
+        return self._line.fullmatch(line) is not None
+
     def _quotes_plain(self, data: bytes) -> bool:
         """Whether every line with a quote is one record of plain fields."""
         fullmatch = self._line.fullmatch
@@ -577,10 +598,57 @@ class _BlockReader:
         return True
 
 
+class _Then:
+    """`first`, then what `rest` gives, each time it is asked (see `_DecodedLines`)."""
+
+    def __init__(self, first: str, rest: Iterator[str]) -> None:
+        self._first: str | None = first
+        self._rest = rest
+
+    def __iter__(self) -> _Then:
+        return self
+
+    def __next__(self) -> str:
+        if self._first is not None:
+            first, self._first = self._first, None
+            return first
+        return next(self._rest)
+
+
+def unclosed_quote(
+    state: _LineState, record_like: Callable[[bytes], bool]
+) -> tuple[str, bool] | None:
+    """Why a record read over several lines (`state.recording`) is a quote left open,
+    and whether the lines after its first are to be read again; None when it is a
+    value that really spans lines.
+
+    A quoted value may hold line breaks, so a quote that is never closed swallows the
+    rows after it into one value: a line inside the value that is a whole row on its
+    own, or a record that only ends with the file, gives it away.
+    """
+    lines = state.recording
+    first = state.record_start
+    swallowed = next((n for n, line in enumerate(lines[1:], 1) if record_like(line)), None)
+    if swallowed is not None:
+        reason = (
+            f"a quote opened on line {first} is not closed on that line, so line "
+            f"{first + swallowed} and the lines after it were read into this row's value: "
+            "this row is rejected (close the quote) and the lines after it read on their own"
+        )
+        return reason, True
+    if b'"' not in lines[-1]:
+        reason = (
+            f"a quote opened on line {first} is never closed: lines {first}-"
+            f"{first + len(lines) - 1} (to the end of the file) were read as one value"
+        )
+        return reason, False
+    return None
+
+
 def _csv_chunks(text: _Text, spec: _Spec, chunk_rows: int) -> Iterator[_Chunk]:
     state = _LineState(text.encoding, text.settled)
     raw = _RawLines(text.stream)
-    lines = _decoded_lines(raw, state)
+    lines = _DecodedLines(raw, state)
     first = ""
     for first in lines:
         if first.strip():
@@ -603,11 +671,7 @@ def _csv_chunks(text: _Text, spec: _Spec, chunk_rows: int) -> Iterator[_Chunk]:
         delimiter = _sniff_delimiter(first)
     state.record_start = header_line
 
-    def records() -> Iterator[str]:
-        yield first
-        yield from lines
-
-    reader = csv.reader(records(), delimiter=delimiter)
+    reader = csv.reader(_Then(first, lines), delimiter=delimiter)
     try:
         header = next(reader)
     except csv.Error as exc:
@@ -645,6 +709,19 @@ def _csv_chunks(text: _Text, spec: _Spec, chunk_rows: int) -> Iterator[_Chunk]:
         columns = {c: read[pos] for c, pos in positions}
         return _Chunk(list(range(start, state.count + 1)), columns, _Rows(read), as_raw)
 
+    required = [where[c] for c in spec.required]
+
+    def record_like(line: bytes) -> bool:
+        """Whether a line is a whole row on its own, with every required value."""
+        text = line.decode(state.encoding, "replace").rstrip("\r\n")
+        if blocks.usable and blocks.plain_line(line.rstrip(b"\r\n")) is False:
+            return False
+        try:
+            cells = next(csv.reader([text], delimiter=delimiter))
+        except (csv.Error, StopIteration):
+            return False
+        return len(cells) == width and all(cells[i].strip() for i in required)
+
     lines_: list[int] = []
     rows: list[tuple[str, ...]] = []
     rejected: list[Rejected] = []
@@ -663,6 +740,7 @@ def _csv_chunks(text: _Text, spec: _Spec, chunk_rows: int) -> Iterator[_Chunk]:
             try_fast = False
         start = end + 1
         state.record_start = start
+        state.recording.clear()
         try:
             row = next(reader)
         except StopIteration:
@@ -670,6 +748,18 @@ def _csv_chunks(text: _Text, spec: _Spec, chunk_rows: int) -> Iterator[_Chunk]:
         except csv.Error as exc:
             raise FileError(f"line {start}: {exc}") from None
         end = state.count
+        if end > start:
+            broken = unclosed_quote(state, record_like)
+            if broken is not None:
+                reason, again = broken
+                rejected.append(Rejected(start, reason, as_raw(row)))
+                if again:
+                    # The lines the open quote swallowed are read again, as rows of their own.
+                    raw.hand_back(state.recording[1:])
+                    state.count = end = start
+                else:
+                    end = state.count
+                continue
         joined = "".join(row)
         if not joined or joined.isspace():
             continue  # blank lines and rows of empty cells carry nothing
@@ -710,13 +800,88 @@ def _as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+# A JSON escape like "\ud800" decodes to half of a surrogate pair: no encoding can write
+# it, so storage (and any report that shows it) would fail on it later.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+LONE_SURROGATE_REASON = (
+    "the item contains an unpaired surrogate escape (like \\ud800), which is not text"
+)
+# Python's parser gives up near 1,000 levels (RecursionError); no answer is nested at all.
+TOO_DEEP_REASON = "the item is nested too deeply to read (arrays or objects inside each other)"
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]++|\\.)*+"|[\[\]{}]')
+_JSON_SCALAR = re.compile(r'"(?:[^"\\]++|\\.)*+"|[^,\]}\s]+')
+
+
+def json_value_end(text: str, pos: int) -> int | None:
+    """Where the JSON value starting at `pos` ends (its brackets closed), or None when
+    `text` ends first. Only strings and brackets are looked at, so no nesting is too
+    deep for it; a scalar value ends at the next delimiter."""
+    if pos >= len(text) or text[pos] not in "[{":
+        stop = _JSON_SCALAR.match(text, pos)
+        return stop.end() if stop else None
+    depth = 0
+    for token in _JSON_TOKEN.finditer(text, pos):
+        kind = token.group()
+        if kind in "[{":
+            depth += 1
+        elif kind in "]}":
+            depth -= 1
+            if depth == 0:
+                return token.end()
+    return None
+
+
+def json_array_items(text: str) -> list[str] | None:
+    """The texts of a JSON array's items, split without parsing them (so an item nested
+    too deeply for the parser is still told apart from the rest); None when `text` is
+    not one array."""
+    body = text.strip()
+    if not body.startswith("["):
+        return None
+    items: list[str] = []
+    pos = 1
+    separator = re.compile(r"\s*(,|\])\s*")
+    first = re.compile(r"\s*").match(body, pos)
+    pos = first.end() if first else pos
+    if body.startswith("]", pos):
+        return [] if not body[pos + 1 :].strip() else None
+    while True:
+        end = json_value_end(body, pos)
+        if end is None:
+            return None
+        items.append(body[pos:end])
+        sep = separator.match(body, end)
+        if sep is None:
+            return None
+        pos = sep.end()
+        if sep.group(1) == "]":
+            return items if pos == len(body) else None
+
+
+def has_lone_surrogate(values: Iterable[str]) -> bool:
+    search = _LONE_SURROGATE.search
+    return any(search(v) for v in values)
+
+
+def _shown_text(value: str) -> str:
+    return _LONE_SURROGATE.sub("\ufffd", value)
+
+
 def _add_object(chunk: _Chunk, line: int, item: Any, spec: _Spec) -> None:
     if not isinstance(item, dict):
         chunk.rejected.append(
             Rejected(line, "the item is not a JSON object", {"item": _as_text(item)})
         )
         return
-    raw = {str(k): _as_text(v) for k, v in item.items()}
+    try:
+        raw = {str(k): _as_text(v) for k, v in item.items()}
+    except RecursionError:
+        chunk.rejected.append(Rejected(line, TOO_DEEP_REASON, {"item": "(not shown)"}))
+        return
+    if has_lone_surrogate(raw) or has_lone_surrogate(raw.values()):
+        shown = {_shown_text(k): _shown_text(v) for k, v in raw.items()}
+        chunk.rejected.append(Rejected(line, LONE_SURROGATE_REASON, shown))
+        return
     mapped: dict[str, str] = {}
     origin: dict[str, str] = {}
     for key, value in raw.items():
@@ -805,6 +970,17 @@ def _json_items(text: _Text) -> Iterator[tuple[int, Any, str | None, int]]:
         while True:
             try:
                 item, end = _JSON.raw_decode(buf, pos)
+                break
+            except RecursionError:
+                # Skipped by its brackets alone: the items after it are still read.
+                stop = json_value_end(buf, pos)
+                while stop is None and more():
+                    stop = json_value_end(buf, pos)
+                start = line_at(pos)
+                yield start, "(not shown)", TOO_DEEP_REASON, 0
+                pos = len(buf) if stop is None else stop
+                item = None
+                end = -1
                 break
             except json.JSONDecodeError as exc:
                 at_end = exc.msg.startswith("Unterminated string") or not buf[exc.pos :].strip()
@@ -999,8 +1175,27 @@ def _naive_utc(aware: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     return pd.DatetimeIndex(aware).tz_convert(None).to_numpy().astype("datetime64[us]")
 
 
-def _parse_moments(values: Sequence[str], tz: ZoneInfo) -> tuple[pd.Series, pd.Series, np.ndarray]:
-    """(UTC instants, local days, ok) for answer timestamps.
+# Answers before this cannot be real (no survey tool is older), and years like 0001 or
+# 9999 break time zone conversion and date arithmetic everywhere downstream.
+EARLIEST_ANSWER = datetime(1990, 1, 1, tzinfo=UTC)
+# How far ahead of now an answer may be dated: clocks and time zones differ.
+FUTURE_SLACK = timedelta(days=1)
+
+
+def answer_bounds(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The earliest and latest moment an answer given at `now` (default: the clock) may
+    carry."""
+    return EARLIEST_ANSWER, (now or datetime.now(UTC)) + FUTURE_SLACK
+
+
+def _as_us(moment: datetime) -> np.datetime64:
+    return np.datetime64(moment.astimezone(UTC).replace(tzinfo=None), "us")
+
+
+def _parse_moments(
+    values: Sequence[str], tz: ZoneInfo, bounds: tuple[datetime, datetime] | None = None
+) -> tuple[pd.Series, pd.Series, np.ndarray, np.ndarray]:
+    """(UTC instants, local days, ok, outside bounds) for answer timestamps.
 
     Values with an offset are exact; dates and naive times are wall-clock time in `tz`.
     A naive time that a DST change makes ambiguous is taken as the first (summer-time)
@@ -1009,6 +1204,10 @@ def _parse_moments(values: Sequence[str], tz: ZoneInfo) -> tuple[pd.Series, pd.S
     """
     n = len(values)
     kinds = _moment_kinds(values)
+    earliest, latest = (_as_us(b) for b in (bounds or answer_bounds()))
+    # Wall-clock times are compared with a margin of two days (every offset is within
+    # it) before they are localised: far years make the conversion itself fail.
+    margin = np.timedelta64(2, "D")
     # Plain numpy datetime64 (naive UTC) until the end: a tz-aware Series' to_numpy()
     # makes one Timestamp object per row.
     moments = np.full(n, np.datetime64("NaT"), dtype="datetime64[us]")
@@ -1019,20 +1218,28 @@ def _parse_moments(values: Sequence[str], tz: ZoneInfo) -> tuple[pd.Series, pd.S
     local = ~aware & (kinds != _EMPTY)
     if local.any():
         picked = [v for v, a in zip(values, local, strict=True) if a]
-        wall = pd.DatetimeIndex(_naive_moments(picked))
+        naive = _naive_moments(picked).to_numpy()
+        far = (naive < earliest - margin) | (naive > latest + margin)
+        if far.any():
+            naive = naive.copy()
+            naive[far] = np.datetime64(earliest - margin)  # refused below, as outside
+        wall = pd.DatetimeIndex(naive)
         localised = wall.tz_localize(
             tz, ambiguous=np.ones(len(wall), dtype=bool), nonexistent="shift_forward"
         )
         moments[local] = _naive_utc(localised)
+    ok = ~np.isnat(moments)
+    outside = ok & ((moments < earliest) | (moments > latest))
+    if outside.any():
+        moments[outside] = np.datetime64("NaT")
     instants = pd.DatetimeIndex(moments).tz_localize("UTC")
     utc = pd.Series(instants)
-    ok = ~np.isnat(moments)
     # numpy's day array turns into datetime.date objects far faster than .dt.date.
     wall = instants.tz_convert(tz).tz_localize(None).to_numpy().astype("datetime64[D]")
     # One datetime.date (None for NaT) per distinct day, shared by the rows of that day.
     codes, distinct = pd.factorize(wall.view(np.int64))
     days = pd.Series(_spread(distinct.view("datetime64[D]").astype(object), codes), dtype=object)
-    return utc, days, ok
+    return utc, days, ok & ~outside, outside
 
 
 def _optional_text(
@@ -1075,7 +1282,9 @@ def _empty_responses() -> pd.DataFrame:
     return frame
 
 
-def _check_responses(chunk: _Chunk, tz: ZoneInfo) -> tuple[pd.DataFrame, list[Rejected]]:
+def _check_responses(
+    chunk: _Chunk, tz: ZoneInfo, now: datetime | None = None
+) -> tuple[pd.DataFrame, list[Rejected]]:
     n = len(chunk)
     if n == 0:
         return _empty_responses(), sorted(chunk.rejected, key=lambda r: r.line)
@@ -1084,10 +1293,18 @@ def _check_responses(chunk: _Chunk, tz: ZoneInfo) -> tuple[pd.DataFrame, list[Re
     when = _stripped(chunk, "responded_at")
     when_missing = np.array([not v for v in when], dtype=bool)
     problems.add(when_missing, "responded_at is missing")
-    utc, days, when_ok = _parse_moments(when, tz)
+    earliest, latest = answer_bounds(now)
+    utc, days, when_ok, outside = _parse_moments(when, tz, (earliest, latest))
     problems.add(
-        ~when_ok & ~when_missing,
+        ~when_ok & ~when_missing & ~outside,
         lambda i: f"responded_at {_shown(when[i])} is not a date ({DATE_HINT})",
+    )
+    problems.add(
+        outside,
+        lambda i: (
+            f"responded_at {_shown(when[i])} is outside the dates an answer can "
+            f"have ({earliest:%Y-%m-%d} to {latest:%Y-%m-%d %H:%M} UTC)"
+        ),
     )
 
     # Metric and score: checked once per distinct value (see _distinct), spread to rows.
@@ -1378,15 +1595,20 @@ def _check_customers(chunk: _Chunk, seen: dict[str, int]) -> tuple[pd.DataFrame,
 
 
 def read_responses(
-    source: Path | IO[bytes], tz: ZoneInfo, chunk_rows: int = 50_000
+    source: Path | IO[bytes],
+    tz: ZoneInfo,
+    chunk_rows: int = 50_000,
+    *,
+    now: datetime | None = None,
 ) -> Iterator[tuple[pd.DataFrame, list[Rejected]]]:
     """Survey answers from a CSV or JSON file, chunk by chunk: (valid rows, rejected rows).
 
     The frame has exactly RESPONSE_COLUMNS. Raises FileError (at the first chunk, or
     later for a JSON array that breaks off) when the file as a whole cannot be used.
+    Answers dated outside `answer_bounds(now)` are rejected.
     """
     for chunk in _chunks(source, _RESPONSES, chunk_rows):
-        yield _check_responses(chunk, tz)
+        yield _check_responses(chunk, tz, now)
 
 
 def read_customers(
@@ -1404,13 +1626,42 @@ def read_customers(
 
 
 def validate_response_objects(
-    objects: list[dict[str, Any]], tz: ZoneInfo
+    objects: list[dict[str, Any]], tz: ZoneInfo, *, now: datetime | None = None
 ) -> tuple[pd.DataFrame, list[Rejected]]:
     """Answers given as objects (a webhook body): (valid rows, rejected rows).
 
-    A Rejected's `line` is the object's 1-based position in the list.
+    A Rejected's `line` is the object's 1-based position in the list. An answer whose
+    response_id an earlier object of the list already gave with a different answer is
+    rejected (the same answer twice is left to storage, which counts a duplicate).
     """
     chunk = _Chunk()
     for index, item in enumerate(objects, start=1):
         _add_object(chunk, index, item, _RESPONSES)
-    return _check_responses(chunk, tz)
+    frame, rejected = _check_responses(chunk, tz, now)
+    if len(frame) < 2:
+        return frame, rejected
+    rejected_lines = {r.line for r in rejected}
+    lines = [line for line in chunk.lines if line not in rejected_lines]
+    keys = frame["response_key"]
+    repeated = keys.duplicated(keep=False) & keys.str.startswith(ID_PREFIX)
+    if not repeated.any():
+        return frame, rejected
+    first: dict[str, tuple[int, tuple[Any, ...]]] = {}
+    drop: list[int] = []
+    compared = [c for c in RESPONSE_COLUMNS if c != "response_key"]
+    for i in np.flatnonzero(repeated.to_numpy()):
+        key = str(keys.iat[i])
+        values = tuple(frame[c].iat[i] for c in compared)
+        if key not in first:
+            first[key] = (lines[i], values)
+        elif first[key][1] != values:
+            reason = (
+                f"response_id {_shown(key[len(ID_PREFIX) :])} is given earlier in the same "
+                "body with a different answer"
+            )
+            rejected.append(Rejected(lines[i], reason, chunk.raw(chunk.lines.index(lines[i]))))
+            drop.append(i)
+    if drop:
+        frame = frame.drop(index=drop).reset_index(drop=True)
+        rejected.sort(key=lambda r: r.line)
+    return frame, rejected

@@ -497,8 +497,10 @@ def test_a_quote_that_never_closes_is_reported_where_it_starts() -> None:
     short = 'responded_at,metric,score,comment\n2026-11-20,nps,9,ok\n2026-11-20,nps,"9\n1,2,3,4\n'
     frame, rejected = responses(short)
     assert len(frame) == 1
-    assert rejected[0].line == 3
-    assert "lines 3-4 were read as one row" in rejected[0].reason
+    # Line 4 is a row of its own (with a bad date): the quote opened on line 3 is broken.
+    assert [r.line for r in rejected] == [3, 4]
+    assert "a quote opened on line 3 is not closed" in rejected[0].reason
+    assert "responded_at 1 is not a date" in rejected[1].reason
 
 
 def test_corpus_duplicate_header_names() -> None:
