@@ -36,9 +36,12 @@ from slack_sdk.signature import SignatureVerifier
 from bot import observability
 from bot.app import ACKNOWLEDGED, LISTENERS
 from bot.middleware import EARLY_ACK_TYPES
+from bot.replay import WINDOW_SECONDS as REPLAY_WINDOW_SECONDS
+from bot.replay import ReplayGuard, is_slack_retry
 from bot.runtime_hooks import answers_stored
 from bot.services import Services
 from bot.settings import Settings
+from core.ingest import TOO_DEEP_REASON, json_array_items
 
 log = logging.getLogger("cxbot.web")
 
@@ -46,7 +49,11 @@ MAX_BODY_BYTES = 5 * 1024 * 1024
 LATER_THREADS = 16
 SIGNATURE_HEADER = "X-CXBot-Signature"
 WORKSPACE_SECRET_KEY = "webhook.secret"  # a workspace's own webhook key (core/config_keys.py)
-TEAM_ID = re.compile(r"^[TE][A-Z0-9]{2,31}$")
+# Matched whole (fullmatch): `$` alone would also let a trailing newline through.
+TEAM_ID = re.compile(r"[TE][A-Z0-9]{2,31}")
+# What Slack sends: Unix seconds. Anything else (empty, a fraction, 400 digits) is refused
+# here, before Bolt, whose verifier would fail on it with a traceback.
+SLACK_TIMESTAMP = re.compile(r"[0-9]{1,12}")
 
 StartResponse = Callable[..., Any]
 Environ = dict[str, Any]
@@ -60,7 +67,8 @@ class Reply:
 
     @classmethod
     def json(cls, status: int, data: Any, headers: Iterable[tuple[str, str]] = ()) -> Reply:
-        body = json.dumps(data, ensure_ascii=False).encode()
+        # "replace": a lone surrogate somewhere in `data` must not turn the answer into a 500.
+        body = json.dumps(data, ensure_ascii=False).encode("utf-8", "replace")
         return cls(status, body, [("Content-Type", "application/json; charset=utf-8"), *headers])
 
 
@@ -94,6 +102,7 @@ class WebApp:
         }
         secret = services.settings.slack_signing_secret
         self._verifier = SignatureVerifier(secret) if secret else None
+        self._replays = ReplayGuard(services.engine)
         # Bolt's work for requests acknowledged at once (see `_ack_now`).
         self._later = ThreadPoolExecutor(LATER_THREADS, thread_name_prefix="cxbot-acked")
         if getattr(bolt_app, "oauth_flow", None) is not None:
@@ -148,10 +157,15 @@ class WebApp:
 
     def slack_events(self, environ: Environ) -> Reply:
         raw = self._read_body(environ)
+        refused = self._slack_refusal(raw, environ)
+        if refused is not None:
+            return refused
         try:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
             return Reply.json(400, {"error": "bad_request", "message": "the body is not UTF-8"})
+        if not self._first_delivery(body, environ):
+            return Reply(200)
         request = BoltRequest(
             body=body, query=environ.get("QUERY_STRING", ""), headers=_headers(environ)
         )
@@ -181,15 +195,41 @@ class WebApp:
     def _ack_now(self, body: str, environ: Environ) -> bool:
         """A signed command, button or shortcut: Slack reads nothing from its ack but the
         status (bot.middleware.EarlyAck sends any reply through the response URL), so it
-        is answered before Bolt runs at all. Anything else, or a bad signature, goes
-        through Bolt on this thread, which answers it (401 for the signature)."""
-        if self._verifier is None or not early_ack_body(body):
-            return False
+        is answered before Bolt runs at all. Anything else goes through Bolt on this
+        thread, which answers it. The signature was checked by `_slack_refusal`."""
+        return self._verifier is not None and early_ack_body(body)
+
+    def _slack_refusal(self, raw: bytes, environ: Environ) -> Reply | None:
+        """401 for a request to /slack/events that is not signed by Slack (None when it is,
+        or when no signing secret is set and Bolt decides)."""
+        if self._verifier is None:
+            return None
         stamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or ""
         signature = environ.get("HTTP_X_SLACK_SIGNATURE") or ""
-        if not stamp.isdigit() or not signature:
-            return False
-        return self._verifier.is_valid(body, stamp, signature)
+        secret = self.services.settings.slack_signing_secret or ""
+        if _slack_signed(secret, raw, stamp, signature, now=time.time()):
+            return None
+        log.info(
+            "refused a request to /slack/events: missing, malformed or wrong signature or timestamp"
+        )
+        return Reply.json(
+            401,
+            {
+                "error": "unauthorized",
+                "message": "missing or wrong X-Slack-Signature or X-Slack-Request-Timestamp "
+                "(Unix seconds, within five minutes of now)",
+            },
+        )
+
+    def _first_delivery(self, body: str, environ: Environ) -> bool:
+        """False for a copy of a signed request already taken (bot/replay.py)."""
+        if self._verifier is None or is_slack_retry(_header_values(environ), body):
+            return True
+        stamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP") or "0"
+        if self._replays.first_time(environ.get("HTTP_X_SLACK_SIGNATURE") or "", int(stamp)):
+            return True
+        log.info("dropped a copy of a Slack request already taken (same signature)")
+        return False
 
     def _dispatch_later(self, request: BoltRequest, acked_at: float) -> None:
         # After the acks still pending: a burst's last request is answered first.
@@ -210,19 +250,23 @@ class WebApp:
         query = parse_qs(environ.get("QUERY_STRING", ""))
         team_id = (query.get("team") or [None])[0] or self.default_team()
         shared = self.services.settings.cxbot_webhook_secret
-        if not team_id or not TEAM_ID.match(team_id):
+        bad_id = not team_id or not TEAM_ID.fullmatch(team_id)
+        if bad_id or not self._installed(team_id or ""):
             # Which key applies is not known without the workspace: a caller holding the
             # shared one is told what is wrong, anyone else only that they are refused.
             if not shared:
                 return _webhook_off("; a workspace's own webhook.secret needs ?team=T...")
             if not self._webhook_signed(environ, shared)[0]:
                 return _webhook_refused()
-            message = (
-                f"team {team_id!r} is not a Slack team ID (like T0123ABCD)"
-                if team_id
-                else "which workspace? pass ?team=T... (there is no single workspace "
-                "to default to: none or several are installed)"
-            )
+            if not team_id:
+                message = (
+                    "which workspace? pass ?team=T... (there is no single workspace "
+                    "to default to: none or several are installed)"
+                )
+            elif bad_id:
+                message = f"team {team_id!r} is not a Slack team ID (like T0123ABCD)"
+            else:
+                message = f"workspace {team_id} is not installed: answers cannot be stored for it"
             return Reply.json(400, {"error": "bad_team", "message": message})
         # A workspace with its own key opens with that key only: the shared one, which
         # every workspace's survey tool holds, cannot write into it.
@@ -235,18 +279,44 @@ class WebApp:
         if not signed:
             return _webhook_refused()
         try:
-            data = json.loads(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
+            data = json.loads(text)
         except UnicodeDecodeError:
             return Reply.json(400, {"error": "invalid_json", "message": "the body is not UTF-8"})
         except json.JSONDecodeError as exc:
-            return Reply.json(
-                400,
-                {
-                    "error": "invalid_json",
-                    "message": f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-                },
-            )
+            return _invalid_json(exc)
+        except RecursionError:
+            # Nested too deeply for the parser somewhere: each item on its own, so the
+            # answers beside the deep one are still stored.
+            parts = json_array_items(text)
+            if parts is None:
+                return Reply.json(400, {"error": "invalid_json", "message": TOO_DEEP_REASON})
+            data = []
+            for part in parts:
+                try:
+                    data.append(json.loads(part))
+                except RecursionError:
+                    data.append(_TooDeep())
+                except json.JSONDecodeError as exc:
+                    return _invalid_json(exc)
+        assert team_id is not None
         return self._store_answers(team_id, data)
+
+    def _installed(self, team_id: str) -> bool:
+        """Whether `team_id` is a workspace this deployment serves: one that installed the
+        app (OAuth mode), or the bot token's own."""
+        if self.services.settings.oauth_enabled:
+            from bot.oauth import installed_teams
+
+            return team_id in installed_teams(self.services)
+        own = self.default_team()
+        if own is not None:
+            return team_id == own
+        # auth.test has not answered yet (Slack unreachable at start): the workspaces
+        # this database already holds are the bot token's.
+        from storage.workspaces import known_teams
+
+        return team_id in known_teams(self.services.engine)
 
     def healthz(self, environ: Environ) -> Reply:
         engine = self.services.engine
@@ -377,7 +447,9 @@ class WebApp:
         objects: list[dict[str, Any]] = []
         positions: list[int] = []  # objects[k] came from items[positions[k]]
         for index, item in enumerate(items):
-            if isinstance(item, dict):
+            if isinstance(item, _TooDeep):
+                errors.append({"index": index, "reason": TOO_DEEP_REASON})
+            elif isinstance(item, dict):
                 objects.append(item)
                 positions.append(index)
             else:
@@ -388,7 +460,9 @@ class WebApp:
             # Read once: the timezone here, alert and praise settings for the insert.
             settings = get_settings(self.services.engine, team_id=team_id)
             frame, rejected = validate_response_objects(
-                objects, zone(settings.get("timezone"), self.services.settings.cxbot_timezone)
+                objects,
+                zone(settings.get("timezone"), self.services.settings.cxbot_timezone),
+                now=self.services.clock(),
             )
             for r in rejected:
                 errors.append({"index": positions[r.line - 1], "reason": r.reason})
@@ -424,6 +498,24 @@ class WebApp:
                 "duplicates": duplicates,
             },
         )
+
+
+class _TooDeep:
+    """An item of a webhook body nested too deeply to parse."""
+
+
+def _invalid_json(exc: json.JSONDecodeError) -> Reply:
+    return Reply.json(
+        400,
+        {
+            "error": "invalid_json",
+            "message": f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
+        },
+    )
+
+
+def _header_values(environ: Environ) -> dict[str, str]:
+    return {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k[:5] == "HTTP_"}
 
 
 def early_ack_body(body: str) -> bool:
@@ -488,6 +580,17 @@ def _webhook_refused() -> Reply:
             "has one; where neither is set the webhook is off>)",
         },
     )
+
+
+def _slack_signed(secret: str, body: bytes, stamp: str, signature: str, *, now: float) -> bool:
+    """Slack's v0 signature over the raw bytes, with a timestamp within five minutes."""
+    if not SLACK_TIMESTAMP.fullmatch(stamp) or not signature.isascii():
+        return False
+    if abs(now - int(stamp)) > REPLAY_WINDOW_SECONDS:
+        return False
+    base = b"v0:" + stamp.encode() + b":" + body
+    expected = "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), signature.encode())
 
 
 def _signature_ok(secret: str, body: bytes, header: str | None) -> bool:

@@ -369,3 +369,12 @@ class WorkspaceSetting(SQLModel, table=True):
     key: str = Field(max_length=100, primary_key=True)
     value: str = Field(sa_type=Text)
     updated_at: datetime = _ts(default_factory=utcnow)
+
+
+class SeenRequest(SQLModel, table=True):
+    """Signatures of Slack requests already taken, kept while Slack's timestamp window
+    would still accept them (bot/replay.py): a captured request sent again is dropped,
+    whichever instance it reaches."""
+
+    digest: str = Field(max_length=64, primary_key=True)  # sha256 of the signature
+    expires_at: datetime = _ts(index=True)

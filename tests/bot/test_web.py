@@ -140,12 +140,26 @@ def test_invalid_json_and_odd_bodies(slack: SlackKit, services: Services) -> Non
 
 
 def test_team_is_taken_from_the_query_or_the_workspace(slack: SlackKit, services: Services) -> None:
-    assert slack.webhook(answer(1), team="T0OTHER").status == 202
-    assert count(services, "T0OTHER") == 1
-    assert count(services) == 0
+    assert slack.webhook(answer(1), team="T0CXLOCAL").status == 202
+    assert slack.webhook(answer(2)).status == 202
+    assert count(services) == 2
     r = slack.webhook(answer(1), team="not-a-team")
     assert r.status == 400
     assert r.json()["error"] == "bad_team"
+
+
+@pytest.mark.parametrize("team", ["T0CXLOCAL%0A", "T0CXLOCAL%0D%0A", "T0OTHER", "T0CXLOCAL%00"])
+def test_a_team_that_is_not_an_installed_workspace_is_refused(
+    slack: SlackKit, services: Services, team: str
+) -> None:
+    """`$` matched before a trailing newline, and any well-formed id was taken: answers
+    landed under a workspace nobody installed."""
+    r = slack.webhook(answer(1), team=team)
+    assert r.status == 400, r.text
+    assert r.json()["error"] == "bad_team"
+    assert slack.webhook(answer(1), secret=None, team=team).status == 401
+    with services.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Response)).scalar_one() == 0
 
 
 def test_a_workspace_with_its_own_key_is_closed_to_the_shared_one(
@@ -153,16 +167,17 @@ def test_a_workspace_with_its_own_key_is_closed_to_the_shared_one(
 ) -> None:
     from storage import settings_store
 
-    own = "the-other-workspaces-own-key"
-    settings_store.set(services.engine, team_id="T0OTHER", key="webhook.secret", value=own)
-    # The shared CXBOT_WEBHOOK_SECRET (what the default workspace's tool holds) is refused.
-    r = slack.webhook(answer(1), team="T0OTHER")
+    own = "the-workspaces-own-key"
+    settings_store.set(services.engine, team_id="T0CXLOCAL", key="webhook.secret", value=own)
+    # The shared CXBOT_WEBHOOK_SECRET (what every workspace's tool holds) is refused.
+    r = slack.webhook(answer(1), team="T0CXLOCAL")
     assert r.status == 401 and "X-CXBot-Signature" in r.json()["message"]
-    assert slack.webhook(answer(1), own, team="T0OTHER").status == 202
-    # The workspace's own key opens that workspace only.
-    assert slack.webhook(answer(2), own).status == 401
-    assert slack.webhook(answer(2)).status == 202
-    assert count(services, "T0OTHER") == 1 and count(services) == 1
+    assert slack.webhook(answer(1), own, team="T0CXLOCAL").status == 202
+    assert slack.webhook(answer(2)).status == 401
+    assert slack.webhook(answer(2), own).status == 202
+    # The workspace's own key opens that workspace only (two workspaces: tests/e2e).
+    assert slack.webhook(answer(3), own, team="T0OTHER").status == 401
+    assert count(services) == 2
 
 
 def announce_body(url: str, length: int) -> tuple[int, dict[str, Any]]:
