@@ -21,6 +21,12 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ROUTE_PREFIX = "alerts.route."
 
 
+def N_(msgid: str) -> str:
+    """Marks a description or expected form for the message catalog (`/cx config` shows
+    them in the reader's language; the command line keeps the English)."""
+    return msgid
+
+
 class ConfigError(ValueError):
     """A key or value that cannot be stored; the message says what is expected."""
 
@@ -238,6 +244,14 @@ def is_secret(key: str) -> bool:
         return False
 
 
+def is_channel(key: str) -> bool:
+    """Whether `key` holds a channel ID (so it can be shown as a link to the channel)."""
+    try:
+        return lookup(key).check is _channel
+    except ConfigError:
+        return False
+
+
 def mask(key: str, value: str | None) -> str | None:
     """What may be shown of a stored value: a secret only says that it is set."""
     if value is None or not is_secret(key):
@@ -245,7 +259,7 @@ def mask(key: str, value: str | None) -> str | None:
     return "(set, hidden)"
 
 
-_CHANNEL_EXPECTED = "a channel ID like C0123ABCD (channel details in Slack show it)"
+_CHANNEL_EXPECTED = N_("a channel ID like C0123ABCD (channel details in Slack show it)")
 
 
 def _ch(name: str, description: str) -> ConfigKey:
@@ -255,214 +269,230 @@ def _ch(name: str, description: str) -> ConfigKey:
 KEYS: dict[str, ConfigKey] = {
     k.name: k
     for k in (
-        _ch("alerts.channel", "where detractor alerts are posted"),
-        _ch("alerts.escalation_channel", "where overdue detractor alerts are escalated"),
+        _ch("alerts.channel", N_("where detractor alerts are posted")),
+        _ch("alerts.escalation_channel", N_("where overdue detractor alerts are escalated")),
         ConfigKey(
             "alerts.sla_hours",
-            "hours to follow up a detractor before the alert is overdue",
-            "a whole number of hours from 1 to 720",
+            N_("hours to follow up a detractor before the alert is overdue"),
+            N_("a whole number of hours from 1 to 720"),
             "24",
             _int_between(1, 720),
         ),
         ConfigKey(
             "alerts.reminders",
-            "when to remind about an unresolved alert, as fractions of the follow-up target",
-            "fractions like '0.5,0.75', or 'none'",
+            N_("when to remind about an unresolved alert, as fractions of the follow-up target"),
+            N_("fractions like '0.5,0.75', or 'none'"),
             "0.5,0.75",
             _reminders,
         ),
         ConfigKey(
             "alerts.business_hours",
-            "count the follow-up target in working hours only (unset: calendar hours)",
+            N_("count the follow-up target in working hours only (unset: calendar hours)"),
             sla.BUSINESS_EXPECTED,
             None,
             _business_hours,
         ),
         ConfigKey(
             "alerts.storm_size",
-            "more detractors than this from one import are grouped in one thread",
-            "a whole number from 1 to 1000",
+            N_("more detractors than this from one import are grouped in one thread"),
+            N_("a whole number from 1 to 1000"),
             "10",
             _int_between(1, 1000),
         ),
         ConfigKey(
             "alerts.history_days",
-            "answers older than this many days when stored raise no alert message",
-            "a whole number of days from 0 to 3650",
+            N_("answers older than this many days when stored raise no alert message"),
+            N_("a whole number of days from 0 to 3650"),
             "7",
             _int_between(0, 3650),
         ),
-        _ch("digest.channel", "where the weekly digest is posted"),
-        _ch("digest.monthly.channel", "where the monthly report is posted"),
-        _ch("digest.quarterly.channel", "where the quarterly report is posted"),
-        _ch("digest.yearly.channel", "where the yearly report is posted"),
+        _ch("digest.channel", N_("where the weekly digest is posted")),
+        _ch("digest.monthly.channel", N_("where the monthly report is posted")),
+        _ch("digest.quarterly.channel", N_("where the quarterly report is posted")),
+        _ch("digest.yearly.channel", N_("where the yearly report is posted")),
         ConfigKey(
             "digest.schedule",
-            "when the weekly digest goes out (workspace timezone)",
-            "a weekday and a time like 'mon 08:00'",
+            N_("when the weekly digest goes out (workspace timezone)"),
+            N_("a weekday and a time like 'mon 08:00'"),
             "mon 08:00",
             _schedule,
         ),
-        ConfigKey("digest.enabled", "post the weekly digest", "on or off", "on", _on_off),
-        *(
-            ConfigKey(
-                f"digest.{name}.enabled",
-                f"post the {name} report (to digest.{name}.channel, else digest.channel)",
-                "on or off",
-                "on",
-                _on_off,
-            )
-            for name in ("monthly", "quarterly", "yearly")
+        ConfigKey("digest.enabled", N_("post the weekly digest"), N_("on or off"), "on", _on_off),
+        # Written out, not generated, so that each description is a message id of its own.
+        ConfigKey(
+            "digest.monthly.enabled",
+            N_("post the monthly report (to digest.monthly.channel, else digest.channel)"),
+            N_("on or off"),
+            "on",
+            _on_off,
         ),
-        _ch("insights.channel", "where new customer insights are shared"),
+        ConfigKey(
+            "digest.quarterly.enabled",
+            N_("post the quarterly report (to digest.quarterly.channel, else digest.channel)"),
+            N_("on or off"),
+            "on",
+            _on_off,
+        ),
+        ConfigKey(
+            "digest.yearly.enabled",
+            N_("post the yearly report (to digest.yearly.channel, else digest.channel)"),
+            N_("on or off"),
+            "on",
+            _on_off,
+        ),
+        _ch("insights.channel", N_("where new customer insights are shared")),
         ConfigKey(
             "insights.categories",
-            "the categories insights are sorted into, separated by ','",
-            "category names separated by ',' (at most 20, each at most 40 characters)",
+            N_("the categories insights are sorted into, separated by ','"),
+            N_("category names separated by ',' (at most 20, each at most 40 characters)"),
             ",".join(DEFAULT_CATEGORIES),
             _categories,
         ),
-        _ch("shoutouts.channel", "where shout-outs are posted"),
+        _ch("shoutouts.channel", N_("where shout-outs are posted")),
         ConfigKey(
             "shoutouts.daily_limit",
-            "shout-outs one person may give per day (0 = no limit)",
-            "a whole number from 0 to 1000",
+            N_("shout-outs one person may give per day (0 = no limit)"),
+            N_("a whole number from 0 to 1000"),
             "10",
             _int_between(0, 1000),
         ),
         ConfigKey(
             "shoutouts.pair_weekly_limit",
-            "times one person may praise the same colleague in 7 days (0 = no limit)",
-            "a whole number from 0 to 100",
+            N_("times one person may praise the same colleague in 7 days (0 = no limit)"),
+            N_("a whole number from 0 to 100"),
             "3",
             _int_between(0, 100),
         ),
         ConfigKey(
             "shoutouts.customer_praise",
-            "post a 'the customer said' shout-out when a promoter names an employee",
-            "on or off",
+            N_("post a 'the customer said' shout-out when a promoter names an employee"),
+            N_("on or off"),
             "on",
             _on_off,
         ),
         ConfigKey(
             "promises",
-            "the customer promises, separated by ';'",
-            "promises separated by ';', each at most 200 characters",
+            N_("the customer promises, separated by ';'"),
+            N_("promises separated by ';', each at most 200 characters"),
             None,
             _promises,
         ),
         ConfigKey(
             "locale",
-            "the workspace's default language (else CXBOT_LOCALE)",
-            f"one of {', '.join(LOCALES)}",
+            N_("the workspace's default language (else CXBOT_LOCALE)"),
+            N_("one of en, nb, da, sv"),
             None,
             _locale,
         ),
         ConfigKey(
             "timezone",
-            "the workspace's timezone for periods and schedules (else CXBOT_TIMEZONE)",
-            "an IANA timezone name like Europe/Oslo",
+            N_("the workspace's timezone for periods and schedules (else CXBOT_TIMEZONE)"),
+            N_("an IANA timezone name like Europe/Oslo"),
             None,
             _timezone,
         ),
         ConfigKey(
             "webhook.secret",
-            "this workspace's own HMAC key for POST /webhooks/responses; when set, "
-            "CXBOT_WEBHOOK_SECRET no longer opens it for this workspace",
-            "at least 16 characters without spaces",
+            N_(
+                "this workspace's own HMAC key for POST /webhooks/responses; when set, "
+                "CXBOT_WEBHOOK_SECRET no longer opens it for this workspace"
+            ),
+            N_("at least 16 characters without spaces"),
             None,
             _secret,
             secret=True,
         ),
         ConfigKey(
             "thresholds.nps",
-            "NPS scores at or below this raise a detractor alert",
-            "a whole number from 0 to 10",
+            N_("NPS scores at or below this raise a detractor alert"),
+            N_("a whole number from 0 to 10"),
             "6",
             _int_between(0, 10),
         ),
         ConfigKey(
             "thresholds.csat",
-            "CSAT scores at or below this raise a detractor alert",
-            "a whole number from 1 to 5",
+            N_("CSAT scores at or below this raise a detractor alert"),
+            N_("a whole number from 1 to 5"),
             "2",
             _int_between(1, 5),
         ),
         ConfigKey(
             "thresholds.ces",
-            "CES scores at or below this raise a detractor alert",
-            "a whole number from 1 to 7",
+            N_("CES scores at or below this raise a detractor alert"),
+            N_("a whole number from 1 to 7"),
             "3",
             _int_between(1, 7),
         ),
         ConfigKey(
             "survey.cooldown_days",
-            "days before the same customer is surveyed again",
-            "a whole number of days from 0 to 365",
+            N_("days before the same customer is surveyed again"),
+            N_("a whole number of days from 0 to 365"),
             "14",
             _int_between(0, 365),
         ),
         ConfigKey(
             "pulse.cooldown_days",
-            "days between two different pulse surveys asking the same person",
-            "a whole number of days from 0 to 90",
+            N_("days between two different pulse surveys asking the same person"),
+            N_("a whole number of days from 0 to 90"),
             "7",
             _int_between(0, 90),
         ),
         ConfigKey(
             "metrics.csi_weights",
-            "weights of NPS, CSAT and CES in the satisfaction index",
-            "three weights like '1,1,1' (0 or more, not all 0)",
+            N_("weights of NPS, CSAT and CES in the satisfaction index"),
+            N_("three weights like '1,1,1' (0 or more, not all 0)"),
             "1,1,1",
             _weights,
         ),
         ConfigKey(
             "metrics.churn_months",
-            "months of customer history the churn rate covers",
-            "a whole number of months from 1 to 36",
+            N_("months of customer history the churn rate covers"),
+            N_("a whole number of months from 1 to 36"),
             "12",
             _int_between(1, 36),
         ),
         ConfigKey(
             "metrics.expected_years",
-            "expected customer relationship in years for CLV (else 1 / annual churn)",
-            "a number of years above 0 and at most 100",
+            N_("expected customer relationship in years for CLV (else 1 / annual churn)"),
+            N_("a number of years above 0 and at most 100"),
             None,
             _years,
         ),
         ConfigKey(
             "retention.responses_days",
-            "answers older than this many days are erased, with their alerts (unset: kept)",
-            "a whole number of days from 30 to 36500",
+            N_("answers older than this many days are erased, with their alerts (unset: kept)"),
+            N_("a whole number of days from 30 to 36500"),
             None,
             _int_between(30, 36500),
         ),
         ConfigKey(
             "retention.insights_days",
-            "insights older than this many days are erased (unset: kept)",
-            "a whole number of days from 30 to 36500",
+            N_("insights older than this many days are erased (unset: kept)"),
+            N_("a whole number of days from 30 to 36500"),
             None,
             _int_between(30, 36500),
         ),
         ConfigKey(
             "retention.shoutouts_days",
-            "shout-outs older than this many days are erased, with their seconds (unset: kept)",
-            "a whole number of days from 30 to 36500",
+            N_("shout-outs older than this many days are erased, with their seconds (unset: kept)"),
+            N_("a whole number of days from 30 to 36500"),
             None,
             _int_between(30, 36500),
         ),
         ConfigKey(
             "retention.surveys_days",
-            "pulse answers are erased this many days after their round closed; the results "
-            "stay (unset: kept)",
-            "a whole number of days from 30 to 36500",
+            N_(
+                "pulse answers are erased this many days after their round closed; the results "
+                "stay (unset: kept)"
+            ),
+            N_("a whole number of days from 30 to 36500"),
             None,
             _int_between(30, 36500),
         ),
         ConfigKey(
             "retention.outbox_days",
-            "what sent messages said is dropped from the database after this many days",
-            "a whole number of days from 1 to 3650",
+            N_("what sent messages said is dropped from the database after this many days"),
+            N_("a whole number of days from 1 to 3650"),
             "90",
             _int_between(1, 3650),
         ),
@@ -471,7 +501,7 @@ KEYS: dict[str, ConfigKey] = {
 
 _ROUTE = ConfigKey(
     ROUTE_PREFIX + "<segment>",
-    "where detractor alerts of that customer segment are posted",
+    N_("where detractor alerts of that customer segment are posted"),
     _CHANNEL_EXPECTED,
     None,
     _channel,
@@ -527,3 +557,26 @@ def effective(stored: Mapping[str, str]) -> dict[str, str | None]:
     values = defaults()
     values.update({k: v for k, v in stored.items() if k in KEYS or k.startswith(ROUTE_PREFIX)})
     return values
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One setting as `config show` lists it: `value` is what may be shown (secrets
+    masked, None when not stored), `default` the key's own default."""
+
+    key: str
+    value: str | None
+    default: str | None
+    spec: ConfigKey
+
+
+def listing(stored: Mapping[str, str]) -> list[Shown]:
+    """Every known key, then the stored routes: what `cxbot config show` and `/cx config`
+    both list, so that the two never disagree about a value or what is hidden."""
+    routes = sorted(k for k in stored if k.startswith(ROUTE_PREFIX))
+    return [
+        Shown(
+            key, mask(key, stored.get(key)), KEYS[key].default if key in KEYS else None, lookup(key)
+        )
+        for key in [*KEYS, *routes]
+    ]

@@ -259,15 +259,12 @@ def config_show(team: str = typer.Option(None, "--team", help="workspace (team) 
     table = Table(title=f"Settings of workspace {team_id}")
     for name in ("key", "value", "default", "what it does"):
         table.add_column(name)
-    defaults = config_keys.defaults()
-    routes = sorted(k for k in stored if k.startswith(config_keys.ROUTE_PREFIX))
-    for key in [*config_keys.KEYS, *routes]:
-        spec = config_keys.lookup(key)
+    for row in config_keys.listing(stored):
         table.add_row(
-            key,
-            config_keys.mask(key, stored.get(key)) or "",
-            _shown_default(key, defaults.get(key), env),
-            spec.description,
+            row.key,
+            row.value or "",
+            _shown_default(row.key, row.default, env),
+            row.spec.description,
         )
     _console().print(table)
 

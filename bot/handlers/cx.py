@@ -65,7 +65,7 @@ HELP_ENTRIES: dict[str, HelpEntry] = {
         N_("Preview the one-page report, with the reasons the numbers moved."),
     ),
     "config": HelpEntry(
-        N_("/cx config"),
+        N_("/cx config [show | set KEY VALUE | unset KEY]"),
         N_("Workspace settings: channels, schedules, customer promises (admins only)."),
     ),
     "alerts": HelpEntry(
