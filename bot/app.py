@@ -16,6 +16,7 @@ from typing import Any
 
 from slack_bolt import App, BoltRequest, BoltResponse
 
+from bot import events_once, manifest
 from bot.errors import describe, install_error_handler
 from bot.i18n import N_, translator
 from bot.middleware import install_middleware
@@ -75,10 +76,14 @@ def create_app(settings: Settings, services: Services, *, verify_token: bool = T
     team = TeamResolver(services, client=client)
     services.extras.setdefault("team_resolver", team)
     install_error_handler(app, default_locale=settings.cxbot_locale, executor=helpers)
+    events_once.install(app, services)
     install_middleware(app, services, executor=helpers, default_team=team.get)
     for name in handler_modules():
         module = importlib.import_module(name)
         module.register(app, services)
+    unheard = sorted(manifest.bot_event_types() - app.event_types)
+    if unheard:
+        log.warning("manifest.yml subscribes events no listener handles: %s", unheard)
     return app
 
 
@@ -154,8 +159,23 @@ class CxApp(App):
     a test, or a plug-in) still get their turn.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Event types with a listener, for the check against manifest.yml's subscriptions.
+        self.event_types: set[str] = set()
+
+    def event(self, event: Any, *args: Any, **kwargs: Any) -> Any:
+        kind = event.get("type") if isinstance(event, dict) else event
+        if isinstance(kind, str):
+            self.event_types.add(kind)
+        return super().event(event, *args, **kwargs)
+
     def _handle_unmatched_requests(self, req: BoltRequest, resp: BoltResponse) -> BoltResponse:
         body = req.body or {}
+        services = req.context.get("services")
+        if services is not None:
+            # Nothing to do for this event is done: its retries are duplicates.
+            events_once.settle(services, req)
         if "command" in body:
             _ = translator(str(req.context.get("locale") or "en")).gettext
             text = _(NOT_AVAILABLE, command=str(body.get("command") or ""))

@@ -38,31 +38,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from bot.jobs import sweep
+from bot.manifest import bot_scopes
 from bot.services import Services
 from bot.settings import Settings
 from storage.locks import acquire
 
 log = logging.getLogger("cxbot.oauth")
 
-# The bot scopes of manifest.yml: what the features need.
-DEFAULT_SCOPES = (
-    "app_mentions:read",
-    "channels:history",
-    "channels:read",
-    "chat:write",
-    "chat:write.public",
-    "commands",
-    "files:write",
-    "groups:history",
-    "groups:read",
-    "im:history",
-    "im:write",
-    "reactions:read",
-    "reactions:write",
-    "usergroups:read",
-    "users:read",
-    "users:read.email",
-)
 # Refresh a rotating token this long before it expires (Bolt's own check is at 120).
 REFRESH_MINUTES = 180
 STATE_SECONDS = 600
@@ -96,7 +78,7 @@ class OAuth:
     def scopes(self) -> list[str]:
         if self.settings.slack_scopes:
             return self.settings.slack_scopes.split(",")
-        return list(DEFAULT_SCOPES)
+        return list(bot_scopes())
 
     def bolt_kwargs(self) -> dict[str, Any]:
         """What `slack_bolt.App` takes to run the install flow and authorize each request.

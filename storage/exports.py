@@ -6,7 +6,6 @@ millions of answers is written without ever being held in memory at once.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -16,6 +15,7 @@ from typing import Any, TextIO
 from sqlalchemy import Select, and_, select
 from sqlalchemy.engine import Connection, Engine
 
+from core.csvsafe import SafeWriter
 from storage.models import (
     Alert,
     Customer,
@@ -165,7 +165,7 @@ def write_export(
     names = columns(kind)
     written = 0
     if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
+        writer = SafeWriter(out, lineterminator="\n")
         writer.writerow(names)
         for chunk in iter_rows(engine, team_id=team_id, kind=kind, chunk_rows=chunk_rows):
             writer.writerows([_cell(row[n]) for n in names] for row in chunk)

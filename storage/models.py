@@ -355,11 +355,16 @@ class OutboxMessage(SQLModel, table=True):
 
 
 class ProcessedEvent(SQLModel, table=True):
-    """Slack event ids already handled, so Slack's retries are not processed twice."""
+    """Slack event ids taken for handling, so Slack's retries are not processed twice.
+
+    A row without `handled_at` is a delivery still being handled (or one whose process
+    died); only a handled one makes every later retry a duplicate (storage/events.py).
+    """
 
     event_id: str = Field(max_length=64, primary_key=True)
     team_id: str = Field(max_length=TEAM)
-    received_at: datetime = _ts(default_factory=utcnow)
+    received_at: datetime = _ts(default_factory=utcnow)  # when the current claim was taken
+    handled_at: datetime | None = _ts(default=None)
 
 
 class WorkspaceSetting(SQLModel, table=True):

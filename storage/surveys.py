@@ -491,6 +491,38 @@ def my_answers(
 
 
 @dataclass(frozen=True)
+class AskedRound:
+    """An open round whose DM went to a person: what they may still answer."""
+
+    round_id: int
+    survey_id: int
+    name: str  # the survey's name, an English msgid for the built-in templates
+    closes_at: datetime
+    answered: bool
+
+
+def open_rounds_asking(
+    engine: Engine, *, team_id: str, user_id: str, now: datetime
+) -> list[AskedRound]:
+    """The rounds open at `now` that asked `user_id`, the soonest to close first."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(_R.c.id, _R.c.survey_id, _S.c.name, _R.c.closes_at, _P.c.answered)
+            .join(_R, _R.c.id == _P.c.round_id)
+            .join(_S, _S.c.id == _R.c.survey_id)
+            .where(
+                _P.c.team_id == team_id,
+                _P.c.user_id == user_id,
+                _P.c.asked_at.is_not(None),
+                _R.c.closed_at.is_(None),
+                _R.c.closes_at > now,
+            )
+            .order_by(_R.c.closes_at, _R.c.id)
+        ).all()
+    return [AskedRound(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+
+
+@dataclass(frozen=True)
 class Participation:
     asked: int
     answered: int

@@ -6,7 +6,6 @@ keeps what it stored and running it again adds only the rest.
 
 from __future__ import annotations
 
-import csv
 import gc
 import json
 import os
@@ -29,6 +28,7 @@ from bot.commands.readahead import (
     read_ahead,
     read_inline,
 )
+from core.csvsafe import SafeWriter
 from core.ingest import FileError, Rejected, read_customers, read_responses
 
 import_app = typer.Typer(help="Import survey answers or customer records.", no_args_is_help=True)
@@ -87,7 +87,7 @@ class RejectsFile:
             except OSError as exc:
                 common.fail(f"--rejects: cannot write {self.path}: {exc.strerror or exc}")
             self._fields = [k for k in item.raw if k not in ("line", "reason")]
-            self._writer = csv.writer(self._handle)
+            self._writer = SafeWriter(self._handle)
             self._writer.writerow(["line", "reason", *self._fields, "other"])
         other = {k: v for k, v in item.raw.items() if k not in self._fields}
         self._writer.writerow(

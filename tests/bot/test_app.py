@@ -460,7 +460,7 @@ def test_manifest_describes_the_app() -> None:
         "app_home_opened",
         "reaction_added",
         "reaction_removed",
-        "member_joined_channel",
+        "message.im",
     }
     scopes = set(data["oauth_config"]["scopes"]["bot"])
     assert {"commands", "chat:write", "users:read", "files:write", "channels:history"} <= scopes
