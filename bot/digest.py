@@ -33,6 +33,7 @@ from bot import outbox as dispatch
 from bot.i18n import Translator, translator
 from bot.reporting import compute_metrics
 from bot.services import Services
+from bot.text import model_text
 from bot.views import digest as views
 from core import config_keys
 from core.digest import Digest, build_digest, digest_facts
@@ -164,6 +165,9 @@ def narrative(analyzer: Any, d: Digest, t: Translator) -> tuple[str, str]:
         except Exception:
             log.exception("digest: the narrative model failed; using the offline text")
             text = None
+        # Whatever the model wrote may not act in Slack: no references, no links (the
+        # paragraph is escaped again when it is rendered).
+        text = model_text(text) if text else text
         if text and check_narrative(text, facts):
             return text.strip(), "model"
         if text:

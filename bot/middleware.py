@@ -20,6 +20,7 @@ from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 from bot.i18n import cached_user_locale, user_locale
 from bot.priority import AckFirst
 from bot.services import Services
+from bot.text import clean, from_slack
 from storage import settings_store
 from storage.events import mark_processed
 
@@ -62,21 +63,23 @@ def install_middleware(
         return BoltResponse(status=200, body="")
 
     @app.middleware
-    def drop_nul_characters(body: dict[str, Any], next: Callable[[], Any]) -> BoltResponse | None:
-        """Remove NUL characters from what people typed, before any listener stores it.
+    def read_typed_text(body: dict[str, Any], next: Callable[[], Any]) -> BoltResponse | None:
+        """What people typed, read once before any listener sees it (bot.text).
 
-        PostgreSQL text cannot hold them (SQLite can), and they carry no meaning in
-        Slack text: dropping them here keeps the rest of the text instead of losing it
-        all to a database error.
+        A slash command's text and a shortcut's message text arrive Slack-encoded and are
+        decoded; modal values arrive as typed and are only made storable.
         """
-        if isinstance(body.get("text"), str) and "\x00" in body["text"]:
-            body["text"] = body["text"].replace("\x00", "")
+        if isinstance(body.get("text"), str) and "command" in body:
+            body["text"] = from_slack(body["text"])
+        message = body.get("message") if body.get("type") == "message_action" else None
+        if isinstance(message, dict) and isinstance(message.get("text"), str):
+            message["text"] = from_slack(message["text"])
         state = (body.get("view") or {}).get("state") or {}
         for block in (state.get("values") or {}).values():
-            for element in block.values():
+            for element in block.values() if isinstance(block, dict) else ():
                 value = element.get("value") if isinstance(element, dict) else None
-                if isinstance(value, str) and "\x00" in value:
-                    element["value"] = value.replace("\x00", "")
+                if isinstance(value, str):
+                    element["value"] = clean(value)
         return next()
 
     @app.middleware
@@ -85,7 +88,12 @@ def install_middleware(
     ) -> BoltResponse | None:
         """Put `services`, `team_id` and the user's `locale` where every listener finds them."""
         context["services"] = services
-        if not context.team_id:
+        installed = getattr(context.authorize_result, "team_id", None)
+        if installed:
+            # The workspace whose token answered: in a Slack Connect channel a partner's
+            # press carries the partner's own team, where nothing of ours is stored.
+            context["team_id"] = installed
+        elif not context.team_id:
             context["team_id"] = body.get("team_id") or default_team()
         default = workspace_locale.get(context.team_id or "")
         user, client = context.user_id, context.client

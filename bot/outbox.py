@@ -11,6 +11,7 @@ looked up in the channel's history by that key before it is sent again.
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
@@ -24,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from bot.priority import AckFirst
 from bot.services import Services
 from bot.settings import Settings
+from bot.text import fit
 from storage import outbox as store
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,13 @@ PERMANENT = frozenset(
         "missing_scope",
     }
 )
+
+# Refusals of a message's layout, not of the message: it is sent again as its text.
+LAYOUT_REFUSED = frozenset({"invalid_blocks", "invalid_blocks_format"})
+# chat.postMessage truncates text past 40,000 characters; 4,000 is what it advises
+# (https://api.slack.com/methods/chat.postMessage#truncating).
+TEXT_LIMIT = 4000
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
 SentHook = Callable[[Connection, str, str, str | None, str | None], None]
 _hooks: dict[str, SentHook] = {}
@@ -230,6 +239,8 @@ class Dispatcher:
         self._stop = threading.Event()
         # Until when history checks wait (after Slack rate-limited one).
         self._checks_paused_until: datetime | None = None
+        # (team, user) -> the D... id of the bot's DM with that user (conversations.open).
+        self._dm_channels: dict[tuple[str, str], str] = {}
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ running
@@ -330,6 +341,7 @@ class Dispatcher:
                         str(payload.get("channel", "")),
                         str(payload.get("thread_ts") or ""),
                         since=message.created_at,
+                        team_id=message.team_id,
                     )
                 except _CannotCheck as exc:
                     # Posting blind could double the message: ask again later instead.
@@ -350,7 +362,8 @@ class Dispatcher:
         try:
             response = client.api_call(method, json=payload)
         except SlackApiError as exc:
-            self._failed_call(message, exc)
+            if not self._sent_as_text(client, message, method, payload, exc):
+                self._failed_call(message, exc)
             return
         except OSError as exc:  # connection errors after the client's own retries
             self._unreachable = True
@@ -370,7 +383,82 @@ class Dispatcher:
         data = response.data if isinstance(response.data, dict) else {}
         channel = data.get("channel") or payload.get("channel")
         ts = data.get("ts") or (data.get("message") or {}).get("ts")
+        self._learn_dm(message.team_id, payload.get("channel"), channel)
         self._sent(message, channel, ts)
+
+    def _learn_dm(self, team_id: str, asked: Any, answered: Any) -> None:
+        # A post to a user id is answered with the D... channel it landed in: kept, so a
+        # later uncertain send to that person needs no conversations.open to be checked.
+        if (
+            isinstance(asked, str)
+            and isinstance(answered, str)
+            and answered.startswith("D")
+            and _USER_ID.fullmatch(asked)
+        ):
+            self._dm_channels[(team_id, asked)] = answered
+
+    def _dm_channel(self, client: WebClient, team_id: str, user: str) -> str:
+        """The bot's DM channel with `user`.
+
+        Slack takes a user id as a chat.postMessage channel, but conversations.history
+        answers channel_not_found for one (https://api.slack.com/methods/conversations.history):
+        the check for a message already sent can only read the D... channel that
+        conversations.open returns (https://api.slack.com/methods/conversations.open).
+        """
+        key = (team_id, user)
+        channel = self._dm_channels.get(key)
+        if channel is None:
+            response = client.conversations_open(users=user, return_im=False)
+            channel = str((response.get("channel") or {})["id"])
+            self._dm_channels[key] = channel
+        return channel
+
+    def _sent_as_text(
+        self,
+        client: WebClient,
+        message: store.Claimed,
+        method: str,
+        payload: dict[str, Any],
+        exc: SlackApiError,
+    ) -> bool:
+        """A message whose blocks Slack refused, sent again as its text alone.
+
+        A layout Slack will never take must not cost the message itself: its readers get
+        the notification text (every renderer writes one) instead of nothing.
+        """
+        error = str(exc.response.get("error") or "")
+        if (
+            error not in LAYOUT_REFUSED
+            or method not in ("chat.postMessage", "chat.update")
+            or not payload.get("blocks")
+            or not str(payload.get("text") or "").strip()
+        ):
+            return False
+        log.error(
+            "outbox: Slack refused the blocks of %s (%s); sending its text", message.key, error
+        )
+        plain = {k: v for k, v in payload.items() if k != "blocks"}
+        plain["text"] = fit(str(payload["text"]), TEXT_LIMIT)
+        try:
+            response = client.api_call(method, json=plain)
+        except SlackApiError as again:
+            self._failed_call(message, again)
+            return True
+        except OSError as again:
+            self._unreachable = True
+            self._retry(
+                message,
+                f"{UNREACHABLE}{type(again).__name__}: {again}",
+                None,
+                maybe_sent=True,
+                transient=True,
+            )
+            return True
+        data = response.data if isinstance(response.data, dict) else {}
+        channel = data.get("channel") or payload.get("channel")
+        ts = data.get("ts") or (data.get("message") or {}).get("ts")
+        self._sent(message, channel, ts)
+        return True
 
     def _send_with(self, client: WebClient, message: store.Claimed) -> None:
         send = _senders.get(message.method.removeprefix("send:"))
@@ -416,6 +504,7 @@ class Dispatcher:
         thread_ts: str = "",
         *,
         since: datetime | None = None,
+        team_id: str = "",
     ) -> tuple[str, str] | None:
         """The (channel, ts) of a message already posted under `key`, if any.
 
@@ -425,6 +514,18 @@ class Dispatcher:
         """
         if not channel:
             return None
+        if _USER_ID.fullmatch(channel):
+            try:
+                channel = self._dm_channel(client, team_id, channel)
+            except SlackApiError as exc:
+                if exc.response.status_code == 429 or exc.response.status_code >= 500:
+                    raise _CannotCheck(f"cannot open the DM: {exc.response.get('error')}") from exc
+                return None  # no DM can be had: nothing was posted there either
+            except OSError as exc:
+                self._unreachable = True
+                raise _CannotCheck(
+                    f"{UNREACHABLE}cannot open the DM: {type(exc).__name__}: {exc}"
+                ) from exc
         if thread_ts:
             pages = self._history_pages(client, channel, thread_ts, None)
         else:

@@ -647,11 +647,24 @@ class OpenAIAnalyzer:
         return content.strip() if content and content.strip() else None
 
 
+LABEL_CHARS = 200  # a name or a note from the facts; a label longer than this is not one
+
+
+def _label(value: str) -> str:
+    """A name from the data as the model gets it: one short line, personal data masked.
+
+    Segment names arrive from webhooks: a "name" of several lines could carry
+    instructions to the model, and none of them needs more than a line.
+    """
+    line = " ".join("".join(ch if ch.isprintable() else " " for ch in value).split())
+    return redact(line[:LABEL_CHARS])
+
+
 def _redact_values(value: Any) -> Any:
     if isinstance(value, str):
-        return redact(value)
+        return _label(value)
     if isinstance(value, Mapping):
-        return {str(k): _redact_values(v) for k, v in value.items()}
+        return {_label(str(k)): _redact_values(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_redact_values(v) for v in value]
     return value

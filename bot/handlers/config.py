@@ -19,6 +19,7 @@ from bot.handlers.cx import CxCall, subcommand
 from bot.i18n import N_, Translator
 from bot.pulse import is_admin
 from bot.services import Services
+from bot.text import escape
 from core import config_keys
 from storage import settings_store
 
@@ -76,7 +77,8 @@ def config_subcommand(call: CxCall) -> None:
     if not is_admin(call.services, call.client, call.user_id):
         _refuse(call)
         return
-    words = decode(call.args).split(maxsplit=2)
+    # The text was read from Slack's encoding before any listener (bot.text.from_slack).
+    words = call.args.split(maxsplit=2)
     verb = words[0].lower() if words else "show"
     if verb == "show" and len(words) <= 1:
         _show(call)
@@ -86,12 +88,6 @@ def config_subcommand(call: CxCall) -> None:
         _unset(call, words[1:])
     else:
         _reply(call, call.t.gettext(HOW_TO))
-
-
-def decode(text: str) -> str:
-    """Slash-command text as typed: Slack sends `&`, `<` and `>` entity-encoded, and keeps
-    its own references (`<#C0123ABCD|general>`) as they are."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def channel_id(client: WebClient, name: str) -> str | None:
@@ -169,7 +165,7 @@ def _set(call: CxCall, words: list[str]) -> None:
     try:
         spec = config_keys.lookup(key)
         if len(words) < 2 or not words[1].strip():
-            _reply(call, t.gettext(NEEDS_VALUE, key=_safe(key), expected=t.gettext(spec.expected)))
+            _reply(call, t.gettext(NEEDS_VALUE, key=escape(key), expected=t.gettext(spec.expected)))
             return
         value = words[1]
         named = _CHANNEL_NAME.match(value.strip()) if config_keys.is_channel(key) else None
@@ -177,7 +173,7 @@ def _set(call: CxCall, words: list[str]) -> None:
             found = channel_id(call.client, named.group(1))
             if found is None:
                 text = t.gettext(
-                    NO_SUCH_CHANNEL, key=_safe(key.strip()), name=_echo(named.group(1))
+                    NO_SUCH_CHANNEL, key=escape(key.strip()), name=_echo(named.group(1))
                 )
                 _reply(call, text)
                 return
@@ -189,9 +185,9 @@ def _set(call: CxCall, words: list[str]) -> None:
         _refuse_value(call, exc)
         return
     if spec.secret:
-        _reply(call, t.gettext(SET_SECRET, key=_safe(name)))
+        _reply(call, t.gettext(SET_SECRET, key=escape(name)))
     else:
-        _reply(call, t.gettext(SET_DONE, key=_safe(name), value=_value(name, stored, t)))
+        _reply(call, t.gettext(SET_DONE, key=escape(name), value=_value(name, stored, t)))
 
 
 def _unset(call: CxCall, words: list[str]) -> None:
@@ -205,7 +201,7 @@ def _unset(call: CxCall, words: list[str]) -> None:
     except config_keys.ConfigError as exc:
         _refuse_value(call, exc)
         return
-    _reply(call, t.gettext(UNSET_DONE if removed else UNSET_NOTHING, key=_safe(name)))
+    _reply(call, t.gettext(UNSET_DONE if removed else UNSET_NOTHING, key=escape(name)))
 
 
 def _refuse_value(call: CxCall, exc: config_keys.ConfigError) -> None:
@@ -213,10 +209,10 @@ def _refuse_value(call: CxCall, exc: config_keys.ConfigError) -> None:
     if isinstance(exc, config_keys.BadValueError):
         expected = t.gettext(exc.expected)
         if config_keys.is_secret(exc.key):
-            text = t.gettext(BAD_SECRET, key=_safe(exc.key), expected=expected)
+            text = t.gettext(BAD_SECRET, key=escape(exc.key), expected=expected)
         else:
             text = t.gettext(
-                BAD_VALUE, key=_safe(exc.key), expected=expected, value=_echo(exc.value)
+                BAD_VALUE, key=escape(exc.key), expected=expected, value=_echo(exc.value)
             )
         _reply(call, text)
         return
@@ -226,7 +222,7 @@ def _refuse_value(call: CxCall, exc: config_keys.ConfigError) -> None:
     if suggestions:
         text += " " + t.gettext(DID_YOU_MEAN, keys=t.join(f"`{s}`" for s in suggestions))
     names = [*config_keys.KEYS, config_keys.ROUTE_PREFIX + "<segment>"]
-    listed = t.gettext(VALID_KEYS, keys=", ".join(f"`{_safe(n)}`" for n in names))
+    listed = t.gettext(VALID_KEYS, keys=", ".join(f"`{escape(n)}`" for n in names))
     blocks = [{"type": "section", "text": _mrkdwn(text)}]
     blocks += [{"type": "section", "text": _mrkdwn(part)} for part, _n in _sections([listed])]
     _reply(call, text, blocks)
@@ -246,7 +242,7 @@ def _entry(row: config_keys.Shown, t: Translator, services: Services) -> str:
         shown = t.gettext(FROM_ENVIRONMENT, variable=variable, value=_code(str(value)))
     else:
         shown = t.gettext(NOT_SET)
-    return f"*{_safe(row.key)}*  {shown}\n{t.gettext(row.spec.description)}"
+    return f"*{escape(row.key)}*  {shown}\n{t.gettext(row.spec.description)}"
 
 
 def _value(key: str, value: str, t: Translator) -> str:
@@ -262,11 +258,7 @@ def _code(value: str) -> str:
     if len(value) > VALUE_LIMIT:
         value = value[:VALUE_LIMIT] + "…"
     # A backtick would end the code span early; the look-alike keeps the text readable.
-    return "`" + _safe(value).replace("`", "ˋ") + "`"
-
-
-def _safe(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "`" + escape(value).replace("`", "ˋ") + "`"
 
 
 def _echo(value: str) -> str:
@@ -274,7 +266,7 @@ def _echo(value: str) -> str:
     value = "".join(ch for ch in value if ch.isprintable())
     if len(value) > 100:
         value = value[:100] + "…"
-    return _safe(value)
+    return escape(value)
 
 
 def _sections(entries: Iterable[str]) -> list[tuple[str, int]]:

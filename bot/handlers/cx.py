@@ -25,6 +25,7 @@ from bot.errors import UserError
 from bot.i18n import N_, Translator, translator, user_locale
 from bot.reporting import compute_metrics, workspace_tz
 from bot.services import Services
+from bot.text import echo
 from bot.views.help import SLASH_COMMANDS, HelpEntry, help_blocks, help_fallback
 from bot.views.metrics import PERIOD_NAMES, metrics_blocks, metrics_fallback
 from core.periods import KINDS, PeriodKind, parse_kind
@@ -167,10 +168,8 @@ def _unknown(call: CxCall) -> None:
     _reply(call, text=notice, blocks=help_blocks(entries, call.t, notice=notice))
 
 
-def _shown(value: str) -> str:
-    """What the user typed, safe to echo inside backticks: short, no mrkdwn specials."""
-    value = "".join(ch for ch in value if ch.isprintable() and ch not in "`<>&*_~")
-    return value[:30] + ("…" if len(value) > 30 else "")
+def _shown(text: str) -> str:
+    return echo(text, 30)
 
 
 @subcommand("help")

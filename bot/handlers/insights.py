@@ -20,6 +20,7 @@ from bot import insights as glue
 from bot.errors import UserError
 from bot.i18n import N_, Translator, translator, user_timezone
 from bot.services import Services
+from bot.text import echo
 from bot.views import insights as views
 from storage import insights as store
 
@@ -320,9 +321,7 @@ def _value(view: dict[str, Any], block: str) -> str:
 
 
 def _shown(text: str) -> str:
-    """What the user typed, safe to echo: short, no mrkdwn specials."""
-    text = "".join(ch for ch in text if ch.isprintable() and ch not in "`<>&*_~")
-    return text[:60] + ("…" if len(text) > 60 else "")
+    return echo(text, 60)
 
 
 def _tell(respond: Respond, text: str) -> None:

@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.i18n import N_, Translator
+from bot.text import chunks, escape, mention, quote, shown
 from storage.alerts import OUTCOMES, AlertCard
 
 CLAIM_ACTION = "alert_claim"
@@ -39,6 +40,8 @@ OUTCOME_BLOCK, OUTCOME_INPUT = "outcome", "value"
 VIEW_BLOCK, VIEW_INPUT = "view_changed", "value"
 MAX_MESSAGE_BLOCKS = 50  # Slack's limit for a message; slack_sdk does not count blocks
 SNIPPET = 600
+SECTION_LIMIT = 3000  # https://api.slack.com/reference/block-kit/blocks#section
+FALLBACK_LIMIT = 300
 
 OUTCOME_LABELS = {
     "called": N_("Called the customer"),
@@ -58,25 +61,6 @@ LIST_EMPTY = {
     "mine": N_("You own no open detractor alerts."),
     "overdue": N_("No alert is overdue."),
 }
-
-
-def escape(text: str) -> str:
-    """User text inside mrkdwn: only &, < and > are special (Slack's rule)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def snippet(text: str, limit: int = SNIPPET) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def mention(who: str | None) -> str:
-    """A Slack user id as a mention; anything else (an e-mail) as plain text."""
-    if not who:
-        return ""
-    if who[:1] in "UW" and who[1:].isalnum():
-        return f"<@{who}>"
-    return escape(who)
 
 
 def headline(card: AlertCard, t: Translator) -> str:
@@ -125,8 +109,9 @@ def alert_message(
         SectionBlock(text=MarkdownTextObject(text=":rotating_light: " + headline(card, t)))
     ]
     if card.comment:
-        quoted = "\n".join("> " + line for line in escape(snippet(card.comment)).splitlines())
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=quoted or "> ")))
+        # A customer's words: shown, never acting (no mention, no link).
+        quoted = quote(shown(card.comment, SNIPPET, people=False))
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=quoted)))
     facts = [_("Answered {when}", when=t.timestamp(card.responded_at, tz))]
     if card.employee:
         facts.append(_("concerns {employee}", employee=mention(card.employee)))
@@ -158,8 +143,14 @@ def alert_message(
 
 def note_message(author: str, text: str, t: Translator) -> tuple[str, list[dict[str, Any]]]:
     """A note as a reply in the alert's thread."""
-    body = t.gettext("Note from {user}:", user=mention(author)) + "\n" + escape(snippet(text, 2800))
-    return _plain(body), [SectionBlock(text=MarkdownTextObject(text=body)).to_dict()]
+    head = t.gettext("Note from {user}:", user=mention(author))
+    # The whole note, in as many sections as it needs once escaped: nothing is cut off.
+    parts = chunks(text, SECTION_LIMIT) or [""]
+    first = head + "\n" + parts[0]
+    sections = [head, *parts] if len(first) > SECTION_LIMIT else [first, *parts[1:]]
+    blocks = [SectionBlock(text=MarkdownTextObject(text=s)).to_dict() for s in sections if s]
+    fallback = _plain(head) + " " + shown(text, FALLBACK_LIMIT, oneline=True)
+    return fallback, blocks[:MAX_MESSAGE_BLOCKS]
 
 
 def reminder_message(
@@ -193,7 +184,7 @@ def escalation_message(
     )
     lines = [text, headline(card, t)]
     if card.comment:
-        lines.append("> " + escape(snippet(card.comment, 300)).replace("\n", " "))
+        lines.append("> " + shown(card.comment, 300, people=False, oneline=True))
     if card.channel:
         lines.append(_("The alert is in {channel}.", channel=f"<#{card.channel}>"))
     body = "\n".join(lines)

@@ -23,12 +23,14 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.i18n import N_, Translator
+from bot.text import escape, fit, literal_parts, shown
 from bot.views.home import INSIGHT_STATUS
 from bot.views.metrics import metric_lines, period_title
 from core.digest import DIGITS, Digest
 from core.drivers import Contribution, Decomposition
 from core.metrics import NONE_KEY, SMALL_SAMPLE
 from core.narrative import BY_PHRASES, CHECK_FEED, EMPTY
+from core.text import redact
 
 MAX_BLOCKS = 50  # Slack's limit for a message; slack_sdk does not check it
 SECTION_LIMIT = 3000
@@ -52,13 +54,8 @@ STATUS_EMOJI = {"new": ":bulb:", "planned": ":memo:", "done": ":white_check_mark
 METRIC_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "csi": "CSI"}
 
 
-def escape(text: str) -> str:
-    """Text from people (insights, segment names) shown literally in mrkdwn."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _fit(text: str, limit: int = SECTION_LIMIT) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return fit(text, limit)
 
 
 def _section(text: str) -> SectionBlock:
@@ -251,17 +248,20 @@ def _followup_text(d: Digest, t: Translator) -> str:
 def insight_lines(insights: Sequence[Mapping[str, Any]], t: Translator) -> list[str]:
     lines = []
     for item in insights[:INSIGHTS_SHOWN]:
-        text = escape(" ".join(str(item.get("text") or "").split()))
-        if len(text) > INSIGHT_CHARS:
-            text = text[: INSIGHT_CHARS - 1].rstrip() + "…"
+        stored = literal_parts(str(item.get("text") or ""), redact)
         link = item.get("permalink")
-        shown = f"<{link}|{text}>" if link else text
+        if link:
+            # A link's label holds no markup: the insight's references as words.
+            label = shown(stored, INSIGHT_CHARS, people=False, oneline=True)
+            text = f"<{link}|{label}>"
+        else:
+            text = shown(stored, INSIGHT_CHARS, oneline=True)
         status = str(item.get("status") or "new")
         word = t.gettext(INSIGHT_STATUS.get(status, status))
         emoji = STATUS_EMOJI.get(status, ":speech_balloon:")
         votes = int(item.get("votes") or 0)
         extra = f" · +{votes}" if votes else ""
-        lines.append(f"{emoji} _{word}_{extra}  {shown}")
+        lines.append(f"{emoji} _{word}_{extra}  {text}")
     return lines
 
 
@@ -388,10 +388,11 @@ def digest_blocks(
 
     if d.empty:
         # One line on what happened and what to check; the paragraph is exactly that.
-        text = narrative or " ".join([_(EMPTY[d.cadence]), _(CHECK_FEED)])
+        # The paragraph is plain text (a model's, or ours with the data's own names in it).
+        text = escape(narrative) or " ".join([_(EMPTY[d.cadence]), _(CHECK_FEED)])
         blocks.append(_section(f":warning: {text}"))
     else:
-        blocks.append(_section(narrative))
+        blocks.append(_section(escape(narrative)))
         blocks.append(DividerBlock())
         blocks.append(SectionBlock(fields=headline_fields(d, t)))
         blocks.append(_context(_answers_line(d, t)))
@@ -430,4 +431,4 @@ def digest_blocks(
 def digest_fallback(d: Digest, t: Translator, narrative: str) -> str:
     """The notification text (and what clients without blocks show)."""
     head = f"{title(d, t)}: {period_title(d.cadence, d.period.start, d.period.end, t)}"
-    return _fit(f"{head}. {narrative}", 3000)
+    return _fit(f"{head}. {escape(narrative)}", 3000)

@@ -19,8 +19,10 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.i18n import N_, Translator
+from bot.text import escape, literal_parts, shown
 from bot.views.insights import category_label
 from bot.views.metrics import headline_fields, period_dates, period_title
+from core.text import redact
 from storage.home_queries import HomeAlert, HomeInsight, HomeShoutout
 
 MAX_BLOCKS = 100  # Slack's limit for a Home tab; slack_sdk does not check block counts
@@ -125,7 +127,7 @@ def _alerts(alerts: Sequence[HomeAlert], t: Translator, tz: tzinfo, now: datetim
             customer=who,
         )
         if alert.comment:
-            text += "\n> " + escape(snippet(alert.comment)).replace("\n", " ")
+            text += "\n> " + shown(alert.comment, SNIPPET, people=False, oneline=True)
         blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
         due = _("due {when}", when=t.timestamp(alert.due_at, tz))
         if alert.due_at < now:
@@ -154,7 +156,11 @@ def _insights(insights: Sequence[HomeInsight], t: Translator, tz: tzinfo) -> lis
         return blocks
     for insight in insights:
         blocks.append(
-            SectionBlock(text=MarkdownTextObject(text="> " + escape(snippet(insight.text))))
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text="> " + shown(literal_parts(insight.text, redact), SNIPPET, oneline=True)
+                )
+            )
         )
         parts = [
             t.date(insight.created_at, tz=tz),
@@ -182,7 +188,7 @@ def _shoutouts(shoutouts: Sequence[HomeShoutout], t: Translator, tz: tzinfo) -> 
             head = _("From <@{giver}> to {receivers}", giver=shout.giver, receivers=receivers)
         else:
             head = _("From a customer to {receivers}", receivers=receivers)
-        text = f"{head}\n{escape(snippet(shout.text))}"
+        text = f"{head}\n{shown(shout.text, SNIPPET, people=bool(shout.giver))}"
         blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
         parts = [t.date(shout.created_at, tz=tz)]
         if shout.promise:
@@ -193,13 +199,3 @@ def _shoutouts(shoutouts: Sequence[HomeShoutout], t: Translator, tz: tzinfo) -> 
 
 def _context(text: str) -> ContextBlock:
     return ContextBlock(elements=[MarkdownTextObject(text=text)])
-
-
-def escape(text: str) -> str:
-    """User text inside mrkdwn: only &, < and > are special (Slack's rule)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def snippet(text: str, limit: int = SNIPPET) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.i18n import N_, Translator
+from bot.text import escape, literal_parts, mention, plain, quote, shown
 from core.text import redact
 from storage.insights import DONE, NEW, NOT_RELEVANT, PLANNED, InsightCard
 
@@ -94,29 +95,9 @@ STATUS_DMS = {
 # --------------------------------------------------------------------------- helpers
 
 
-def escape(text: str) -> str:
-    """User text inside mrkdwn: only &, < and > are special (Slack's rule)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def snippet(text: str, limit: int = SNIPPET) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
 def shown_text(text: str, limit: int) -> str:
     """What others see of an insight: personal data masked, shortened, safe as mrkdwn."""
-    return escape(snippet(redact(text), limit))
-
-
-def quote(text: str) -> str:
-    return "\n".join("> " + line for line in text.splitlines()) or "> "
-
-
-def mention(user: str | None) -> str:
-    if not user:
-        return ""
-    return f"<@{user}>" if user[:1] in "UW" and user[1:].isalnum() else escape(user)
+    return shown(literal_parts(text, redact), limit)
 
 
 def category_label(category: str | None, t: Translator) -> str:
@@ -225,7 +206,7 @@ def insight_message(card: InsightCard, t: Translator) -> tuple[str, list[dict[st
         "Customer insight #{id} ({category}): {text}",
         id=card.id,
         category=category_label(card.category, t),
-        text=snippet(redact(card.text), 150),
+        text=shown(literal_parts(card.text, redact), 150, oneline=True),
     )
     return text, [b.to_dict() for b in blocks[:MAX_MESSAGE_BLOCKS]]
 
@@ -390,7 +371,7 @@ def insight_modal(t: Translator, *, channel: str | None, text: str = "") -> dict
                     action_id=INPUT,
                     multiline=True,
                     max_length=TEXT_INPUT_MAX,
-                    initial_value=text[:TEXT_INPUT_MAX] or None,
+                    initial_value=plain(text)[:TEXT_INPUT_MAX] or None,
                     placeholder=_("In the customer's own words, as far as you can"),
                 ),
             ),

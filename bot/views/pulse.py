@@ -32,6 +32,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.i18n import N_, Translator
+from bot.text import escape
 from core.surveys import (
     NO_ANSWER,
     OTHER,
@@ -120,7 +121,7 @@ def survey_message(
             SectionBlock(
                 text=t.gettext(
                     "Reminder: *{name}* closes {when}. It takes a minute.",
-                    name=name,
+                    name=escape(name),
                     when=t.timestamp(closes_at, tz),
                 )
             )
@@ -152,7 +153,7 @@ def survey_message(
     if len(blocks) > MAX_MESSAGE_BLOCKS:
         raise ValueError(f"a survey message has {len(blocks)} blocks; Slack allows 50")
     return {
-        "text": t.gettext("Pulse survey: {name}", name=name),
+        "text": t.gettext("Pulse survey: {name}", name=escape(name)),
         "blocks": [b.to_dict() for b in blocks],
         "unfurl_links": False,
     }
@@ -161,7 +162,7 @@ def survey_message(
 def _question_blocks(
     q: Question, round_id: int, t: Translator, chosen: int | str | None, closed: bool
 ) -> list[Block]:
-    label = _question_text(q, t)
+    label = escape(_question_text(q, t))
     if q.optional:
         label += " " + t.gettext("(optional)")
     mark = " :white_check_mark:" if chosen is not None else ""
@@ -271,7 +272,7 @@ def _group_label(label: str, t: Translator) -> str:
         return t.gettext("Other groups")
     if label == NO_ANSWER:
         return t.gettext("No group given")
-    return label
+    return escape(label)
 
 
 def results_message(
@@ -309,10 +310,10 @@ def results_message(
                 )
             )
         )
-        return _message(blocks, t.gettext("{name}: not enough answers", name=name))
+        return _message(blocks, t.gettext("{name}: not enough answers", name=escape(name)))
     for q in results.questions:
         question = definition.question(q.id)
-        label = t.gettext(question.text) if question else q.id
+        label = escape(t.gettext(question.text) if question else q.id)
         blocks.append(DividerBlock())
         if not q.shown:
             blocks.append(
@@ -324,7 +325,7 @@ def results_message(
             continue
         if q.type == "text":
             if q.themes:
-                themes = t.join(f"{term} ({count})" for term, count in q.themes)
+                themes = t.join(f"{escape(term)} ({count})" for term, count in q.themes)
                 body = t.gettext("Themes: {themes}", themes=themes)
             else:
                 body = t.gettext("No theme was named by more than one person.")
@@ -360,7 +361,7 @@ def results_message(
                     ]
                 )
             )
-    return _message(blocks, t.gettext("{name}: results", name=name))
+    return _message(blocks, t.gettext("{name}: results", name=escape(name)))
 
 
 def _message(blocks: list[Block], text: str) -> dict[str, Any]:

@@ -1,14 +1,12 @@
 """Shout-outs as Block Kit: the channel post, the receiver's DM, the form, the giver's receipt.
 
 Pure functions of a `ShoutoutDetail` (storage.shoutouts) and a translator. Stored text is
-plain text in which colleagues appear as `<@U123>`; it is escaped for mrkdwn here with
-those mentions kept, so a name someone typed shows as a name and nothing else as markup.
+in bot.text's stored form; a colleague's keeps its mentions, a customer's none.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,6 +25,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.i18n import N_, Translator
+from bot.text import escape, fit, mrkdwn, quote, shown
 from core.metrics import SCORE_RANGES
 from core.shoutouts import MAX_RECEIVERS, MAX_TEXT, Allowance, promise_tag, slug
 from storage.shoutouts import ShoutoutDetail
@@ -76,29 +75,18 @@ TAG_TIP = N_("Tip: end with a tag such as `{tag}` to show which customer promise
 LEFT_ONE = N_("Heads up: you have one shout-out left today.")
 LEFT_NONE = N_("That was your last shout-out for today.")
 
-_KEPT = re.compile(r"&lt;([@#][UWCG][A-Z0-9]+)(?:\|[^&]*)?&gt;")
-
-
-def escape(text: str) -> str:
-    """Plain text for mrkdwn: &, < and > escaped, `<@U123>` and `<#C123>` links kept."""
-    out = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _KEPT.sub(lambda m: f"<{m.group(1)}>", out)
-
-
-def unescape(text: str) -> str:
-    """Slack's escaping of a slash command's text undone (`&lt;` -> `<`)."""
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
 
 def mentions(users: Sequence[str], t: Translator) -> str:
     return t.join(f"<@{u}>" for u in users) or "–"
 
 
-def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
-    body = text.strip()
-    if len(body) > limit:
-        body = body[: limit - 1].rstrip() + "…"
-    return "\n".join("> " + line if line.strip() else ">" for line in escape(body).splitlines())
+def _quoted(shout: ShoutoutDetail) -> str:
+    # A colleague's words keep their mentions; a customer's can mention no one.
+    return quote(shown(shout.text, QUOTE_LIMIT, people=bool(shout.giver)))
+
+
+def _said(shout: ShoutoutDetail) -> str:
+    return mrkdwn(shout.text, people=bool(shout.giver))
 
 
 def score_label(metric: str | None, score: int | None) -> str:
@@ -125,20 +113,18 @@ def channel_message(shout: ShoutoutDetail, t: Translator) -> tuple[str, list[dic
             SectionBlock(text=_(HEADLINE, giver=f"<@{shout.giver}>", receivers=receivers))
         )
         if shout.text.strip():
-            blocks.append(SectionBlock(text=quote(shout.text)))
-        fallback = _(
-            FALLBACK, giver=f"<@{shout.giver}>", receivers=receivers, text=escape(shout.text)
-        )
+            blocks.append(SectionBlock(text=_quoted(shout)))
+        fallback = _(FALLBACK, giver=f"<@{shout.giver}>", receivers=receivers, text=_said(shout))
     else:
         blocks.append(SectionBlock(text=_(CUSTOMER_HEADLINE, receivers=receivers)))
         score = score_label(shout.metric, shout.score)
         if shout.text.strip():
-            blocks.append(SectionBlock(text=quote(shout.text)))
+            blocks.append(SectionBlock(text=_quoted(shout)))
         else:
             blocks.append(
                 SectionBlock(text=_(CUSTOMER_NO_COMMENT, score=score, receivers=receivers))
             )
-        fallback = _(CUSTOMER_FALLBACK, receivers=receivers, text=escape(shout.text) or score)
+        fallback = _(CUSTOMER_FALLBACK, receivers=receivers, text=_said(shout) or score)
     details = []
     if not shout.giver:
         details.append(score_label(shout.metric, shout.score))
@@ -157,14 +143,14 @@ def dm_message(shout: ShoutoutDetail, t: Translator) -> tuple[str, list[dict[str
     blocks: list[Block] = []
     if shout.giver:
         blocks.append(SectionBlock(text=_(DM_HEADLINE, giver=f"<@{shout.giver}>")))
-        fallback = _(DM_FALLBACK, giver=f"<@{shout.giver}>", text=escape(shout.text))
+        fallback = _(DM_FALLBACK, giver=f"<@{shout.giver}>", text=_said(shout))
     else:
         blocks.append(SectionBlock(text=_(DM_CUSTOMER_HEADLINE)))
         fallback = _(
-            DM_CUSTOMER_FALLBACK, text=escape(shout.text) or score_label(shout.metric, shout.score)
+            DM_CUSTOMER_FALLBACK, text=_said(shout) or score_label(shout.metric, shout.score)
         )
     if shout.text.strip():
-        blocks.append(SectionBlock(text=quote(shout.text)))
+        blocks.append(SectionBlock(text=_quoted(shout)))
     details = [] if shout.giver else [score_label(shout.metric, shout.score)]
     if shout.promise:
         details.append(_(PROMISE_LINE, promise=escape(shout.promise)))
@@ -175,8 +161,7 @@ def dm_message(shout: ShoutoutDetail, t: Translator) -> tuple[str, list[dict[str
 
 def _short(text: str, limit: int = 300) -> str:
     # The notification text: a preview, not the whole story.
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return fit(" ".join(text.split()), limit)
 
 
 def shoutout_modal(

@@ -171,7 +171,8 @@ def test_several_receivers_promise_tag_and_a_dm_each(
         ("<@U0GONE|former> hjalp kunden", "er ikke lenger medlem"),
         ("<@U0NOBODY|nobody> hjalp kunden", "finner ingen som heter"),
         ("@nobody hjalp kunden", "finner ingen som heter «@nobody»"),
-        ("&lt;@U0ADA hjalp kunden", "Begynn med kollegaen"),
+        # Typed brackets arrive encoded and are read as typed: a mention gone wrong.
+        ("&lt;@U0ADA hjalp kunden", "er ikke en omtale jeg kan lese"),
         ("<@U0ADA hjalp kunden", "er ikke en omtale jeg kan lese"),
         ("@ada hjalp kunden #finnes-ikke", "er ikke et av våre kundeløfter"),
         ("takk til alle", "Begynn med kollegaen"),
