@@ -130,12 +130,27 @@ def personnummer_ok(digits: str) -> bool:
 # --------------------------------------------------------------------------- redaction
 
 _EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}(?![\w-])")
-# yyyymmdd-nnnn or yyyymmddnnnn (Swedish, 12 digits).
-_SE12_RE = re.compile(r"(?<![\d+])(?:19|20)\d{6}[-+]?\d{4}(?![\d])")
-# Norwegian fødselsnummer, written whole or as ddmmyy nnnnn.
-_FNR_RE = re.compile(r"(?<![\d+])\d{6} ?\d{5}(?![\d])")
-# ddmmyy-nnnn (CPR) or yymmdd-nnnn (personnummer; '+' marks someone over 100).
-_ID10_SEP_RE = re.compile(r"(?<![\d+])\d{6}[-+]\d{4}(?![\d])")
+# yyyymmdd-nnnn, yyyymmdd nnnn or yyyymmddnnnn (Swedish, 12 digits).
+_SE12_RE = re.compile(r"(?<![\d+])(?:19|20)\d{6}[-+ ]?\d{4}(?![\d])")
+# Norwegian fødselsnummer, written whole or as ddmmyy nnnnn, ddmmyy-nnnnn, dd.mm.yy nnnnn.
+_FNR_RE = re.compile(r"(?<![\d+.])\d{2}(\.?)\d{2}\1\d{2}[ .-]?\d{5}(?![\d])")
+# ddmmyy-nnnn, ddmmyy nnnn (CPR) or yymmdd-nnnn (personnummer; '+' marks someone over 100).
+_ID10_SEP_RE = re.compile(r"(?<![\d+])\d{6}[-+ ]\d{4}(?![\d])")
+# A number that is named as a personal ID is one, whatever its check digit: a typo in it
+# (or a made-up one) is still nothing the model needs, and a real one may fail a check
+# the rules here do not know (new-style numbers, other countries).
+_ID_NAMES = (
+    r"f(?:ø|o|oe)dsels?(?:nummer|nr\.?)|f\.?\s?nr\.?|fnr\.?|d-nummer|personnummer|personnr\.?"
+    r"|pers\.?\s?nr\.?|person\s?nr\.?|samordningsnummer|personbeteckning"
+    r"|cpr(?:-?nr\.?|-?nummer)?|ssn|social\s+security\s+(?:number|no\.?)"
+    r"|personal\s+(?:id(?:entity)?\s+)?(?:number|no\.?|id)|national\s+id(?:\s+(?:number|no\.?))?"
+    r"|personal\s+code|id-?nummer"
+)
+_NAMED_ID_RE = re.compile(
+    r"(?<![\w])(?P<lead>(?:" + _ID_NAMES + r")(?:\s*(?:is|er|är|lyder|=|:|#|nr\.?|no\.?|-|–)\s*){0,3}"
+    r"\s*)(?P<number>\d(?:[ .\-/]?\d){5,13})(?![\d])",
+    re.IGNORECASE,
+)
 _ID10_RE = re.compile(r"(?<![\d+])\d{10}(?![\d])")
 # 13-19 digits, optionally grouped with single spaces or dashes.
 _CARD_RE = re.compile(r"(?<![\d+])\d(?:[ -]?\d){12,18}(?![\d])")
@@ -178,7 +193,16 @@ def _se12(m: re.Match[str]) -> str:
 
 
 def _fnr(m: re.Match[str]) -> str:
-    return NATIONAL_ID if fodselsnummer_ok(_digits(m.group())) else m.group()
+    digits = _digits(m.group())
+    return NATIONAL_ID if fodselsnummer_ok(digits) or _stdnum_fnr(digits) else m.group()
+
+
+def _stdnum_fnr(digits: str) -> bool:
+    # python-stdnum follows the registry's rules as they change (D-numbers among them);
+    # the check above also knows the synthetic test numbers (+80 on the month).
+    from stdnum.no import fodselsnummer
+
+    return bool(fodselsnummer.is_valid(digits))
 
 
 def _id10_sep(m: re.Match[str]) -> str:
@@ -225,7 +249,9 @@ def redact(text: str) -> str:
     if not text:
         return text
     out = _EMAIL_RE.sub(EMAIL, text)
-    # National IDs before cards and phones: they are the most specific patterns.
+    # Named numbers first, then national IDs before cards and phones: they are the most
+    # specific patterns.
+    out = _NAMED_ID_RE.sub(lambda m: m.group("lead") + NATIONAL_ID, out)
     out = _SE12_RE.sub(_se12, out)
     out = _FNR_RE.sub(_fnr, out)
     out = _ID10_SEP_RE.sub(_id10_sep, out)
