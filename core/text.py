@@ -147,8 +147,9 @@ _ID_NAMES = (
     r"|personal\s+code|id-?nummer"
 )
 _NAMED_ID_RE = re.compile(
-    r"(?<![\w])(?P<lead>(?:" + _ID_NAMES + r")(?:\s*(?:is|er|är|lyder|=|:|#|nr\.?|no\.?|-|–)\s*){0,3}"
-    r"\s*)(?P<number>\d(?:[ .\-/]?\d){5,13})(?![\d])",
+    r"(?<![\w])(?P<lead>(?:" + _ID_NAMES + r")"
+    r"(?:\s*(?:is|er|är|lyder|=|:|#|nr\.?|no\.?|-|–)\s*){0,3}\s*)"
+    r"(?P<number>\d(?:[ .\-/]?\d){5,13})(?![\d])",
     re.IGNORECASE,
 )
 _ID10_RE = re.compile(r"(?<![\d+])\d{10}(?![\d])")
