@@ -25,6 +25,7 @@ from storage import surveys as store
 
 log = logging.getLogger(__name__)
 
+MAX_ID_DIGITS = 9  # survey ids are 32-bit integers on PostgreSQL
 ADMINS_ONLY = N_("Only admins can {what} pulse surveys. Ask your CX lead.")
 UNKNOWN_SURVEY = N_("There is no pulse survey {id}. `/pulse list` shows them.")
 USAGE = N_(
@@ -101,6 +102,12 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         user = str((body.get("user") or {}).get("id") or "")
         team = str(context.team_id or (body.get("team") or {}).get("id") or "")
+        if not glue.is_admin(services, client, user):
+            # Checked again here, not only when the form opens: a submission can be
+            # crafted (or the form kept open after losing admin rights).
+            refusal = _t(context).gettext(ADMINS_ONLY, what=_t(context).gettext("create"))
+            ack(response_action="errors", errors={"name": refusal})
+            return
         values = views.create_values((view.get("state") or {}).get("values") or {})
         _locale, tz = glue.workspace_reader(services.engine, team)
         try:
@@ -241,7 +248,8 @@ def register(app: App, services: Services) -> None:
     def _survey(team: str, word: str) -> store.SurveyInfo:
         survey = (
             store.get_survey(services.engine, team_id=team, survey_id=int(word))
-            if word.isdigit()
+            # ASCII digits within a database integer: "²" or 10**22 are no survey.
+            if word.isascii() and word.isdigit() and len(word) <= MAX_ID_DIGITS
             else None
         )
         if survey is None:
