@@ -268,6 +268,7 @@ class WebApp:
             else:
                 message = f"workspace {team_id} is not installed: answers cannot be stored for it"
             return Reply.json(400, {"error": "bad_team", "message": message})
+        assert team_id is not None  # checked above
         # A workspace with its own key opens with that key only: the shared one, which
         # every workspace's survey tool holds, cannot write into it.
         secret = self._workspace_webhook_secret(team_id) or shared
@@ -299,7 +300,6 @@ class WebApp:
                     data.append(_TooDeep())
                 except json.JSONDecodeError as exc:
                     return _invalid_json(exc)
-        assert team_id is not None
         return self._store_answers(team_id, data)
 
     def _installed(self, team_id: str) -> bool:

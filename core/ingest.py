@@ -1660,7 +1660,7 @@ def validate_response_objects(
                 "body with a different answer"
             )
             rejected.append(Rejected(lines[i], reason, chunk.raw(chunk.lines.index(lines[i]))))
-            drop.append(i)
+            drop.append(int(i))
     if drop:
         frame = frame.drop(index=drop).reset_index(drop=True)
         rejected.sort(key=lambda r: r.line)
