@@ -124,11 +124,23 @@ class SlackApi(Workspace):
         return {"ok": True, **result}
 
     # ------------------------------------------------------------ helpers
-    def _channel(self, channel_arg: str | None) -> str:
-        """Resolves an id, `#name` or user id to a channel the bot may read; raises otherwise."""
+    def _channel(self, channel_arg: str | None, *, user_means_dm: bool = False) -> str:
+        """Resolves an id or `#name` to a channel the bot may read; raises otherwise.
+
+        A user id is a channel only where Slack says so (`user_means_dm`: chat.postMessage,
+        https://api.slack.com/methods/chat.postMessage#channels: a user ID posts to the
+        app's DM with that user); everywhere else it is not a conversation and Slack answers
+        channel_not_found (https://api.slack.com/methods/conversations.history#errors,
+        .../conversations.replies, .../conversations.info, .../conversations.members; and
+        https://api.slack.com/methods/chat.update: for direct messages the channel is the DM
+        id, starting with D, not a user id). The DM's own id comes from
+        conversations.open (https://api.slack.com/methods/conversations.open).
+        """
         if not channel_arg:
             raise ApiError("channel_not_found", "missing argument 'channel'")
         if channel_arg[0] in "UW" and channel_arg in self._users:
+            if not user_means_dm:
+                raise ApiError("channel_not_found")
             target = self._users[channel_arg]
             if target["is_bot"]:
                 raise ApiError("cannot_dm_bot")
@@ -145,8 +157,8 @@ class SlackApi(Workspace):
             raise ApiError("channel_not_found")
         return cid
 
-    def _writable_channel(self, channel_arg: str | None) -> str:
-        cid = self._channel(channel_arg)
+    def _writable_channel(self, channel_arg: str | None, *, user_means_dm: bool = False) -> str:
+        cid = self._channel(channel_arg, user_means_dm=user_means_dm)
         chan = self._channels[cid]
         if chan.get("is_im"):
             if self._users[chan["user"]]["deleted"]:
@@ -248,7 +260,11 @@ class SlackApi(Workspace):
         return {
             "id": view_id,
             "view_id": view_id,
-            "team_id": self.team_id,
+            # The viewer's team (a partner's, in Slack Connect) and the installation's:
+            # slackapi/bolt-python tests/scenario_tests/test_view_submission.py
+            # (connect_channel_payload: view.team_id and view.app_installed_team_id).
+            "team_id": self.team_of(user),
+            "app_installed_team_id": self.team_id,
             "user": user,
             "type": view["type"],
             "title": view.get("title"),
@@ -445,14 +461,14 @@ def team_info(api: SlackApi, args: Args, pending: _Pending) -> dict[str, Any]:
     team = args.opt("team")
     if team and team != api.team_id:
         raise ApiError("team_not_found")
-    domain = "".join(ch for ch in api.team_name.lower() if ch.isalnum()) or "local"
-    return {"team": {"id": api.team_id, "name": api.team_name, "domain": domain, "icon": {}}}
+    return {"team": {"id": api.team_id, "name": api.team_name, "domain": api._domain(), "icon": {}}}
 
 
 # ------------------------------------------------------------------------ chat
 @method("chat.postMessage")
 def chat_post_message(api: SlackApi, args: Args, pending: _Pending) -> dict[str, Any]:
-    channel = api._writable_channel(args.opt("channel"))
+    # The answer's `channel` is the DM's D id when a user id was passed, as Slack's is.
+    channel = api._writable_channel(args.opt("channel"), user_means_dm=True)
     text, blocks = check_message_content(
         args.get("text"), args.get("blocks"), args.get("attachments")
     )

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -33,6 +34,9 @@ FAULT_ERRORS = {
     502: "bad_gateway",
     503: "service_unavailable",
 }
+
+# A fault "status" meaning: read the request, then close the connection without a word.
+DROP = 0
 
 # Pseudo method names for the two non-API endpoints, for `calls` and `set_faults`.
 RESPONSE_URL = "response_url"
@@ -82,6 +86,12 @@ class _Handler(BaseHTTPRequestHandler):
             status, headers, payload = self.server.slack._route(
                 self.command, self.path, dict(self.headers.items()), body
             )
+            if status == DROP:
+                # What a client sees when Slack's edge goes away mid-request: no status line.
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                return
         except Exception:
             log.exception("localslack failed on %s %s", self.command, self.path)
             status, headers, payload = (
@@ -150,6 +160,8 @@ class LocalSlack(SlackApi):
         self._fault_rate = 0.0
         self._fault_statuses: tuple[int, ...] = (429, 500)
         self._fault_methods: frozenset[str] | None = None
+        self._fault_count: int | None = None
+        self._fault_after_effect = False
         self._port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -207,27 +219,57 @@ class LocalSlack(SlackApi):
     # --------------------------------------------------------------- faults
     def set_faults(
         self,
-        rate: float,
+        rate: float = 1.0,
         statuses: Sequence[int] = (429, 500),
         methods: Iterable[str] | None = None,
+        *,
+        count: int | None = None,
+        after_effect: bool = False,
     ) -> None:
         """Fails a share `rate` of calls with a status drawn from `statuses` (seeded RNG).
 
         `methods=None` means every Web API method; the response URL and upload endpoints
-        take part only when named ("response_url", "files.upload_bytes").
+        take part only when named ("response_url", "files.upload_bytes"). `count` limits
+        the faults to the next `count` calls picked (then they stop by themselves).
+        `DROP` as a status closes the connection without an answer.
+
+        `after_effect=True` makes the faults uncertain: the call is carried out first (the
+        message is stored and shows in conversations.history) and only the answer fails, as
+        when Slack's edge times out after the write. Slack documents that a failure does not
+        say the call had no effect (https://api.slack.com/methods/chat.postMessage#errors,
+        fatal_error: "it's possible some aspect of the operation succeeded before the error
+        was raised").
+        Calls answered so are recorded with `Call.took_effect=True`.
         """
         if not 0.0 <= rate <= 1.0:
             raise ValueError("fault rate must be between 0 and 1")
         if rate and not statuses:
             raise ValueError("statuses must name at least one HTTP status")
+        if count is not None and count < 0:
+            raise ValueError("count must not be negative")
         with self._lock:
             self._fault_rate = rate
             self._fault_statuses = tuple(statuses)
             self._fault_methods = None if methods is None else frozenset(methods)
+            self._fault_count = count
+            self._fault_after_effect = after_effect
+
+    def uncertain_sends(
+        self,
+        count: int | None = None,
+        *,
+        rate: float = 1.0,
+        statuses: Sequence[int] = (500, DROP),
+        methods: Iterable[str] = ("chat.postMessage",),
+    ) -> None:
+        """The next `count` (or a seeded share `rate`) of chat.postMessage calls store the
+        message and then answer HTTP 500 or drop the connection: the app cannot know the
+        message got through. `uncertain_sends(0)` ends it. Shorthand for set_faults."""
+        self.set_faults(rate, statuses, methods, count=count, after_effect=True)
 
     def _fault_for(self, method: str) -> int | None:
         with self._lock:
-            if not self._fault_rate:
+            if not self._fault_rate or self._fault_count == 0:
                 return None
             if self._fault_methods is None:
                 if method in (RESPONSE_URL, UPLOAD):
@@ -236,7 +278,14 @@ class LocalSlack(SlackApi):
                 return None
             if self._rng.random() >= self._fault_rate:
                 return None
+            if self._fault_count is not None:
+                self._fault_count -= 1
             return self._rng.choice(self._fault_statuses)
+
+    def _unspend_fault(self) -> None:
+        with self._lock:
+            if self._fault_count is not None:
+                self._fault_count += 1
 
     # -------------------------------------------------------------- routing
     def _route(
@@ -279,6 +328,7 @@ class LocalSlack(SlackApi):
     ) -> tuple[int, dict[str, str], bytes]:
         token: str | None = None
         args: dict[str, Any] = {}
+        took_effect = False
         auth = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
         if auth.lower().startswith("bearer "):
             token = auth[7:].strip() or None
@@ -302,16 +352,25 @@ class LocalSlack(SlackApi):
                     status, extra_headers = 429, {"Retry-After": str(retry_after)}
                     raise ApiError("ratelimited")
             fault = self._fault_for(method)
-            if fault is not None:
+            if fault is not None and not self._fault_after_effect:
                 status = fault
                 if fault == 429:
                     extra_headers = {"Retry-After": "1"}
                 raise ApiError(FAULT_ERRORS.get(fault, "fatal_error"))
-            result = self.dispatch(method, args, pending)
+            try:
+                result = self.dispatch(method, args, pending)
+            except ApiError:
+                if fault is not None:
+                    self._unspend_fault()  # a refused call is not one of the uncertain ones
+                raise
+            if fault is not None and result["ok"]:
+                took_effect, status = True, fault
+                raise ApiError(FAULT_ERRORS.get(fault, "fatal_error"))
         except ApiError as err:
             result = {"ok": False, "error": err.code}
             if err.details:
-                result["errors"] = err.details
+                if err.with_errors:
+                    result["errors"] = err.details
                 result["response_metadata"] = {"messages": [f"[ERROR] {d}" for d in err.details]}
         self._record_call(
             Call(
@@ -322,15 +381,26 @@ class LocalSlack(SlackApi):
                 status=status,
                 at=time.time(),
                 token=token,
+                took_effect=took_effect,
             )
         )
         self._deliver(pending)
+        if status == DROP:
+            return DROP, {}, b""
         return _json_reply(status, result, **extra_headers)
 
     def _pseudo_call(
-        self, method: str, args: dict[str, Any], status: int, error: str | None
+        self,
+        method: str,
+        args: dict[str, Any],
+        status: int,
+        error: str | None,
+        *,
+        took_effect: bool = False,
     ) -> None:
-        self._record_call(Call(method, args, status == 200, error, status, time.time(), None))
+        self._record_call(
+            Call(method, args, status == 200, error, status, time.time(), None, took_effect)
+        )
 
     def _response_request(self, key: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         try:
@@ -346,11 +416,17 @@ class LocalSlack(SlackApi):
             self._pseudo_call(RESPONSE_URL, {"key": key}, 400, "invalid_payload")
             return _text_reply(400, "invalid_payload")
         fault = self._fault_for(RESPONSE_URL)
-        if fault is not None:
+        if fault is not None and not self._fault_after_effect:
             self._pseudo_call(RESPONSE_URL, data, fault, FAULT_ERRORS.get(fault, "fatal_error"))
             return _text_reply(fault, FAULT_ERRORS.get(fault, "fatal_error"))
         pending = _Pending()
         status, text = self.handle_response_url(key, data, pending)
+        if fault is not None and status == 200:
+            self._pseudo_call(
+                RESPONSE_URL, data, fault, FAULT_ERRORS.get(fault, "fatal_error"), took_effect=True
+            )
+            self._deliver(pending)
+            return _text_reply(fault, FAULT_ERRORS.get(fault, "fatal_error"))
         self._pseudo_call(RESPONSE_URL, data, status, None if status == 200 else text)
         self._deliver(pending)
         return _text_reply(status, text)
@@ -366,4 +442,4 @@ class LocalSlack(SlackApi):
         return _text_reply(status, text)
 
 
-__all__ = ["Call", "LocalSlack"]
+__all__ = ["DROP", "Call", "LocalSlack"]

@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.localslack import formatting
 from bot.localslack.validation import ApiError
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ class Call:
     status: int
     at: float  # time.time() when the answer was sent
     token: str | None
+    # An uncertain call (set_faults(after_effect=True)): it did what it asked for, but
+    # the answer was a failure or no answer at all.
+    took_effect: bool = False
 
 
 @dataclass
@@ -72,6 +76,11 @@ def snapshot(obj: T) -> T:
     """A deep copy for readers (pickle is several times faster than copy.deepcopy here)."""
     copied: T = pickle.loads(pickle.dumps(obj, pickle.HIGHEST_PROTOCOL))
     return copied
+
+
+def dm_id(user: str) -> str:
+    """The id of the bot's DM with `user`: stable, so tests and the sandbox can name it."""
+    return "D" + user.lstrip("UW")
 
 
 def _tz_facts(tz: str) -> tuple[str, int]:
@@ -111,6 +120,7 @@ class Workspace:
         self._subscribers: list[Callable[[str, dict[str, Any]], None]] = []
 
         self._users: dict[str, dict[str, Any]] = {}
+        self._partner_teams: dict[str, dict[str, Any]] = {}  # Slack Connect organisations
         self._channels: dict[str, dict[str, Any]] = {}
         self._members: dict[str, list[str]] = {}
         self._usergroups: dict[str, dict[str, Any]] = {}
@@ -185,6 +195,115 @@ class Workspace:
             self._users[user_id] = user
         return self._public_user(user, include_locale=True)
 
+    def add_external_user(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        team_id: str,
+        team_domain: str | None = None,
+        enterprise_id: str | None = None,
+        enterprise_name: str | None = None,
+        **kw: Any,
+    ) -> dict[str, Any]:
+        """Adds a member of a partner organisation, reachable through Slack Connect channels
+        (add_channel(..., is_ext_shared=True, members=[...])). Their users.info names their
+        own team (https://api.slack.com/types/user: `team_id`), and what they press or
+        submit carries it (see interaction_identity). Other keywords as for add_user."""
+        if team_id == self.team_id:
+            raise ValueError("a partner's team_id must differ from the workspace's")
+        self.add_user(user_id, name, **kw)
+        with self._lock:
+            user = self._users[user_id]
+            user["team_id"] = team_id
+            user["profile"]["team"] = team_id
+            if enterprise_id:
+                user["enterprise_user"] = {"id": user_id, "enterprise_id": enterprise_id}
+            self._partner_teams[team_id] = {
+                "id": team_id,
+                "domain": team_domain or team_id.lower(),
+                "enterprise_id": enterprise_id,
+                "enterprise_name": enterprise_name,
+            }
+            return self._public_user(user, include_locale=True)
+
+    def interaction_identity(self, user: str) -> dict[str, Any]:
+        """The `team`, `user`, `enterprise` and `is_enterprise_install` fields of an
+        interaction payload (block_actions, view_submission, shortcuts) sent for `user`.
+
+        A partner organisation's member brings their own team: `team.id` and
+        `user.team_id` are theirs, `enterprise` is their org, while the app
+        (`api_app_id`) and the installation (`view.app_installed_team_id`) stay this
+        workspace's (slackapi/bolt-python tests/scenario_tests/test_view_submission.py,
+        `connect_channel_payload`; slack_bolt/request/internals.py extract_team_id reads
+        `view.app_installed_team_id` first for that reason)."""
+        with self._lock:
+            known = self._users.get(user)
+            name = str(known["name"]) if known else user.lower()
+            team_id = str(known["team_id"]) if known else self.team_id
+            partner = self._partner_teams.get(team_id)
+        if partner is None:
+            return {
+                "team": {"id": self.team_id, "domain": self._domain()},
+                "user": {"id": user, "username": name, "name": name, "team_id": self.team_id},
+                "enterprise": None,
+                "is_enterprise_install": False,
+            }
+        team: dict[str, Any] = {"id": team_id, "domain": partner["domain"]}
+        enterprise = None
+        if partner["enterprise_id"]:
+            team["enterprise_id"] = partner["enterprise_id"]
+            team["enterprise_name"] = partner["enterprise_name"]
+            enterprise = {"id": partner["enterprise_id"], "name": partner["enterprise_name"]}
+        return {
+            "team": team,
+            "user": {"id": user, "username": name, "name": name, "team_id": team_id},
+            "enterprise": enterprise,
+            "is_enterprise_install": False,
+        }
+
+    def team_of(self, user: str) -> str:
+        """The team a user belongs to: this workspace's, or their partner organisation's."""
+        with self._lock:
+            known = self._users.get(user)
+            return str(known["team_id"]) if known else self.team_id
+
+    def _domain(self) -> str:
+        return "".join(ch for ch in self.team_name.lower() if ch.isalnum()) or "local"
+
+    # ------------------------------------------------------- text Slack sends
+    def directory(self) -> formatting.Directory:
+        """Names as mentions resolve them right now (for bot.localslack.formatting)."""
+        found = formatting.Directory()
+        with self._lock:
+            for uid, user in self._users.items():
+                if user["deleted"]:
+                    continue
+                found.users[uid] = str(user["name"])
+                for name in (user["name"], user["profile"].get("display_name")):
+                    if name:
+                        found.user_names.setdefault(str(name).lower(), uid)
+            for cid, chan in self._channels.items():
+                if chan.get("name") and not chan.get("is_im") and not chan.get("is_mpim"):
+                    found.channels[cid] = str(chan["name"])
+                    if chan.get("is_private"):
+                        found.private_channels.add(cid)
+                    found.channel_names.setdefault(str(chan["name"]).lower(), cid)
+            for gid, group in self._usergroups.items():
+                found.groups[gid] = str(group["handle"])
+                found.group_handles.setdefault(str(group["handle"]).lower(), gid)
+        return found
+
+    def command_text(self, text: str, *, should_escape: bool) -> str:
+        """A slash command's `text` as Slack sends it (bot.localslack.formatting)."""
+        mode = formatting.COMMAND_ESCAPED if should_escape else formatting.COMMAND_PLAIN
+        return formatting.encode(text, self.directory(), mode)
+
+    def stored_text(self, text: str) -> str:
+        """A person's message text as Slack stores and returns it (a message shortcut's
+        `message.text`; bot.localslack.formatting)."""
+        return formatting.encode(text, self.directory(), formatting.MESSAGE)
+
     def add_channel(
         self,
         channel_id: str,
@@ -253,10 +372,10 @@ class Workspace:
                 raise ApiError("user_not_found")
             if target["deleted"]:
                 raise ApiError("user_disabled")
-            dm_id = "D" + user.lstrip("UW")
-            if dm_id not in self._channels:
-                self._channels[dm_id] = {
-                    "id": dm_id,
+            channel = dm_id(user)
+            if channel not in self._channels:
+                self._channels[channel] = {
+                    "id": channel,
                     "created": int(time.time()),
                     "is_im": True,
                     "is_org_shared": False,
@@ -264,8 +383,8 @@ class Workspace:
                     "is_user_deleted": False,
                     "priority": 0,
                 }
-                self._members[dm_id] = [user, self.bot_user_id]
-            return dm_id
+                self._members[channel] = [user, self.bot_user_id]
+            return channel
 
     def set_member(self, channel: str, user: str, member: bool = True) -> None:
         """Adds a user to (or removes one from) a channel, e.g. the bot joining or leaving."""
@@ -310,8 +429,13 @@ class Workspace:
             return [c for c in self.calls if c.method == method]
 
     def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
-        """Messages posted and not deleted, oldest first, with later updates applied."""
+        """Messages posted and not deleted, oldest first, with later updates applied.
+
+        A user id reads that user's DM with the bot (its D channel): a reader's shortcut,
+        not something the Web API allows (conversations.history refuses user ids)."""
         with self._lock:
+            if channel and channel[0] in "UW" and channel in self._users:
+                channel = dm_id(channel)
             return snapshot(
                 [
                     {k: v for k, v in m.items() if not k.startswith("_")}
@@ -449,6 +573,12 @@ class Workspace:
 
     def _public_channel(self, channel_id: str, *, num_members: bool = False) -> dict[str, Any]:
         out = copy.deepcopy(self._channels[channel_id])
+        if out.get("is_ext_shared"):
+            # https://api.slack.com/types/conversation: a Slack Connect channel names its
+            # host and every organisation in it.
+            teams = {str(self._users[u]["team_id"]) for u in self._members[channel_id]}
+            out["conversation_host_id"] = self.team_id
+            out["shared_team_ids"] = [self.team_id, *sorted(teams - {self.team_id})]
         if not out.get("is_im"):
             out["is_member"] = self.bot_user_id in self._members[channel_id]
             if num_members:

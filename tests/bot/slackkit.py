@@ -9,6 +9,13 @@ Payload shapes follow Slack's documented ones (slash command form fields; block_
 view_submission, shortcut and message_action as a form field `payload` holding JSON;
 events as a JSON body). Response URLs and trigger ids come from localslack, so the bot's
 `respond()` and `views.open` work against it.
+
+Text a person wrote arrives encoded as Slack encodes it (bot.localslack.formatting): a
+command's `text` by the command's `should_escape` in manifest.yml (`@kari` ->
+`<@U0KARI|kari>` when true; `&` -> `&amp;` always), a message's `text` in shortcuts and
+message events as Slack stores it. Already-encoded text passes unchanged. A partner
+organisation's member (localslack.add_external_user) presses and submits with their own
+team, as in Slack Connect.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+
+from bot.localslack.formatting import should_escape as manifest_should_escape
 
 DEFAULT_USER = "U0ADA"
 DEFAULT_CHANNEL = "C0GENERAL"
@@ -185,10 +194,22 @@ class SlackKit:
     # ------------------------------------------------------------------ Slack payloads
 
     def user_obj(self, user: str) -> dict[str, Any]:
-        return {"id": user, "username": user.lower(), "name": user.lower(), "team_id": self.team_id}
+        return dict(self.identity(user)["user"])
 
-    def team_obj(self) -> dict[str, Any]:
-        return {"id": self.team_id, "domain": "local"}
+    def team_obj(self, user: str | None = None) -> dict[str, Any]:
+        if user is None:
+            return {"id": self.team_id, "domain": "local"}
+        return dict(self.identity(user)["team"])
+
+    def identity(self, user: str) -> dict[str, Any]:
+        """team / user / enterprise / is_enterprise_install of an interaction by `user`:
+        localslack's (a partner's member brings their own team), with this kit's team_id
+        standing for the workspace's own members."""
+        ident: dict[str, Any] = self.localslack.interaction_identity(user)
+        if ident["team"]["id"] == getattr(self.localslack, "team_id", self.team_id):
+            ident["team"] = {"id": self.team_id, "domain": "local"}
+            ident["user"] = {**ident["user"], "team_id": self.team_id}
+        return ident
 
     def command(
         self,
@@ -198,9 +219,14 @@ class SlackKit:
         user: str = DEFAULT_USER,
         channel: str = DEFAULT_CHANNEL,
         channel_name: str = "general",
+        should_escape: bool | None = None,
         **kw: Any,
     ) -> Result:
-        """A slash command, as Slack's form-encoded POST."""
+        """A slash command, as Slack's form-encoded POST. `text` is what the person typed
+        (or already Slack's encoding of it); it is sent encoded as Slack would for the
+        command's manifest `should_escape`, or `should_escape` when given."""
+        escape = manifest_should_escape(command) if should_escape is None else should_escape
+        text = self.localslack.command_text(text, should_escape=escape)
         response_url = self.localslack.response_url(channel=channel, user=user)
         trigger_id = self.localslack.new_trigger_id(user=user)
         fields = {
@@ -252,15 +278,16 @@ class SlackKit:
         act.setdefault("action_id", action_id)
         act.setdefault("block_id", block_id)
         act.setdefault("action_ts", _ts())
+        ident = self.identity(user)
         payload: dict[str, Any] = {
             "type": "block_actions",
-            "user": self.user_obj(user),
+            "user": ident["user"],
             "api_app_id": self.api_app_id,
             "token": "verification-token-unused",
             "trigger_id": self.localslack.new_trigger_id(user=user),
-            "team": self.team_obj(),
-            "enterprise": None,
-            "is_enterprise_install": False,
+            "team": ident["team"],
+            "enterprise": ident["enterprise"],
+            "is_enterprise_install": ident["is_enterprise_install"],
             "state": {"values": {}},
             "actions": [act],
         }
@@ -295,9 +322,11 @@ class SlackKit:
     ) -> Result:
         """A modal submitted with `values` as Slack's `view.state.values`:
         `{block_id: {action_id: text_input("...")}}` (see the helpers above)."""
+        ident = self.identity(user)
         view = {
             "id": view_id,
-            "team_id": self.team_id,
+            "team_id": ident["team"]["id"],
+            "app_installed_team_id": self.team_id,
             "type": "modal",
             "callback_id": callback_id,
             "private_metadata": private_metadata,
@@ -313,15 +342,15 @@ class SlackKit:
         }
         payload = {
             "type": "view_submission",
-            "team": self.team_obj(),
-            "user": self.user_obj(user),
+            "team": ident["team"],
+            "user": ident["user"],
             "api_app_id": self.api_app_id,
             "token": "verification-token-unused",
             "trigger_id": self.localslack.new_trigger_id(user=user),
             "view": view,
             "response_urls": [],
-            "is_enterprise_install": False,
-            "enterprise": None,
+            "is_enterprise_install": ident["is_enterprise_install"],
+            "enterprise": ident["enterprise"],
         }
         return self._interactive(payload, **kw)
 
@@ -337,14 +366,15 @@ class SlackKit:
         """A global shortcut, or a message shortcut when `message` is given."""
         if message is not None:
             return self.message_shortcut(callback_id, message, user=user, channel=channel, **kw)
+        ident = self.identity(user)
         payload = {
             "type": "shortcut",
             "token": "verification-token-unused",
             "action_ts": _ts(),
-            "team": self.team_obj(),
-            "user": self.user_obj(user),
-            "is_enterprise_install": False,
-            "enterprise": None,
+            "team": ident["team"],
+            "user": ident["user"],
+            "is_enterprise_install": ident["is_enterprise_install"],
+            "enterprise": ident["enterprise"],
             "callback_id": callback_id,
             "trigger_id": self.localslack.new_trigger_id(user=user),
         }
@@ -359,18 +389,25 @@ class SlackKit:
         channel: str | None = None,
         **kw: Any,
     ) -> Result:
-        """A message shortcut (`message_action`) on `message` ({"ts", "text", "user", ...})."""
+        """A message shortcut (`message_action`) on `message` ({"ts", "text", "user", ...}).
+        `message["text"]` is sent as Slack stores a message's text (see the module doc);
+        left out, it is the text of the message localslack holds at that ts."""
         msg_channel = channel or message.get("channel") or DEFAULT_CHANNEL
         msg = {"type": "message", **message}
+        if "text" not in msg:
+            stored = [m for m in self.localslack.messages(msg_channel) if m["ts"] == msg.get("ts")]
+            msg["text"] = stored[0]["text"] if stored else ""
+        msg["text"] = self.localslack.stored_text(str(msg["text"]))
+        ident = self.identity(user)
         payload = {
             "type": "message_action",
             "token": "verification-token-unused",
             "action_ts": _ts(),
-            "team": self.team_obj(),
-            "user": self.user_obj(user),
+            "team": ident["team"],
+            "user": ident["user"],
             "channel": {"id": msg_channel, "name": str(msg_channel).lower()},
-            "is_enterprise_install": False,
-            "enterprise": None,
+            "is_enterprise_install": ident["is_enterprise_install"],
+            "enterprise": ident["enterprise"],
             "callback_id": callback_id,
             "trigger_id": self.localslack.new_trigger_id(user=user),
             "message_ts": msg.get("ts"),
@@ -386,8 +423,11 @@ class SlackKit:
         retry_num: int | None = None,
         **kw: Any,
     ) -> Result:
-        """An Events API delivery; `retry_num` adds Slack's retry headers."""
+        """An Events API delivery; `retry_num` adds Slack's retry headers. A person's
+        message event carries its text as Slack stores it (see the module doc)."""
         event = {"event_ts": _ts(), **event}
+        if event.get("type") == "message" and not event.get("bot_id") and "text" in event:
+            event["text"] = self.localslack.stored_text(str(event["text"]))
         body = {
             "token": "verification-token-unused",
             "team_id": self.team_id,

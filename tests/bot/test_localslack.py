@@ -297,9 +297,11 @@ def test_views_open_needs_a_fresh_trigger(slack: LocalSlack, client: WebClient) 
         time.sleep(0.1)
         late = WebClient(base_url=hasty.base_url, token=hasty.bot_token).views_open
         assert api_error(late, trigger_id=stale, view=modal()) == "expired_trigger_id"
+    # views.* refuse bad blocks with invalid_arguments, not invalid_blocks (see
+    # test_localslack_fidelity.py for the source).
     too_many = modal([section(i) for i in range(101)])
     assert api_error(client.views_open, trigger_id=slack.new_trigger_id(), view=too_many) == (
-        "invalid_blocks"
+        "invalid_arguments"
     )
     text_input = {
         "type": "input",
@@ -344,7 +346,7 @@ def test_views_publish_home(slack: LocalSlack, client: WebClient) -> None:
     assert api_error(client.views_publish, user_id="U0NOBODY", view=home) == "user_not_found"
     assert api_error(client.views_publish, user_id="U0SVEA", view=modal()) == "invalid_arguments"
     many = {"type": "home", "blocks": [section(i) for i in range(101)]}
-    assert api_error(client.views_publish, user_id="U0SVEA", view=many) == "invalid_blocks"
+    assert api_error(client.views_publish, user_id="U0SVEA", view=many) == "invalid_arguments"
 
 
 # ---------------------------------------------------------------------- files
