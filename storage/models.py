@@ -283,9 +283,6 @@ class SurveyRound(SQLModel, table=True):
     closed_at: datetime | None = _ts(default=None)
     remind_at: datetime | None = _ts(default=None)
     reminded_at: datetime | None = _ts(default=None)
-    # Keys the per-person answer slot of an anonymous round; destroyed at close so
-    # nothing can join an answer to a person afterwards.
-    round_key: bytes | None = Field(default=None, sa_type=LargeBinary)
     audience_size: int = 0
     # Sent into a Slack Connect channel: the answers also count as customer answers.
     customer_facing: bool = False
@@ -295,7 +292,10 @@ class SurveyRound(SQLModel, table=True):
 
 
 class SurveyParticipation(SQLModel, table=True):
-    """Who was asked and who answered: kept apart from the answers, for reminders."""
+    """Who was asked and who answered: kept apart from the answers, for reminders.
+
+    `answered` of an anonymous round is set when the round closes, never at the moment
+    someone answers (storage.surveys says why)."""
 
     # The cooldown between surveys looks up who was asked lately.
     __table_args__ = (Index("ix_participation_team_user", "team_id", "user_id", "asked_at"),)
@@ -309,6 +309,37 @@ class SurveyParticipation(SQLModel, table=True):
     locale: str | None = Field(default=None, max_length=8)  # the language the DMs use
 
 
+class SurveyRoundKey(SQLModel, table=True):
+    """The key of an open anonymous round's per-person slots (storage.surveys).
+
+    A table of its own, not a column of the round: the round row is rewritten while the
+    round is open (reminders, closing), and each old version would carry a copy of the
+    key. This row is written once at open and deleted at close, and the table is then
+    scrubbed (VACUUM FULL on PostgreSQL, secure_delete and a WAL truncate on SQLite).
+    """
+
+    round_id: int = Field(foreign_key="surveyround.id", primary_key=True)
+    key: bytes = Field(sa_type=LargeBinary)
+
+
+class SurveyStaged(SQLModel, table=True):
+    """An open anonymous round's answers, under HMAC(round key, user id).
+
+    No id and no time: on SQLite the table is WITHOUT ROWID, so rows sit in slot order
+    (pseudo-random), not in the order people answered. Closing moves them to
+    `surveyanswer` under random slots, shuffled, and empties this table.
+    """
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    round_id: int = Field(foreign_key="surveyround.id", primary_key=True)
+    slot: str = Field(max_length=64, primary_key=True)
+    question_id: str = Field(max_length=64, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    score: int | None = None
+    value: str | None = Field(default=None, sa_type=Text)
+
+
 class SurveyAnswer(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("round_id", "slot", "question_id", name="uq_surveyanswer_slot"),
@@ -318,8 +349,8 @@ class SurveyAnswer(SQLModel, table=True):
     team_id: str = Field(max_length=TEAM, index=True)
     round_id: int = Field(foreign_key="surveyround.id", index=True)
     question_id: str = Field(max_length=64)
-    # Named surveys: the user id. Anonymous: a keyed hash while the round is open,
-    # replaced by a random value at close.
+    # Named surveys: the user id. Anonymous: a random value, written at close (the open
+    # round's answers are in `surveystaged`).
     slot: str = Field(max_length=64)
     score: int | None = None
     value: str | None = Field(default=None, sa_type=Text)

@@ -1,12 +1,22 @@
 """Pulse surveys kept: surveys, rounds, who was asked, and the answers, apart.
 
-Anonymity is a property of the tables, not of the code reading them:
-- `surveyparticipation` says who was asked and whether they answered (for reminders);
-- `surveyanswer` holds the answers under a `slot`. In an anonymous round the slot is
-  HMAC(round_key, user id) while the round is open, so a second click replaces the
-  answer instead of adding one. Closing the round, in one transaction, rewrites every
-  answer under a fresh random slot, in a shuffled order (new ids say nothing about who
-  answered first), and destroys `round_key`. Answers carry no timestamp at all.
+Anonymity is a property of the tables and of the files under them, not of the code
+reading them (the threat model is in the README, "Anonymity: what an operator can and
+cannot learn"):
+- `surveyparticipation` says who was asked and, once the round is closed, who answered.
+  An anonymous round does not touch it when someone answers: a per-person write at the
+  moment of answering would carry the order of answering (PostgreSQL's xmin, SQLite's WAL
+  frames) that lines up with the order of the answer writes. While the round is open,
+  "who has not answered" (reminders) is worked out from the slots instead.
+- An open anonymous round's answers are in `surveystaged` under HMAC(round key, user id),
+  so a second click replaces an answer instead of adding one; no id and no time, and on
+  SQLite in slot order. The key is in `surveyroundkey`, written once at open.
+- Closing first marks who answered (a transaction of its own), then in a second one
+  writes the answers to `surveyanswer` under fresh random slots, shuffled, deletes the
+  staged rows and the key. Then the freed bytes are scrubbed: on SQLite (secure_delete on
+  every connection) the WAL is checkpointed and truncated, so no old frame keeps the key
+  or a slot; on PostgreSQL the two tables are rewritten (VACUUM FULL), so no dead tuple
+  does. Answers carry no timestamp at all.
 
 Every message a round sends (the DMs, reminders, the results) is queued in the outbox in
 the same transaction as the change that causes it, under keys that make it exactly-once:
@@ -19,7 +29,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -31,7 +43,7 @@ from sqlalchemy import and_, case, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from core.surveys import (
     RoundResults,
@@ -41,12 +53,23 @@ from core.surveys import (
     parse_definition,
 )
 from storage import outbox
-from storage.models import Survey, SurveyAnswer, SurveyParticipation, SurveyRound
+from storage.models import (
+    Survey,
+    SurveyAnswer,
+    SurveyParticipation,
+    SurveyRound,
+    SurveyRoundKey,
+    SurveyStaged,
+)
+
+log = logging.getLogger(__name__)
 
 _S = Survey.__table__  # type: ignore[attr-defined]
 _R = SurveyRound.__table__  # type: ignore[attr-defined]
 _P = SurveyParticipation.__table__  # type: ignore[attr-defined]
 _A = SurveyAnswer.__table__  # type: ignore[attr-defined]
+_K = SurveyRoundKey.__table__  # type: ignore[attr-defined]
+_ST = SurveyStaged.__table__  # type: ignore[attr-defined]
 
 RESULTS_RENDERER = "pulse_results"
 CUSTOMER_METRICS = {"nps": "nps", "csat": "csat", "ces": "ces"}
@@ -192,7 +215,7 @@ def _round(row: Any) -> RoundInfo:
     )
 
 
-_ROUND_COLS = [c for c in _R.c if c.name != "round_key"]
+_ROUND_COLS = list(_R.c)
 
 
 def get_round(engine: Engine, *, team_id: str, round_id: int) -> RoundInfo | None:
@@ -326,7 +349,6 @@ def open_round(
                         opened_at=now,
                         closes_at=now + definition.close_delay,
                         remind_at=now + reminder if reminder else None,
-                        round_key=secrets.token_bytes(32) if definition.anonymous else None,
                         audience_size=len(asked),
                         customer_facing=customer_facing,
                         metrics_recorded=False,
@@ -334,6 +356,8 @@ def open_round(
                     .returning(_R.c.id)
                 ).scalar_one()
             )
+            if definition.anonymous:
+                conn.execute(insert(_K).values(round_id=round_id, key=secrets.token_bytes(32)))
             if asked:
                 conn.execute(
                     insert(_P),
@@ -395,6 +419,39 @@ def _insert_for(conn: Connection) -> Any:
     return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
 
 
+def _round_key(conn: Connection, round_id: int) -> bytes | None:
+    """The open anonymous round's key; None for a named round or once it is closed."""
+    key = conn.execute(select(_K.c.key).where(_K.c.round_id == round_id)).scalar_one_or_none()
+    return bytes(key) if key is not None else None
+
+
+def _with_staged_answers(
+    conn: Connection, *, team_id: str, round_id: int, key: bytes, users: Sequence[str]
+) -> set[str]:
+    """Who of `users` has an answer staged in the open anonymous round."""
+    slots = set(
+        conn.execute(
+            select(_ST.c.slot)
+            .where(_ST.c.team_id == team_id, _ST.c.round_id == round_id)
+            .distinct()
+        ).scalars()
+    )
+    return {u for u in users if _slot(key, u) in slots}
+
+
+def _set_answered(conn: Connection, *, team_id: str, round_id: int, users: Sequence[str]) -> None:
+    for start in range(0, len(users), 500):
+        conn.execute(
+            update(_P)
+            .where(
+                _P.c.team_id == team_id,
+                _P.c.round_id == round_id,
+                _P.c.user_id.in_(users[start : start + 500]),
+            )
+            .values(answered=True)
+        )
+
+
 def record_answer(
     engine: Engine,
     *,
@@ -406,11 +463,15 @@ def record_answer(
     score: int | None = None,
     value: str | None = None,
 ) -> AnswerStatus:
-    """Store one person's answer to one question; a later answer replaces it."""
+    """Store one person's answer to one question; a later answer replaces it.
+
+    An anonymous round's answer is staged under its keyed slot and nothing else is
+    written: participation learns who answered only at close.
+    """
     with engine.begin() as conn:
-        # The round row is locked so closing (which rewrites the slots) waits for us.
+        # The round row is locked so closing (which moves the answers) waits for us.
         row = conn.execute(
-            select(_R.c.id, _R.c.closed_at, _R.c.closes_at, _R.c.round_key, _S.c.definition)
+            select(_R.c.id, _R.c.closed_at, _R.c.closes_at, _S.c.definition)
             .join(_S, and_(_S.c.id == _R.c.survey_id, _S.c.team_id == team_id))
             .where(_R.c.team_id == team_id, _R.c.id == round_id)
             .with_for_update(of=_R)
@@ -419,7 +480,8 @@ def record_answer(
             return "unknown"
         if row.closed_at is not None or now >= row.closes_at:
             return "closed"
-        question = parse_definition(row.definition).question(question_id)
+        definition = parse_definition(row.definition)
+        question = definition.question(question_id)
         if question is None:
             return "invalid"
         if question.type == "text":
@@ -437,14 +499,22 @@ def record_answer(
         ).first()
         if asked is None:
             return "not_asked"
-        slot = _slot(row.round_key, user_id)
+        if definition.anonymous:
+            key = _round_key(conn, round_id)
+            if key is None:
+                return "closed"
+            table, slot = _ST, _slot(key, user_id)
+        else:
+            table, slot = _A, user_id
         existing = conn.execute(
-            select(_A.c.id).where(
-                _A.c.round_id == round_id, _A.c.slot == slot, _A.c.question_id == question_id
+            select(table.c.slot).where(
+                table.c.round_id == round_id,
+                table.c.slot == slot,
+                table.c.question_id == question_id,
             )
         ).first()
-        stmt = (
-            _insert_for(conn)(_A)
+        conn.execute(
+            _insert_for(conn)(table)
             .values(
                 team_id=team_id,
                 round_id=round_id,
@@ -458,12 +528,8 @@ def record_answer(
                 set_={"score": score, "value": value},
             )
         )
-        conn.execute(stmt)
-        conn.execute(
-            update(_P)
-            .where(_P.c.team_id == team_id, _P.c.round_id == round_id, _P.c.user_id == user_id)
-            .values(answered=True)
-        )
+        if not definition.anonymous:
+            _set_answered(conn, team_id=team_id, round_id=round_id, users=[user_id])
     return "changed" if existing else "recorded"
 
 
@@ -473,18 +539,22 @@ def my_answers(
     """What this person answered so far in an open round (empty once it is closed)."""
     with engine.connect() as conn:
         row = conn.execute(
-            select(_R.c.round_key, _R.c.closed_at, _S.c.anonymous)
+            select(_R.c.closed_at, _S.c.anonymous)
             .join(_S, _S.c.id == _R.c.survey_id)
             .where(_R.c.team_id == team_id, _R.c.id == round_id)
         ).first()
         if row is None or row.closed_at is not None:
             return {}
-        if row.anonymous and row.round_key is None:
-            return {}
-        slot = _slot(row.round_key, user_id)
+        if row.anonymous:
+            key = _round_key(conn, round_id)
+            if key is None:
+                return {}
+            table, slot = _ST, _slot(key, user_id)
+        else:
+            table, slot = _A, user_id
         rows = conn.execute(
-            select(_A.c.question_id, _A.c.score, _A.c.value).where(
-                _A.c.team_id == team_id, _A.c.round_id == round_id, _A.c.slot == slot
+            select(table.c.question_id, table.c.score, table.c.value).where(
+                table.c.team_id == team_id, table.c.round_id == round_id, table.c.slot == slot
             )
         ).all()
     return {q: (v if v is not None else int(s)) for q, s, v in rows}
@@ -504,7 +574,11 @@ class AskedRound:
 def open_rounds_asking(
     engine: Engine, *, team_id: str, user_id: str, now: datetime
 ) -> list[AskedRound]:
-    """The rounds open at `now` that asked `user_id`, the soonest to close first."""
+    """The rounds open at `now` that asked `user_id`, the soonest to close first.
+
+    An open anonymous round's `answered` is looked up under the person's keyed slot: its
+    participation flag is set only at close.
+    """
     with engine.connect() as conn:
         rows = conn.execute(
             select(_R.c.id, _R.c.survey_id, _S.c.name, _R.c.closes_at, _P.c.answered)
@@ -519,7 +593,18 @@ def open_rounds_asking(
             )
             .order_by(_R.c.closes_at, _R.c.id)
         ).all()
-    return [AskedRound(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows]
+        out = []
+        for r in rows:
+            answered = bool(r[4])
+            key = None if answered else _round_key(conn, r[0])
+            if key is not None:
+                answered = bool(
+                    _with_staged_answers(
+                        conn, team_id=team_id, round_id=r[0], key=key, users=[user_id]
+                    )
+                )
+            out.append(AskedRound(r[0], r[1], r[2], r[3], answered))
+    return out
 
 
 @dataclass(frozen=True)
@@ -534,7 +619,13 @@ def participation(engine: Engine, *, team_id: str, round_id: int) -> Participati
         asked, done = conn.execute(
             select(func.count(), answered).where(_P.c.team_id == team_id, _P.c.round_id == round_id)
         ).one()
-    return Participation(int(asked), int(done))
+        # An open anonymous round: one slot per person who answered (flags come at close).
+        staged = conn.execute(
+            select(func.count(func.distinct(_ST.c.slot))).where(
+                _ST.c.team_id == team_id, _ST.c.round_id == round_id
+            )
+        ).scalar_one()
+    return Participation(int(asked), max(int(done), int(staged)))
 
 
 # --------------------------------------------------------------------------- reminders
@@ -575,6 +666,12 @@ def queue_reminders(
                 _P.c.reminded_at.is_(None),
             )
         ).all()
+        key = _round_key(conn, round_id)
+        if key is not None:
+            answered = _with_staged_answers(
+                conn, team_id=team_id, round_id=round_id, key=key, users=[r[0] for r in rows]
+            )
+            rows = [r for r in rows if r[0] not in answered]
         payloads: dict[str, dict[str, Any]] = {}
         for user, locale in rows:
             locale = locale or "en"
@@ -589,15 +686,17 @@ def queue_reminders(
                 not_before=now,
             )
         if rows:
-            conn.execute(
-                update(_P)
-                .where(
-                    _P.c.team_id == team_id,
-                    _P.c.round_id == round_id,
-                    _P.c.user_id.in_([r[0] for r in rows]),
+            reminded = [r[0] for r in rows]
+            for start in range(0, len(reminded), 500):
+                conn.execute(
+                    update(_P)
+                    .where(
+                        _P.c.team_id == team_id,
+                        _P.c.round_id == round_id,
+                        _P.c.user_id.in_(reminded[start : start + 500]),
+                    )
+                    .values(reminded_at=now)
                 )
-                .values(reminded_at=now)
-            )
     return len(rows)
 
 
@@ -615,6 +714,19 @@ def due_closings(engine: Engine, *, now: datetime) -> list[tuple[str, int]]:
 Themes = Callable[[Sequence[str]], list[tuple[str, int]]]
 
 
+def _mark_answered(conn: Connection, *, team_id: str, round_id: int, key: bytes) -> None:
+    """Set `answered` for everyone with a staged answer, all in the caller's transaction."""
+    pending = list(
+        conn.execute(
+            select(_P.c.user_id).where(
+                _P.c.team_id == team_id, _P.c.round_id == round_id, _P.c.answered.is_(False)
+            )
+        ).scalars()
+    )
+    done = _with_staged_answers(conn, team_id=team_id, round_id=round_id, key=key, users=pending)
+    _set_answered(conn, team_id=team_id, round_id=round_id, users=sorted(done))
+
+
 def close_round(
     engine: Engine,
     *,
@@ -624,15 +736,26 @@ def close_round(
     results_channel: str | None,
     themes: Themes | None = None,
 ) -> RoundInfo | None:
-    """Close an open round: re-slot and shuffle anonymous answers, destroy the key, store
-    the safe results and queue them for `results_channel`. None if it was closed already."""
+    """Close an open round: store the safe results and queue them for `results_channel`.
+    None if it was closed already.
+
+    An anonymous round's staged answers become `surveyanswer` rows under random slots,
+    shuffled, and the key and the staged rows are deleted and scrubbed from the files.
+    Who answered is marked in a transaction before, never in the one that writes the
+    answers: on PostgreSQL a participation row and an answer row never share an xmin.
+    """
+    with engine.begin() as conn:
+        key = _round_key(conn, round_id)
+        if key is not None:
+            _mark_answered(conn, team_id=team_id, round_id=round_id, key=key)
     rng = secrets.SystemRandom()
     with engine.begin() as conn:
         if conn.dialect.name == "sqlite":
-            # Freed pages are zeroed, so the old slots and the key do not linger in the file.
+            # Deleted cells and freed pages are zeroed (storage.db sets it on every
+            # connection; an engine made elsewhere gets it here).
             conn.exec_driver_sql("PRAGMA secure_delete=ON")
         row = conn.execute(
-            select(_R.c.id, _R.c.closed_at, _R.c.survey_id, _R.c.round_key, _S.c.definition)
+            select(_R.c.id, _R.c.closed_at, _R.c.survey_id, _S.c.definition)
             .join(_S, and_(_S.c.id == _R.c.survey_id, _S.c.team_id == team_id))
             .where(_R.c.team_id == team_id, _R.c.id == round_id)
             .with_for_update(of=_R)
@@ -640,9 +763,10 @@ def close_round(
         if row is None or row.closed_at is not None:
             return None
         definition = parse_definition(row.definition)
+        source = _ST if definition.anonymous else _A
         answers = conn.execute(
-            select(_A.c.slot, _A.c.question_id, _A.c.score, _A.c.value).where(
-                _A.c.team_id == team_id, _A.c.round_id == round_id
+            select(source.c.slot, source.c.question_id, source.c.score, source.c.value).where(
+                source.c.team_id == team_id, source.c.round_id == round_id
             )
         ).all()
         by_slot: dict[str, dict[str, int | str]] = {}
@@ -651,7 +775,13 @@ def close_round(
         respondents = list(by_slot.items())
         rng.shuffle(respondents)
         if definition.anonymous:
-            conn.execute(delete(_A).where(_A.c.team_id == team_id, _A.c.round_id == round_id))
+            key = _round_key(conn, round_id)
+            if key is not None:
+                # Only those whose first answer came after the marking above: their flag
+                # shares this transaction with every answer, so it points at none of them.
+                _mark_answered(conn, team_id=team_id, round_id=round_id, key=key)
+            conn.execute(delete(_ST).where(_ST.c.team_id == team_id, _ST.c.round_id == round_id))
+            conn.execute(delete(_K).where(_K.c.round_id == round_id))
             rows = []
             for _old, given in respondents:
                 slot = secrets.token_hex(16)
@@ -681,7 +811,7 @@ def close_round(
         conn.execute(
             update(_R)
             .where(_R.c.team_id == team_id, _R.c.id == round_id)
-            .values(closed_at=now, round_key=None, results=results.to_json())
+            .values(closed_at=now, results=results.to_json())
         )
         if results_channel:
             outbox.enqueue(
@@ -692,7 +822,55 @@ def close_round(
                 payload={"round_id": round_id, "channel": results_channel},
                 not_before=now,
             )
+    if definition.anonymous:
+        scrub(engine)
     return get_round(engine, team_id=team_id, round_id=round_id)
+
+
+# Where an open anonymous round keeps what links answers to people.
+SCRUBBED_TABLES = (_ST.name, _K.name)
+
+
+def scrub(engine: Engine, *, attempts: int = 3) -> bool:
+    """Make what closing deleted (the round key, the staged slots) unreadable in the
+    database's files; False (and a warning) when another connection kept it from
+    finishing, in which case the next close does it.
+
+    SQLite: secure_delete has zeroed the deleted cells in the pages, but the WAL still
+    holds every earlier version of those pages until a checkpoint truncates it.
+    PostgreSQL: the deleted rows and every replaced version of a staged answer stay in
+    the table's pages as dead tuples; VACUUM FULL writes the two small tables anew.
+    """
+    if engine.dialect.name == "sqlite":
+        for attempt in range(attempts):
+            with engine.connect() as conn:
+                busy = (
+                    conn.execution_options(isolation_level="AUTOCOMMIT")
+                    .exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .one()[0]
+                )
+            if not busy:
+                return True
+            time.sleep(0.2 * (attempt + 1))
+        log.warning("pulse: the WAL could not be truncated after a close (a reader held it)")
+        return False
+    if engine.dialect.name != "postgresql":
+        return True
+    done = True
+    with engine.connect() as raw:
+        conn = raw.execution_options(isolation_level="AUTOCOMMIT")
+        # VACUUM FULL waits for every transaction on the table; never for long.
+        conn.exec_driver_sql("SET lock_timeout = '10s'")
+        try:
+            for table in SCRUBBED_TABLES:
+                try:
+                    conn.exec_driver_sql(f"VACUUM FULL {table}")
+                except DBAPIError as exc:
+                    done = False
+                    log.warning("pulse: VACUUM FULL %s after a close failed: %s", table, exc)
+        finally:
+            conn.exec_driver_sql("RESET lock_timeout")
+    return done
 
 
 # --------------------------------------------------------------------------- customer metrics

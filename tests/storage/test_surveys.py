@@ -186,8 +186,10 @@ def test_answers_replace_and_check(engine: Engine) -> None:
         == "unknown"
     )
     with engine.connect() as conn:
-        n = conn.execute(text("SELECT count(*) FROM surveyanswer")).scalar_one()
+        n = conn.execute(text("SELECT count(*) FROM surveystaged")).scalar_one()
+        early = conn.execute(text("SELECT count(*) FROM surveyanswer")).scalar_one()
     assert n == 2  # one person, two questions: the second click replaced the first
+    assert early == 0  # an open anonymous round's answers are staged apart
     part = store.participation(engine, team_id=TEAM, round_id=r.id)
     assert (part.asked, part.answered) == (30, 1)
 
@@ -231,7 +233,7 @@ def test_anonymous_round_leaves_no_way_to_join_answers_to_people(engine: Engine)
     r = _open(engine, survey).round
     with engine.connect() as conn:
         key = conn.execute(
-            text("SELECT round_key FROM surveyround WHERE id = :i"), {"i": r.id}
+            text("SELECT key FROM surveyroundkey WHERE round_id = :i"), {"i": r.id}
         ).scalar_one()
     assert key is not None and len(bytes(key)) == 32
     answer_order = list(reversed(USERS))  # answered in a different order than asked
@@ -263,11 +265,13 @@ def test_anonymous_round_leaves_no_way_to_join_answers_to_people(engine: Engine)
             if table not in ("surveyanswer", "alembic_version")
         }
         key_after = conn.execute(
-            text("SELECT round_key FROM surveyround WHERE id = :i"), {"i": r.id}
+            text("SELECT count(*) FROM surveyroundkey WHERE round_id = :i"), {"i": r.id}
         ).scalar_one()
+        staged_after = conn.execute(text("SELECT count(*) FROM surveystaged")).scalar_one()
 
-    # 2. The key that made slots stable while the round was open is gone.
-    assert key_after is None
+    # 2. The key that made slots stable while the round was open is gone, and so are the
+    #    staged answers under it.
+    assert key_after == 0 and staged_after == 0
     slots = {a.slot for a in answers}
     assert len(slots) == 30
     # 3. No slot is a user id or the keyed hash of one (with the old key or without a key).
