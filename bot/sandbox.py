@@ -12,7 +12,6 @@ import contextlib
 import hashlib
 import hmac
 import json
-import re
 import secrets
 import shlex
 import sys
@@ -23,11 +22,11 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any, TextIO
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from bot.localslack.formatting import should_escape
 from bot.settings import Settings
 from bot.views.text import Button, Input, Names, Rendered, indent, render_message, render_view
 
@@ -96,7 +95,6 @@ class Sandbox:
         self._print_lock = threading.Lock()
         self._prompting = False
         self._stops: list[Callable[[], None]] = []
-        self._escape = _escape_settings()
 
     # ------------------------------------------------------------------ start / stop
 
@@ -355,8 +353,8 @@ class Sandbox:
 
     def command(self, line: str) -> None:
         command, _, text = line.partition(" ")
-        if self._escape.get(command, True):
-            text = self._escape_mentions(text)
+        # Encoded as Slack encodes a command's text: the bot decodes it as it would Slack's.
+        text = self.slack.command_text(text, should_escape=should_escape(command))
         form = {
             "token": "sandbox",
             "team_id": self.team_id,
@@ -545,23 +543,6 @@ class Sandbox:
                 return "@" + self._user_name(str(c["user"]))
         return channel
 
-    def _escape_mentions(self, text: str) -> str:
-        """As Slack escapes: `@ada` -> `<@U0ADA|ada>`, `#general` -> `<#C0GENERAL|general>`."""
-        names = self._names()
-        by_user = {name.lower(): uid for uid, name in names.users.items()}
-        by_channel = {name.lower(): cid for cid, name in names.channels.items()}
-
-        def user(match: re.Match[str]) -> str:
-            uid = by_user.get(match.group(1).lower())
-            return f"<@{uid}|{match.group(1)}>" if uid else match.group(0)
-
-        def channel(match: re.Match[str]) -> str:
-            cid = by_channel.get(match.group(1).lower())
-            return f"<#{cid}|{match.group(1)}>" if cid else match.group(0)
-
-        text = re.sub(r"(?<![\w<])@([\w.\-]+)", user, text)
-        return re.sub(r"(?<![\w<])#([\w\-]+)", channel, text)
-
     def _find_user(self, ref: str) -> dict[str, Any] | None:
         ref = ref.lstrip("@").lower()
         for u in self.slack.users():
@@ -706,19 +687,6 @@ def _element_state(item: Input, raw: str | None) -> dict[str, Any]:
     else:
         state["value"] = raw if raw else None
     return state
-
-
-def _escape_settings() -> dict[str, bool]:
-    """Per slash command, whether Slack escapes mentions (manifest.yml `should_escape`)."""
-    path = Path(__file__).resolve().parents[1] / "manifest.yml"
-    try:
-        import yaml
-
-        manifest = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        commands = (manifest.get("features") or {}).get("slash_commands") or []
-        return {str(c["command"]): bool(c.get("should_escape", False)) for c in commands}
-    except Exception:
-        return {}
 
 
 def main(settings: Settings) -> None:

@@ -162,6 +162,7 @@ class LocalSlack(SlackApi):
         self._fault_methods: frozenset[str] | None = None
         self._fault_count: int | None = None
         self._fault_after_effect = False
+        self._latency: dict[str, float] = {}
         self._port = port
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -267,6 +268,18 @@ class LocalSlack(SlackApi):
         message got through. `uncertain_sends(0)` ends it. Shorthand for set_faults."""
         self.set_faults(rate, statuses, methods, count=count, after_effect=True)
 
+    def set_latency(self, seconds: float, methods: Iterable[str]) -> None:
+        """Answer each call of `methods` `seconds` late (0 ends it): a slow Web API method,
+        as users.info is on a large workspace, while the rest answers at once."""
+        if seconds < 0:
+            raise ValueError("latency must not be negative")
+        with self._lock:
+            for name in methods:
+                if seconds:
+                    self._latency[name] = seconds
+                else:
+                    self._latency.pop(name, None)
+
     def _fault_for(self, method: str) -> int | None:
         with self._lock:
             if not self._fault_rate or self._fault_count == 0:
@@ -334,6 +347,10 @@ class LocalSlack(SlackApi):
             token = auth[7:].strip() or None
         pending = _Pending()
         status, extra_headers = 200, {}
+        with self._lock:
+            late = self._latency.get(method, 0.0)
+        if late:
+            time.sleep(late)
         try:
             try:
                 args = self._parse_args(query, headers, body)

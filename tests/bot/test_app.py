@@ -446,8 +446,9 @@ def test_manifest_describes_the_app() -> None:
     commands = {c["command"]: c for c in features["slash_commands"]}
     assert set(commands) == {"/insight", "/shoutout", "/pulse", "/cx"}
     for c in commands.values():
-        # /shoutout reads mentions as user ids (<@U123|name>); the others read text as typed.
-        assert c["should_escape"] is (c["command"] == "/shoutout")
+        # Every command gets mentions, channels and links as Slack's references
+        # (<@U123|name>, <#C123|name>, <https://...>), decoded once by bot.text.
+        assert c["should_escape"] is True
         assert c["url"] == "https://YOUR-HOST/slack/events"
         assert c["description"] and "usage_hint" in c
     shortcut = features["shortcuts"][0]

@@ -446,3 +446,32 @@ def test_leaderboard_from_stored_rows(configured: Services) -> None:
     assert board.top_receivers[0].user_id == "U0BJORN" and board.top_receivers[0].shoutouts == 2
     assert board.promises_most[0].promise == "Keep it simple"
     assert board.promises_least[0].count == 0
+
+
+def test_a_form_for_ten_receivers_is_acked_in_time_when_users_info_is_slow(
+    slack: SlackKit, localslack: LocalSlack, configured: Services
+) -> None:
+    # Slack allows 3 s for the answer to a view_submission
+    # (https://api.slack.com/surfaces/modals#interactions); the receivers are checked
+    # before it, so the refusal can stand under the field.
+    extra = [f"U0TEAM{n}" for n in range(3)]
+    for user in extra:
+        localslack.add_user(user, user.lower())
+    receivers = ["U0BJORN", "U0FREJA", "U0SVEA", "U0GRACE", "U0KARI", "U0MADS", "U0OLLE", *extra]
+    assert len(receivers) == 10
+    # Warm the giver's locale first: the ack is what is timed, not the first lookup.
+    slack.command("/cx", "help", user="U0ADA")
+    localslack.set_latency(0.3, ["users.info"])
+    try:
+        submit = slack.view_submission(
+            views.SHOUTOUT_MODAL,
+            form_values(receivers, "Stayed late to fix the order"),
+            user="U0ADA",
+            view_id="V0TEN",
+        )
+    finally:
+        localslack.set_latency(0, ["users.info"])
+    assert submit.status == 200 and submit.text == ""
+    assert submit.elapsed < 1.0, submit.elapsed
+    post = localslack.wait_for(lambda: shout_posts(localslack), timeout=5)[0]
+    assert all(f"<@{u}>" in flat(post) for u in receivers)
