@@ -31,7 +31,10 @@ from tests.bot.test_insights import dms, eventually, mrkdwn, post_of
 CHANNEL = "C0INSIGHT"
 # As Slack delivers it: what the person typed was
 # "Tom & Jerry <3 the guide (a link) but ask @kari".
-DELIVERED = "Tom &amp; Jerry &lt;3 <https://docs.example.com/guide?a=1&amp;b=2|the guide> but ask <@U0KARI|kari>"
+DELIVERED = (
+    "Tom &amp; Jerry &lt;3 <https://docs.example.com/guide?a=1&amp;b=2|the guide> "
+    "but ask <@U0KARI|kari>"
+)
 LINK = "the guide (<https://docs.example.com/guide?a=1&amp;b=2>)"
 
 
