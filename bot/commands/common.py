@@ -1,23 +1,23 @@
-"""What every `cxbot` command shares: settings, the database, the workspace, errors, progress."""
+"""What every `cxbot` command shares: settings, the database, the workspace, errors, progress,
+and the conventions of its output (`--quiet`, `--format json`)."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
-from sqlalchemy.engine import Engine
-
-from bot.settings import Settings, SettingsError, load_settings
-from storage.db import make_engine, upgrade
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
+    from sqlalchemy.engine import Engine
 
     from bot.services import Services
+    from bot.settings import Settings
 
 # Used when no Slack token is configured and the database holds no workspace yet:
 # the sandbox and offline imports work under this id.
@@ -31,12 +31,76 @@ EXIT_BAD_INPUT = 1
 EXIT_USAGE = 2
 
 
+TEXT, JSON = "text", "json"
+
+
+class _Output:
+    """How this invocation prints: set by `--quiet` and read by `say`, `summary`, `progress`."""
+
+    quiet = False
+
+
+OUTPUT = _Output()
+
+
+def _set_quiet(value: bool) -> bool:
+    if value:
+        OUTPUT.quiet = True
+    return value
+
+
+# Accepted before the command (`cxbot -q import ...`) and after it.
+QUIET = typer.Option(
+    False,
+    "--quiet",
+    "-q",
+    callback=_set_quiet,
+    help="Print nothing but errors and what was asked for (no progress, no notes).",
+)
+FORMAT = typer.Option(TEXT, "--format", help="text or json (one JSON object on standard output).")
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("cxbot")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "0+unknown"
+
+
+def output_format(value: str) -> str:
+    chosen = value.strip().lower()
+    if chosen not in (TEXT, JSON):
+        fail(f"--format: expected text or json, got {value!r}", EXIT_USAGE)
+    return chosen
+
+
+def say(line: str, *, err: bool = False) -> None:
+    """A note for the person at the terminal; `--quiet` leaves it out."""
+    if not OUTPUT.quiet:
+        typer.echo(line, err=err)
+
+
+def summary(fmt: str, data: dict[str, Any], lines: Sequence[str]) -> None:
+    """What a command did: `data` as one JSON object with `--format json`, else `lines`
+    (left out by `--quiet`, which keeps the exit code as the answer)."""
+    if output_format(fmt) == JSON:
+        typer.echo(json.dumps(data, ensure_ascii=False, default=str))
+        return
+    for line in lines:
+        say(line)
+
+
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> NoReturn:
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(code)
 
 
 def settings() -> Settings:
+    from bot.settings import SettingsError, load_settings
+
     try:
         return load_settings()
     except SettingsError as exc:
@@ -45,9 +109,11 @@ def settings() -> Settings:
 
 def engine(cfg: Settings) -> Engine:
     """The database with migrations applied (start-up always brings the schema up to date)."""
+    from storage.db import make_engine, upgrade_if_behind
+
     try:
         eng = make_engine(cfg.database_url)
-        upgrade(eng)
+        upgrade_if_behind(eng)
     except Exception as exc:  # the driver's own message names the host or file
         fail(f"DATABASE_URL: cannot open the database: {str(exc).splitlines()[0]}")
     return eng
@@ -108,12 +174,12 @@ def slack_client(services: Services, team_id: str, *, why: str) -> WebClient:
 
 
 def interactive() -> bool:
-    return sys.stderr.isatty()
+    return sys.stderr.isatty() and not OUTPUT.quiet
 
 
 @contextmanager
-def progress(description: str, total: int | None = None) -> Iterator[callable]:  # type: ignore[valid-type]
-    """A progress bar on a terminal, nothing when piped; yields `advance(n)`."""
+def progress(description: str, total: int | None = None) -> Iterator[Callable[..., None]]:
+    """A progress bar on a terminal, nothing when piped or quiet; yields `advance(n)`."""
     if not interactive():
         yield lambda n=1: None
         return

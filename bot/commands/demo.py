@@ -24,6 +24,8 @@ def demo_data(
     force: bool = typer.Option(
         False, "--force", help="Replace the workspace's demo insights and shout-outs."
     ),
+    fmt: str = common.FORMAT,
+    quiet: bool = common.QUIET,
 ) -> None:
     """Fill the database with a realistic sample year (customers, answers, insights, shout-outs)."""
     from bot.demo import STEPS
@@ -47,16 +49,30 @@ def demo_data(
         )
 
     s = summary
-    typer.echo(f"workspace {s.team_id}, timezone {tz.key}")
-    typer.echo(f"customers: {s.customers} ({s.customers_added} new)")
-    typer.echo(f"answers:   {s.answers} ({s.answers_added} new)")
-    typer.echo(f"weeks:     {s.weeks}, {s.first_day.isoformat()} to {s.last_day.isoformat()}")
-    typer.echo(
+    lines = [
+        f"workspace {s.team_id}, timezone {tz.key}",
+        f"customers: {s.customers} ({s.customers_added} new)",
+        f"answers:   {s.answers} ({s.answers_added} new)",
+        f"weeks:     {s.weeks}, {s.first_day.isoformat()} to {s.last_day.isoformat()}",
         f"dip:       Delivery, mostly Private customers, {s.dip_weeks[0]} to {s.dip_weeks[-1]} "
         f"({s.dip_start.isoformat()} to {s.dip_end.isoformat()}), "
-        f"recovered by {s.recovered_by.isoformat()}"
-    )
-    if s.feedback_skipped:
-        typer.echo("insights and shout-outs: already there (use --force to replace them)")
-    else:
-        typer.echo(f"insights: {s.insights_added}, shout-outs: {s.shoutouts_added}")
+        f"recovered by {s.recovered_by.isoformat()}",
+        "insights and shout-outs: already there (use --force to replace them)"
+        if s.feedback_skipped
+        else f"insights: {s.insights_added}, shout-outs: {s.shoutouts_added}",
+    ]
+    data = {
+        "team_id": s.team_id,
+        "timezone": tz.key,
+        "customers": s.customers,
+        "customers_added": s.customers_added,
+        "answers": s.answers,
+        "answers_added": s.answers_added,
+        "weeks": s.weeks,
+        "first_day": s.first_day.isoformat(),
+        "last_day": s.last_day.isoformat(),
+        "insights_added": 0 if s.feedback_skipped else s.insights_added,
+        "shoutouts_added": 0 if s.feedback_skipped else s.shoutouts_added,
+        "feedback_skipped": s.feedback_skipped,
+    }
+    common.summary(fmt, data, lines)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import typer
 
 from bot.commands import common
-from storage.forget import Erased, forget_customer
+
+if TYPE_CHECKING:
+    from storage.forget import Erased
 
 forget_app = typer.Typer(help="Erase personal data.", no_args_is_help=True)
 
@@ -58,8 +61,12 @@ def forget_customer_command(
     customer_id: str = typer.Argument(..., help="the customer's id, as in the answers and records"),
     team: str = typer.Option(None, "--team", help="workspace (team) ID"),
     yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation"),
+    fmt: str = common.FORMAT,
+    quiet: bool = common.QUIET,
 ) -> None:
     """Erase one customer's answers, alerts, notes, record and name in insights."""
+    from storage.forget import forget_customer
+
     customer = customer_id.strip()
     if not customer:
         common.fail("CUSTOMER_ID: the customer id is empty", common.EXIT_USAGE)
@@ -68,8 +75,10 @@ def forget_customer_command(
     team_id = common.resolve_team(cfg, eng, team)
     now = datetime.now(UTC)
     found = forget_customer(eng, team_id=team_id, customer_id=customer, now=now, dry_run=True)
+    base = {"team_id": team_id, "customer_id": customer}
     if not found.anything:
-        typer.echo(f"nothing stored about customer {customer!r} in workspace {team_id}")
+        message = f"nothing stored about customer {customer!r} in workspace {team_id}"
+        common.summary(fmt, {**base, "erased": found.as_dict()}, [message])
         return
     if not yes:
         typer.echo(f"customer {customer!r} in workspace {team_id}:")
@@ -78,5 +87,5 @@ def forget_customer_command(
             typer.echo("nothing erased", err=True)
             raise typer.Exit(common.EXIT_BAD_INPUT)
     erased = forget_customer(eng, team_id=team_id, customer_id=customer, now=now)
-    typer.echo(f"erased customer {customer!r} in workspace {team_id}:")
-    typer.echo("\n".join(describe(erased)))
+    lines = [f"erased customer {customer!r} in workspace {team_id}:", *describe(erased)]
+    common.summary(fmt, {**base, "erased": erased.as_dict()}, lines)

@@ -1,7 +1,8 @@
 """`cxbot import responses|customers FILE`: survey answers and customer records from CSV or JSON.
 
 Each chunk of the file is stored in its own transaction, so an interrupted import
-keeps what it stored and running it again adds only the rest.
+keeps what it stored and running it again adds only the rest. FILE `-` reads standard
+input (copied to a temporary file first: chunks and the read-ahead helper need to seek).
 """
 
 from __future__ import annotations
@@ -9,27 +10,26 @@ from __future__ import annotations
 import gc
 import json
 import os
+import shutil
 import signal
+import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-import pandas as pd
 import typer
 
 from bot.commands import common
-from bot.commands.readahead import (
-    IMPORT_GC_THRESHOLD,
-    Chunk,
-    ChunkReader,
-    read_ahead,
-    read_inline,
-)
-from core.csvsafe import SafeWriter
-from core.ingest import FileError, Rejected, read_customers, read_responses
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from bot.commands.readahead import Chunk, ChunkReader
+    from core.ingest import Rejected
 
 import_app = typer.Typer(help="Import survey answers or customer records.", no_args_is_help=True)
 
@@ -42,8 +42,12 @@ CHUNK_ROWS = 200_000
 # (bot.commands.readahead); starting one costs about as much as parsing 8 MB.
 READ_AHEAD_BYTES = 16 << 20
 
+STDIN = "-"
 FileArg = typer.Argument(
-    ..., metavar="FILE", help="A CSV (comma, semicolon or tab) or JSON file.", show_default=False
+    ...,
+    metavar="FILE",
+    help="A CSV (comma, semicolon or tab) or JSON file; - reads standard input.",
+    show_default=False,
 )
 TeamOpt = typer.Option(None, "--team", help="Workspace (team id) when several are installed.")
 # For tests and tuning: how many rows go into one transaction.
@@ -53,7 +57,8 @@ ReadAheadOpt = typer.Option(READ_AHEAD_BYTES, "--read-ahead-bytes", min=0, hidde
 RejectsOpt = typer.Option(
     None,
     "--rejects",
-    help="Where to write rejected rows (default: <FILE>.rejected.csv next to the file).",
+    help="Where to write rejected rows (default: <FILE>.rejected.csv next to the file, "
+    "stdin.rejected.csv here for standard input).",
 )
 
 
@@ -81,6 +86,8 @@ class RejectsFile:
 
     def _write(self, item: Rejected) -> None:
         if self._writer is None:
+            from core.csvsafe import SafeWriter
+
             try:
                 # utf-8-sig so that spreadsheet programs show æ, ø and å correctly.
                 self._handle = open(self.path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115
@@ -104,27 +111,66 @@ class RejectsFile:
             self._handle.close()
 
 
+@contextmanager
+def _readable(file: Path) -> Iterator[Path]:
+    """`file` itself, or for `-` a temporary copy of standard input (removed afterwards)."""
+    if str(file) != STDIN:
+        yield file
+        return
+    if sys.stdin is None or sys.stdin.isatty():
+        common.fail("FILE: - reads standard input, but nothing is piped in", common.EXIT_USAGE)
+    with tempfile.TemporaryDirectory(prefix="cxbot-stdin-") as folder:
+        copy = Path(folder) / "stdin"
+        with copy.open("wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+        yield copy
+
+
 def _run(
     file: Path,
     rejects: Path | None,
     read: ChunkReader,
     store: Callable[[pd.DataFrame], None],
-    summary: Callable[[], list[str]],
+    summary: Callable[[], dict[str, Any]],
     read_ahead_bytes: int = READ_AHEAD_BYTES,
+    fmt: str = common.TEXT,
 ) -> None:
-    """Read `file` chunk by chunk, store each, report; shared by both kinds of import.
+    """Read `file` (`-`: standard input) chunk by chunk, store each, report; shared by both
+    kinds of import.
 
     `read` must pickle (see bot.commands.readahead): a large file is parsed in a
     helper process.
     """
+    common.output_format(fmt)  # a bad --format fails before anything is stored
+    if str(file) == STDIN:
+        rejects = rejects or Path("stdin.rejected.csv")
+    else:
+        rejects = rejects or file.with_name(file.name + ".rejected.csv")
+    with _readable(file) as path:
+        _run_file(path, file, rejects, read, store, summary, read_ahead_bytes, fmt)
+
+
+def _run_file(
+    file: Path,
+    shown: Path,
+    rejects: Path,
+    read: ChunkReader,
+    store: Callable[[pd.DataFrame], None],
+    summary: Callable[[], dict[str, Any]],
+    read_ahead_bytes: int,
+    fmt: str,
+) -> None:
+    from bot.commands.readahead import IMPORT_GC_THRESHOLD, read_ahead, read_inline
+    from core.ingest import FileError
+
     if file.is_dir():
         common.fail(f"{file}: is a directory, not a file")
     try:
         handle = open(file, "rb")  # noqa: SIM115 - closed below
         size = file.stat().st_size
     except OSError as exc:
-        common.fail(f"{file}: cannot read the file: {exc.strerror or exc}")
-    out = RejectsFile(rejects or file.with_name(file.name + ".rejected.csv"))
+        common.fail(f"{shown}: cannot read the file: {exc.strerror or exc}")
+    out = RejectsFile(rejects)
     done = chunks_stored = 0
     chunks: AbstractContextManager[Iterator[Chunk]]
     if size >= read_ahead_bytes:
@@ -140,7 +186,7 @@ def _run(
         with (
             handle,
             chunks as read_chunks,
-            common.progress(f"Importing {file.name}", total=size) as advance,
+            common.progress(f"Importing {shown.name}", total=size) as advance,
         ):
             for frame, rejected, position in read_chunks:
                 with _interrupt_after_chunk() as interrupted:
@@ -153,17 +199,17 @@ def _run(
                     raise KeyboardInterrupt
     except FileError as exc:
         if chunks_stored:
-            _report(summary(), out, stored_so_far=True)
-        common.fail(f"{file}: {exc}")
+            _report(summary(), out, fmt, stored_so_far=True)
+        common.fail(f"{shown}: {exc}")
     except KeyboardInterrupt:
-        _report(summary(), out, stored_so_far=True)
+        _report(summary(), out, fmt, stored_so_far=True)
         typer.echo("interrupted: run the same command again to import the rest", err=True)
         raise typer.Exit(130) from None
     finally:
         gc.set_threshold(*thresholds)
         gc.unfreeze()
         out.close()
-    _report(summary(), out)
+    _report(summary(), out, fmt)
 
 
 @contextmanager
@@ -195,19 +241,28 @@ def _interrupt_after_chunk() -> Iterator[list[int]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _report(lines: list[str], out: RejectsFile, *, stored_so_far: bool = False) -> None:
+def _report(
+    counts: dict[str, Any], out: RejectsFile, fmt: str, *, stored_so_far: bool = False
+) -> None:
+    lines = list(counts.pop("lines"))
     if stored_so_far:
-        typer.echo("stored before stopping:")
-    for line in lines:
-        typer.echo(line)
+        lines.insert(0, "stored before stopping:")
     if out.count:
-        typer.echo(f"rejected: {out.count} (written to {out.path})")
+        lines.append(f"rejected: {out.count} (written to {out.path})")
+    else:
+        lines.append("rejected: 0")
+    data = {
+        **counts,
+        "rejected": out.count,
+        "rejects_file": str(out.path) if out.count else None,
+        "complete": not stored_so_far,
+    }
+    common.summary(fmt, data, lines)
+    if out.count and not common.OUTPUT.quiet:
         for item in out.first:
             typer.echo(f"  line {item.line}: {item.reason}", err=True)
         if out.count > len(out.first):
             typer.echo(f"  ... and {out.count - len(out.first)} more", err=True)
-    else:
-        typer.echo("rejected: 0")
 
 
 @import_app.command("responses")
@@ -217,9 +272,12 @@ def import_responses(
     rejects: Path | None = RejectsOpt,
     chunk_rows: int = ChunkOpt,
     read_ahead_bytes: int = ReadAheadOpt,
+    fmt: str = common.FORMAT,
+    quiet: bool = common.QUIET,
 ) -> None:
     """Import survey answers (responded_at, metric, score, ...); duplicates are skipped."""
     from bot.reporting import workspace_tz
+    from core.ingest import read_responses
     from storage.responses import insert_responses
 
     cfg = common.settings()
@@ -233,14 +291,12 @@ def import_responses(
         totals["accepted"] += result.inserted
         totals["duplicates"] += result.duplicates
 
-    def summary() -> list[str]:
-        return [
-            f"accepted: {totals['accepted']}",
-            f"duplicates: {totals['duplicates']}",
-        ]
+    def summary() -> dict[str, Any]:
+        lines = [f"accepted: {totals['accepted']}", f"duplicates: {totals['duplicates']}"]
+        return {**totals, "lines": lines}
 
     read = partial(read_responses, tz=tz, chunk_rows=chunk_rows)
-    _run(file, rejects, read, store, summary, read_ahead_bytes)
+    _run(file, rejects, read, store, summary, read_ahead_bytes, fmt)
 
 
 @import_app.command("customers")
@@ -250,8 +306,11 @@ def import_customers(
     rejects: Path | None = RejectsOpt,
     chunk_rows: int = ChunkOpt,
     read_ahead_bytes: int = ReadAheadOpt,
+    fmt: str = common.FORMAT,
+    quiet: bool = common.QUIET,
 ) -> None:
     """Import customer records (customer_id, started_at, ended_at, ...); known ones are updated."""
+    from core.ingest import read_customers
     from storage.customers import upsert_customers
 
     cfg = common.settings()
@@ -265,12 +324,13 @@ def import_customers(
         totals["updated"] += result.updated
         totals["unchanged"] += result.unchanged
 
-    def summary() -> list[str]:
+    def summary() -> dict[str, Any]:
         accepted = totals["inserted"] + totals["updated"]
-        return [
+        lines = [
             f"accepted: {accepted} ({totals['inserted']} new, {totals['updated']} updated)",
             f"duplicates: {totals['unchanged']} (already up to date)",
         ]
+        return {"accepted": accepted, **totals, "duplicates": totals["unchanged"], "lines": lines}
 
     read = partial(read_customers, chunk_rows=chunk_rows)
-    _run(file, rejects, read, store, summary, read_ahead_bytes)
+    _run(file, rejects, read, store, summary, read_ahead_bytes, fmt)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from bot.commands import common
-from bot.services import Services, system_clock
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 pulse_app = typer.Typer(
     help="Pulse surveys: create, send a round, close a round.", no_args_is_help=True
@@ -24,6 +27,7 @@ def register(app: typer.Typer) -> None:
 
 def _services(team: str | None) -> tuple[Services, str]:
     from bot import pulse as glue
+    from bot.services import Services, system_clock
 
     cfg = common.settings()
     eng = common.engine(cfg)
@@ -36,6 +40,8 @@ def _services(team: str | None) -> tuple[Services, str]:
 def create_command(
     file: Path = typer.Argument(..., help="A YAML or JSON survey definition."),
     team: str | None = TEAM,
+    fmt: str = common.FORMAT,
+    quiet: bool = common.QUIET,
 ) -> None:
     """Create a survey from a definition file; prints its id."""
     from bot import pulse as glue
@@ -60,10 +66,18 @@ def create_command(
     )
     _locale, tz = glue.workspace_reader(services.engine, team_id)
     upcoming = next_occurrence(definition.schedule, anchor=now, after=now, default_tz=str(tz))
-    typer.echo(str(survey_id))
+    if common.output_format(fmt) == common.JSON:
+        data = {
+            "survey_id": survey_id,
+            "name": definition.name,
+            "next_round": upcoming.astimezone(tz).isoformat() if upcoming else None,
+        }
+        common.summary(fmt, data, [])
+        return
+    typer.echo(str(survey_id))  # the answer itself: printed even with --quiet
     note = f"created survey {survey_id} “{definition.name}”"
     note += f"; next round {upcoming.astimezone(tz):%Y-%m-%d %H:%M %Z}" if upcoming else ""
-    typer.echo(note, err=True)
+    common.say(note, err=True)
 
 
 def _survey(services: Services, team_id: str, survey_id: int) -> object:
@@ -88,8 +102,15 @@ def _deliver(services: Services, team_id: str, keys: list[str], label: str) -> t
 
 
 @pulse_app.command("send")
-def send_command(survey_id: int = SURVEY, team: str | None = TEAM, wait: bool = WAIT) -> None:
+def send_command(
+    survey_id: int = SURVEY,
+    team: str | None = TEAM,
+    wait: bool = WAIT,
+    fmt: str = common.FORMAT,
+    quiet: bool = common.QUIET,
+) -> None:
     """Start a round now: a DM to everyone in the audience."""
+    common.output_format(fmt)
     from bot import pulse as glue
     from storage import surveys as store
 
@@ -108,7 +129,13 @@ def send_command(survey_id: int = SURVEY, team: str | None = TEAM, wait: bool = 
     line = f"round {opened.round.id}: asking {opened.asked} people"
     if opened.skipped_cooldown:
         line += f" ({opened.skipped_cooldown} left out: asked by another survey lately)"
-    typer.echo(line)
+    lines = [line]
+    data: dict[str, object] = {
+        "survey_id": survey_id,
+        "round_id": opened.round.id,
+        "asked": opened.asked,
+        "skipped_cooldown": opened.skipped_cooldown,
+    }
     if wait and opened.asked:
         users = store.asked_users(services.engine, team_id=team_id, round_id=opened.round.id)
         keys = [store.dm_key(opened.round.id, u) for u in users]
@@ -116,12 +143,21 @@ def send_command(survey_id: int = SURVEY, team: str | None = TEAM, wait: bool = 
         line = f"sent {sent} DMs" + (f", {failed} failed (see the log)" if failed else "")
         if waiting:
             line += f"; {waiting} still queued (Slack does not answer: the bot keeps sending them)"
-        typer.echo(line)
+        lines.append(line)
+        data.update(sent=sent, failed=failed, queued=waiting)
+    common.summary(fmt, data, lines)
 
 
 @pulse_app.command("close")
-def close_command(survey_id: int = SURVEY, team: str | None = TEAM, wait: bool = WAIT) -> None:
+def close_command(
+    survey_id: int = SURVEY,
+    team: str | None = TEAM,
+    wait: bool = WAIT,
+    fmt: str = common.FORMAT,
+    quiet: bool = common.QUIET,
+) -> None:
     """End the open round and post its results."""
+    common.output_format(fmt)
     from bot import pulse as glue
     from storage import surveys as store
 
@@ -140,15 +176,29 @@ def close_command(survey_id: int = SURVEY, team: str | None = TEAM, wait: bool =
         common.fail(f"SURVEY: round {info.id} was closed by someone else meanwhile")
     results = closed.results
     shown = "results shown" if results.shown else "not enough answers to show results"
-    typer.echo(f"round {info.id} closed: {results.answered} of {results.asked} answered; {shown}")
+    lines = [f"round {info.id} closed: {results.answered} of {results.asked} answered; {shown}"]
+    data: dict[str, object] = {
+        "survey_id": survey_id,
+        "round_id": info.id,
+        "asked": results.asked,
+        "answered": results.answered,
+        "shown": results.shown,
+        "results": "not posted",
+    }
     channel = glue.results_channel(survey, closed.customer_facing)
     if post and channel:
         sent, _failed, waiting = _deliver(
             services, team_id, [store.results_key(info.id)], "Posting results"
         )
         if sent:
-            typer.echo(f"results posted to {channel}")
+            lines.append(f"results posted to {channel}")
+            data.update(results="posted", channel=channel)
         elif waiting:
-            typer.echo("the results are still queued (Slack does not answer: the bot keeps trying)")
+            lines.append(
+                "the results are still queued (Slack does not answer: the bot keeps trying)"
+            )
+            data.update(results="queued", channel=channel)
         else:
-            typer.echo("posting the results failed")
+            lines.append("posting the results failed")
+            data.update(results="failed", channel=channel)
+    common.summary(fmt, data, lines)

@@ -7,16 +7,19 @@ import os
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from bot.commands import common
-from core import config_keys
-from core.metrics import SMALL_SAMPLE
 from core.periods import PeriodKind, parse_kind
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# core.metrics.SMALL_SAMPLE, kept here so that printing a table needs no numerical library
+# (tests/bot/test_cli_reporting.py checks they agree).
+SMALL_SAMPLE = 30
 
 TABLE, JSON = "table", "json"
 BY_CHOICES = ("segment", "touchpoint")
@@ -129,6 +132,8 @@ def _other_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def _print_table(report: dict[str, Any], kind: str, console: Console) -> None:
+    from rich.table import Table
+
     period = report["period"]
     table = Table(title=f"Metrics, {kind} {period['start']} to {period['end']}")
     for name in ("metric", "value", "95% interval", "n", "previous", "change"):
@@ -164,6 +169,8 @@ def _print_table(report: dict[str, Any], kind: str, console: Console) -> None:
 
 
 def _console() -> Console:
+    from rich.console import Console
+
     # Piped output gets a fixed width so scripts see whole rows, not wrapped cells.
     return Console(width=None if sys.stdout.isatty() else 120, highlight=False)
 
@@ -207,6 +214,7 @@ def export(
     fmt: str = typer.Option("csv", "--format", help="csv or json"),
     out: Path = typer.Option(None, "--out", help="file to write (default: standard output)"),
     team: str = typer.Option(None, "--team", help="workspace (team) ID"),
+    quiet: bool = common.QUIET,
 ) -> None:
     """Export a workspace's records as CSV or JSON (anonymous answers carry no person)."""
     from storage.exports import EXPORT_KINDS, FORMATS, write_export
@@ -219,7 +227,7 @@ def export(
     if out is None:
         count = write_export(eng, team_id=team_id, kind=what, fmt=output, out=sys.stdout)
         sys.stdout.flush()
-        typer.echo(f"exported {count} {what}", err=True)
+        common.say(f"exported {count} {what}", err=True)
         return
     # Written beside the target and renamed at the end: a failed export never
     # leaves a half-written file under the requested name.
@@ -231,7 +239,7 @@ def export(
     except OSError as exc:
         partial.unlink(missing_ok=True)
         common.fail(f"--out: cannot write {out}: {exc.strerror or exc}")
-    typer.echo(f"exported {count} {what} to {out}", err=True)
+    common.say(f"exported {count} {what} to {out}", err=True)
 
 
 # --------------------------------------------------------------------------- config
@@ -244,8 +252,14 @@ def _shown_default(key: str, default: str | None, env: dict[str, str]) -> str:
 
 
 @config_app.command("show")
-def config_show(team: str = typer.Option(None, "--team", help="workspace (team) ID")) -> None:
+def config_show(
+    team: str = typer.Option(None, "--team", help="workspace (team) ID"),
+    fmt: str = common.FORMAT,
+) -> None:
     """Every setting with its value and default."""
+    from rich.table import Table
+
+    from core import config_keys
     from storage.settings_store import get_settings
 
     cfg = common.settings()
@@ -256,6 +270,18 @@ def config_show(team: str = typer.Option(None, "--team", help="workspace (team) 
         "timezone": f"CXBOT_TIMEZONE ({cfg.cxbot_timezone})",
         "locale": f"CXBOT_LOCALE ({cfg.cxbot_locale})",
     }
+    if common.output_format(fmt) == common.JSON:
+        rows = [
+            {
+                "key": row.key,
+                "value": row.value,
+                "default": _shown_default(row.key, row.default, env),
+                "description": row.spec.description,
+            }
+            for row in config_keys.listing(stored)
+        ]
+        common.summary(fmt, {"team_id": team_id, "settings": rows}, [])
+        return
     table = Table(title=f"Settings of workspace {team_id}")
     for name in ("key", "value", "default", "what it does"):
         table.add_column(name)
@@ -274,8 +300,11 @@ def config_set(
     key: str = typer.Argument(..., help="setting name, e.g. alerts.channel"),
     value: str = typer.Argument(..., help="new value"),
     team: str = typer.Option(None, "--team", help="workspace (team) ID"),
+    fmt: str = common.FORMAT,
+    quiet: bool = common.QUIET,
 ) -> None:
     """Change a setting (checked before it is stored)."""
+    from core import config_keys
     from storage import settings_store
 
     cfg = common.settings()
@@ -285,15 +314,19 @@ def config_set(
         name, stored = settings_store.set(eng, team_id=team_id, key=key, value=value)
     except config_keys.ConfigError as exc:
         common.fail(str(exc))
-    typer.echo(f"{name} = {config_keys.mask(name, stored)}")
+    shown = config_keys.mask(name, stored)
+    common.summary(fmt, {"key": name, "value": shown}, [f"{name} = {shown}"])
 
 
 @config_app.command("unset")
 def config_unset(
     key: str = typer.Argument(..., help="setting name"),
     team: str = typer.Option(None, "--team", help="workspace (team) ID"),
+    fmt: str = common.FORMAT,
+    quiet: bool = common.QUIET,
 ) -> None:
     """Remove a setting so its default applies again."""
+    from core import config_keys
     from storage import settings_store
 
     cfg = common.settings()
@@ -303,7 +336,8 @@ def config_unset(
         removed = settings_store.unset(eng, team_id=team_id, key=key)
     except config_keys.ConfigError as exc:
         common.fail(str(exc))
-    typer.echo(f"{key} unset" if removed else f"{key} was not set")
+    line = f"{key} unset" if removed else f"{key} was not set"
+    common.summary(fmt, {"key": key, "removed": removed}, [line])
 
 
 def register(app: typer.Typer) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from bot.commands import common
-from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 PORT = typer.Option(None, "--port", min=1, max=65535, help="HTTP port (default: $PORT or 3000).")
 HOST = typer.Option("0.0.0.0", "--host", help="Interface to listen on.")
