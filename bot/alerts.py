@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from slack_sdk import WebClient
 from sqlalchemy.engine import Connection, Engine
 
 from bot import outbox as dispatch
@@ -244,3 +245,15 @@ def start(services: Services) -> None:
 def answers_stored(services: Services, *, team_id: str, response_ids: list[int]) -> None:
     """bot.runtime_hooks.ANSWERS_STORED: alerts were queued with the answers; send them now."""
     wake(services)
+
+
+def may_resolve(
+    services: Services, client: WebClient, card: store.AlertCard, user_id: str
+) -> bool:
+    """Who may resolve an alert: anyone while nobody has claimed it, then its owner or an
+    admin. Notes stay open to all: anyone may add what they know."""
+    if not card.owner or card.owner == user_id:
+        return True
+    from bot.pulse import is_admin  # the one admin rule (CXBOT_ADMINS or Slack admins)
+
+    return is_admin(services, client, user_id)

@@ -202,6 +202,18 @@ def vote(services: Services, *, team_id: str, insight_id: int, user_id: str) -> 
     return result
 
 
+def may_change_status(
+    services: Services, client: WebClient, card: store.InsightCard, user_id: str
+) -> bool:
+    """Who decides what happens to an insight: the colleague who recorded it, whoever last
+    took it on (set its status), or an admin. Anyone else can +1 it."""
+    if user_id in (card.reporter, card.status_by):
+        return True
+    from bot.pulse import is_admin  # the one admin rule (CXBOT_ADMINS or Slack admins)
+
+    return is_admin(services, client, user_id)
+
+
 def change_status(
     services: Services,
     client: WebClient,
@@ -210,12 +222,15 @@ def change_status(
     insight_id: int,
     status: str,
     user_id: str,
-) -> store.StatusChange:
-    """Set the status; the reporter's DM is written in the reporter's language."""
+) -> store.StatusChange | None:
+    """Set the status; the reporter's DM is written in the reporter's language. None when
+    `user_id` may not change it (see may_change_status)."""
     engine = services.engine
     card = store.get_card(engine, team_id=team_id, insight_id=insight_id)
     if card is None:
         return store.StatusChange(False, None)
+    if card.status != status and not may_change_status(services, client, card, user_id):
+        return None
     locale = None
     if card.reporter != user_id and card.status != status:
         default = store.load_config(engine, team_id=team_id).locale or _defaults.locale

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.alerts import wake
+from bot.alerts import may_resolve, wake
 from bot.errors import UserError
 from bot.handlers.cx import CxCall, subcommand
 from bot.i18n import N_, Translator, translator, user_timezone
@@ -29,6 +29,15 @@ log = logging.getLogger(__name__)
 GONE = N_("That alert no longer exists.")
 CLAIMED_BY_OTHER = N_("{user} has already claimed this alert.")
 ALREADY_RESOLVED = N_("This alert is already resolved.")
+NOT_YOURS = N_(
+    "{user} has claimed this alert: only they or an admin can resolve it. "
+    "Add a note with what you know, or ask them."
+)
+# A form's error is plain text: no mention can show there.
+NOT_YOURS_FORM = N_(
+    "Someone else claimed this alert while the form was open: only they or an admin can "
+    "resolve it now."
+)
 NOTE_EMPTY = N_("Write a note, or cancel.")
 PICK_OUTCOME = N_("Pick what you did.")
 BAD_KIND = N_(
@@ -83,12 +92,14 @@ def register(app: App, services: Services) -> None:
         respond: Respond,
     ) -> None:
         ack()
-        _user, team, alert_id, t = _action(body, context)
+        user, team, alert_id, t = _action(body, context)
         card = store.get_card(services.engine, team_id=team, alert_id=alert_id)
         if card is None:
             _tell(respond, t.gettext(GONE))
         elif card.status == store.RESOLVED:
             _tell(respond, t.gettext(ALREADY_RESOLVED))
+        elif not may_resolve(services, client, card, user):
+            _tell(respond, t.gettext(NOT_YOURS, user=views.mention(card.owner)))
         else:
             client.views_open(trigger_id=body["trigger_id"], view=views.resolve_modal(card, t))
 
@@ -118,12 +129,22 @@ def register(app: App, services: Services) -> None:
 
     @app.view(views.RESOLVE_MODAL)
     def resolve_submit_callback(
-        ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
     ) -> None:
         user, team, alert_id, t = _submission(body, view, context)
         outcome = _selected(view, views.OUTCOME_BLOCK, views.OUTCOME_INPUT)
         if outcome not in store.OUTCOMES:
             ack(response_action="errors", errors={views.OUTCOME_BLOCK: t.gettext(PICK_OUTCOME)})
+            return
+        # Checked again on submit: someone else may have claimed it while the form was open.
+        current = store.get_card(services.engine, team_id=team, alert_id=alert_id)
+        if current is not None and not may_resolve(services, client, current, user):
+            errors = {views.OUTCOME_BLOCK: t.gettext(NOT_YOURS_FORM)}
+            ack(response_action="errors", errors=errors)
             return
         change = store.resolve(
             services.engine,

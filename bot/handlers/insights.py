@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 SHORTCUT = "save_insight"
 
 EMPTY_TEXT = N_("Write what the customer said.")
+NOT_YOURS = N_(
+    "Only the colleague who recorded this insight, whoever took it on, or an admin can "
+    "change its status. You can press +1 to say you heard it too."
+)
 NO_MESSAGE_TEXT = N_("That message has no text to save as a customer insight.")
 GONE = N_("That insight no longer exists.")
 OWN_VOTE = N_(
@@ -194,7 +198,9 @@ def register(app: App, services: Services) -> None:
             status=views.STATUS_ACTIONS[action_id],
             user_id=user,
         )
-        if result.card is None:
+        if result is None:
+            _tell(respond, t.gettext(NOT_YOURS))
+        elif result.card is None:
             _tell(respond, t.gettext(GONE))
         # Already in that status: a double click, nothing to say.
 
