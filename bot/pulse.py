@@ -35,7 +35,7 @@ from bot.slack_client import NotInstalledError, team_client
 from bot.views import pulse as views
 from core import config_keys
 from core.surveys import DEFAULT_COOLDOWN_DAYS, SurveyDefinition, due_occurrence
-from core.text import themes
+from core.themes import theme_counts as themes
 from storage import settings_store
 from storage import surveys as store
 

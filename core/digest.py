@@ -22,13 +22,16 @@ from typing import Any
 import pandas as pd
 
 from core import metrics as m
-from core.drivers import Decomposition, ThemeShift, decompose, theme_shifts
+from core.drivers import Decomposition, decompose
 from core.periods import KINDS, Period, periods_back
 from core.report import CSI_WEIGHTS, EMPTY_FOLLOWUP
+from core.themes import Comment, NpsTally, ThemeReport, ThemeStat, analyse
 
 HEADLINE: tuple[str, ...] = ("nps", "csat", "ces", "csi")
 DRIVER_COLUMNS: tuple[str, ...] = ("segment", "touchpoint")
 SERIES_PERIODS = 12
+# Comment themes listed in the report and its facts.
+THEMES_SHOWN = 4
 # Digits a metric is shown with (as in the metrics JSON of CONTRACT.md).
 DIGITS: dict[str, int] = {"nps": 1, "csat": 1, "ces": 2, "csi": 1}
 # One point of each metric on the CSI's 0..100 scale, to compare moves across metrics.
@@ -70,7 +73,7 @@ class Digest:
     answers: int
     response_rate: float | None  # percent
     drivers: list[Decomposition]
-    themes: list[ThemeShift]
+    themes: ThemeReport  # what the period's comments are about (core.themes)
     churn: dict[str, Any]
     retention: dict[str, Any]
     clv: dict[str, Any]
@@ -246,6 +249,26 @@ def _drivers(
     return result, notes
 
 
+def _themes(
+    counts_now: pd.DataFrame,
+    counts_before: pd.DataFrame,
+    comments_now: Sequence[Comment],
+    comments_before: Sequence[Comment],
+    scale: tuple[float, float],
+) -> ThemeReport:
+    tallies = [
+        NpsTally.from_scores(m.counts_by_metric(f)["nps"]) for f in (counts_now, counts_before)
+    ]
+    return analyse(
+        comments_now,
+        comments_before,
+        nps_now=tallies[0],
+        nps_before=tallies[1],
+        scale_now=scale[0],
+        scale_before=scale[1],
+    )
+
+
 def _notes(headline: list[HeadlineMetric], empty: bool, late: bool) -> list[str]:
     notes: list[str] = []
     if empty:
@@ -275,8 +298,9 @@ def build_digest(
     counts_before: pd.DataFrame,
     series_counts: Mapping[Period, pd.DataFrame],
     metrics_report: Mapping[str, Any],
-    themes_now: Sequence[tuple[str, int]] = (),
-    themes_before: Sequence[tuple[str, int]] = (),
+    comments_now: Sequence[Comment] = (),
+    comments_before: Sequence[Comment] = (),
+    comment_scale: tuple[float, float] = (1.0, 1.0),
     insights: Sequence[Mapping[str, Any]] = (),
     shoutouts: Mapping[str, Any] | None = None,
     pulse: Sequence[Mapping[str, Any]] = (),
@@ -291,7 +315,9 @@ def build_digest(
     show as gaps). ``metrics_report`` is `core.report.metrics_report` of the period:
     churn, retention, CLV and detractor follow-up are taken from it. ``insights``,
     ``shoutouts`` and ``pulse`` are the callers' summaries, passed through; ``response_rate``
-    is in percent.
+    is in percent. ``comments_*`` are the periods' commented answers (or a sample, each
+    standing for ``comment_scale`` answers): their themes, and how much of the NPS change
+    came from the answers on each.
     """
     _check_periods(cadence, period, previous)
     rate = _check_rate(response_rate)
@@ -309,7 +335,7 @@ def build_digest(
         answers=answers,
         response_rate=rate,
         drivers=drivers,
-        themes=theme_shifts(themes_now, themes_before),
+        themes=_themes(counts_now, counts_before, comments_now, comments_before, comment_scale),
         churn=dict(metrics_report.get("churn") or {}),
         retention=dict(metrics_report.get("retention") or {}),
         clv=dict(metrics_report.get("clv") or {}),
@@ -407,6 +433,18 @@ def _period_facts(p: Period) -> dict[str, Any]:
     return facts
 
 
+def _theme_facts(t: ThemeStat) -> dict[str, Any]:
+    return {
+        "theme": t.name,
+        "now": t.count,
+        "before": t.before,
+        "change": t.change,
+        "share": _round(t.share, 1),
+        "nps": _round(t.nps, 1),
+        "effect": _round(t.effect, 1),
+    }
+
+
 def digest_facts(d: Digest) -> dict[str, Any]:
     """The digest's numbers as plain JSON types, rounded as shown, with no customer text.
 
@@ -430,10 +468,8 @@ def digest_facts(d: Digest) -> dict[str, Any]:
         "response_rate": _round(d.response_rate, 1),
         "headline": {h.metric: _headline_facts(h) for h in d.headline},
         "drivers": [_driver_facts(x, x.metric in significant) for x in d.drivers],
-        "themes": [
-            {"theme": t.theme, "now": t.now, "before": t.before, "change": t.change}
-            for t in d.themes
-        ],
+        "themes": [_theme_facts(t) for t in d.themes.top(THEMES_SHOWN)],
+        "themes_behind": [t.name for t in d.themes.behind_change()],
         "churn": _numbers_only(d.churn),
         "retention": _numbers_only(d.retention),
         "clv": _numbers_only(d.clv),

@@ -1,4 +1,5 @@
-"""Why a number moved: shift-share decomposition by segment or touchpoint, theme shifts.
+"""Why a number moved: shift-share decomposition by segment or touchpoint (comment themes:
+core.themes).
 
 NPS, CSAT and CES are each a mean over answers (NPS of +100/0/-100 per answer, CSAT
 of 100/0, CES of the score), so a metric is the share-weighted mean of its groups:
@@ -23,8 +24,6 @@ known score as sbar and its rate term 0.
 from __future__ import annotations
 
 import math
-import numbers
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -63,16 +62,6 @@ class Decomposition:
     contributions: list[Contribution]  # sorted by |total|, largest first
     main: list[Contribution]  # the few that explain most of the change
     mix_driven: bool  # the change comes mainly from the mix of answers, not from scores
-
-
-@dataclass(frozen=True)
-class ThemeShift:
-    """How often a comment theme came up now and before (counts of comments)."""
-
-    theme: str
-    now: int
-    before: int
-    change: int
 
 
 def _groups(metric: str, frame: pd.DataFrame, by: str) -> dict[str, tuple[int, float | None]]:
@@ -174,47 +163,3 @@ def _main(contributions: list[Contribution], change: float) -> list[Contribution
         if explained >= MAIN_SHARE * abs(change) or len(main) == MAIN_MAX:
             break
     return main
-
-
-def _theme_counts(items: Sequence[tuple[str, int]], which: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for position, item in enumerate(items, start=1):
-        try:
-            theme, count = item
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"{which} themes item {position} must be a (theme, count) pair, not {item!r}"
-            ) from None
-        if not isinstance(theme, str) or not theme.strip():
-            raise ValueError(f"{which} themes item {position} has no theme name: {item!r}")
-        if isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 0:
-            raise ValueError(
-                f"{which} themes item {position} ({theme!r}) must have a whole count "
-                f"0 or more, not {count!r}"
-            )
-        name = theme.strip()
-        counts[name] = counts.get(name, 0) + int(count)
-    return counts
-
-
-def theme_shifts(
-    now_themes: Sequence[tuple[str, int]],
-    before_themes: Sequence[tuple[str, int]],
-    top: int = 3,
-) -> list[ThemeShift]:
-    """The ``top`` comment themes whose count changed most, growing or shrinking.
-
-    A theme missing on one side counts 0 there; unchanged themes are left out. Ties
-    go to the theme mentioned more often now, then by name.
-    """
-    if top < 0:
-        raise ValueError(f"top must be 0 or more, not {top}")
-    now_counts = _theme_counts(now_themes, "current")
-    before_counts = _theme_counts(before_themes, "previous")
-    shifts = []
-    for theme in set(now_counts) | set(before_counts):
-        now, before = now_counts.get(theme, 0), before_counts.get(theme, 0)
-        if now != before:
-            shifts.append(ThemeShift(theme, now, before, now - before))
-    shifts.sort(key=lambda s: (-abs(s.change), -s.now, s.theme))
-    return shifts[:top]

@@ -65,9 +65,14 @@ NOT_SIGNIFICANT = N_(
     "{metric} moved within the margin of error. {by}, most of that movement sits in {groups}."
 )
 GROUP_DETAIL = N_("{key} ({before} → {now})")
-THEMES_UP = N_("Comments mentioned more often: {themes}.")
-THEMES_DOWN = N_("Comments mentioned less often: {themes}.")
-THEME_DETAIL = N_("{theme} ({before} → {now})")
+THEMES_FALL = N_("In the comments, the fall in {metric} came mostly from answers about {themes}.")
+THEMES_RISE = N_("In the comments, the rise in {metric} came mostly from answers about {themes}.")
+THEMES_MOVE = N_(
+    "In the comments, most of the movement in {metric} sits in answers about {themes}."
+)
+THEME_EFFECT = N_("{theme} ({before} → {now} comments, {effect} points)")
+THEMES_TOP = N_("Customers wrote most about {themes}.")
+THEME_COUNT = N_("{theme} ({count} comments)")
 FOLLOWUP = N_(
     "{alerts} detractor alerts: {handled} handled within {hours} hours, {overdue} overdue."
 )
@@ -177,25 +182,39 @@ def _drivers(
 def _themes(
     facts: Mapping[str, Any], translate: Translate, number: NumberFormat, join: Join
 ) -> list[str]:
+    """The themes behind the NPS change (core.themes effects), else the most named ones."""
     themes = facts.get("themes", [])
-    sentences = []
-    for template, wanted in ((THEMES_UP, True), (THEMES_DOWN, False)):
-        chosen = [t for t in themes if (t["change"] > 0) == wanted]
-        if chosen:
-            listed = join(
-                [
-                    _say(
-                        translate,
-                        THEME_DETAIL,
-                        theme=t["theme"],
-                        before=number(t["before"], 0),
-                        now=number(t["now"], 0),
-                    )
-                    for t in chosen
-                ]
-            )
-            sentences.append(_say(translate, template, themes=listed))
-    return sentences
+    behind = [t for t in themes if t["theme"] in facts.get("themes_behind", [])]
+    nps = facts.get("headline", {}).get("nps") or {}
+    if behind and nps.get("delta"):
+        listed = join(
+            [
+                _say(
+                    translate,
+                    THEME_EFFECT,
+                    theme=translate(t["theme"]),
+                    before=number(t["before"], 0),
+                    now=number(t["now"], 0),
+                    effect=number(t["effect"], 1),
+                )
+                for t in behind
+            ]
+        )
+        change = nps.get("change")
+        template = (
+            THEMES_FALL if change == "fall" else THEMES_RISE if change == "rise" else THEMES_MOVE
+        )
+        return [_say(translate, template, metric=METRIC_NAMES["nps"], themes=listed)]
+    top = [t for t in themes if t["now"] > 0][:3]
+    if not top:
+        return []
+    listed = join(
+        [
+            _say(translate, THEME_COUNT, theme=translate(t["theme"]), count=number(t["now"], 0))
+            for t in top
+        ]
+    )
+    return [_say(translate, THEMES_TOP, themes=listed)]
 
 
 def _others(facts: Mapping[str, Any], translate: Translate, number: NumberFormat) -> list[str]:

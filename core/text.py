@@ -1,4 +1,4 @@
-"""Text handling that needs no model: personal-data redaction, language guess, themes.
+"""Text handling that needs no model: personal-data redaction, language guess, words.
 
 `redact` runs before any text leaves the process (the language model) and wherever
 insight text is shown outside its workspace. It prefers to miss an ordinary number
@@ -12,8 +12,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -333,46 +332,9 @@ def content_words(text: str) -> list[str]:
     return [w for w in words(text) if len(w) >= 3 and w not in stop]
 
 
-def _terms(text: str) -> set[str]:
-    stop = stopwords()
-    tokens = words(text)
-    terms: set[str] = set()
-    prev: str | None = None
-    for w in tokens:
-        if len(w) < 3 or w in stop:
-            prev = None
-            continue
-        terms.add(w)
-        if prev is not None:
-            terms.add(f"{prev} {w}")
-        prev = w
-    return terms
-
-
 def themes(texts: Sequence[str], top: int = 5) -> list[tuple[str, int]]:
-    """The most frequent themes in `texts`: words and two-word phrases that carry meaning,
-    counted once per text, best first. A word is left out when a phrase containing it is
-    listed and covers all its texts ("delivery" under "late delivery")."""
-    if top <= 0:
-        return []
-    df: Counter[str] = Counter()
-    for text in texts:
-        df.update(_terms(_PLACEHOLDER_RE.sub(" ", redact(text))))
-    phrases = {t: n for t, n in df.items() if " " in t and n >= 2}
-    ranked = sorted(df.items(), key=lambda kv: (-kv[1], -kv[0].count(" "), kv[0]))
-    chosen: list[tuple[str, int]] = []
-    for term, n in ranked:
-        if " " in term and n < 2:
-            continue
-        if " " not in term and any(
-            term in p.split(" ") and pn >= n for p, pn in phrases.items() if _listed(p, chosen)
-        ):
-            continue
-        chosen.append((term, n))
-        if len(chosen) == top:
-            break
-    return chosen
+    """The named themes of `texts` (`core.themes.theme_counts`): (English theme name,
+    how many texts name it), most named first."""
+    from core.themes import theme_counts  # core.themes builds on this module
 
-
-def _listed(term: str, chosen: Iterable[tuple[str, int]]) -> bool:
-    return any(term == t for t, _ in chosen)
+    return theme_counts(texts, top=top)

@@ -11,14 +11,17 @@ Everything here is offline and deterministic: the same comments give the same th
 counts, quotes and effects every time. `benchmarks/themes.py` measures the assignment
 against the labelled comments in tests/data.
 
-The effect of a theme on a change is "with vs. without": how much the period's NPS
-change would shrink if the answers naming the theme were left out of both periods.
-The sample of comments may be a part of the period's commented answers (the digest
-reads a bounded sample); `scale` turns sample counts into answers.
+The effect of a theme on the NPS change is its part in core.drivers' shift-share
+decomposition with two groups, the answers naming the theme and all the others: the
+theme's own score moving (rate) plus its answers' share moving (mix), in NPS points.
+A theme whose answers pull NPS down and grow in number explains a fall. The sample of
+comments may be a part of the period's commented answers (the digest reads a bounded
+sample); `scale` turns sample counts into answers.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections import Counter
@@ -351,6 +354,8 @@ class ThemeStat:
     effect: float | None  # NPS points of the period's change that came from these answers
     quotes: tuple[str, ...]  # redacted; only from QUOTES_FROM comments
     summary: str | None = None  # a language model's, checked against the numbers
+    # Redacted comments for a model's summary (never shown), only from QUOTES_FROM too.
+    examples: tuple[str, ...] = ()
 
     @property
     def change(self) -> int:
@@ -365,6 +370,7 @@ class ThemeReport:
     comments_before: int
     themes: list[ThemeStat]  # most named first
     nps_change: float | None  # the period's whole NPS change (all answers)
+    nps_before: float | None = None  # the previous period's NPS (all answers)
     summaries_source: str = "offline"  # "model" when any summary is the model's
     notes: list[str] = field(default_factory=list)
 
@@ -372,15 +378,21 @@ class ThemeReport:
         return [t for t in self.themes if t.count > 0][:n]
 
     def behind_change(self, n: int = 3) -> list[ThemeStat]:
-        """The themes that pushed NPS the way it moved, largest effect first."""
-        change = self.nps_change
-        if not change:
+        """The themes that pushed NPS the way it moved, largest effect first: for a fall,
+        themes whose answers score below the previous NPS (fewer people praising
+        something also lowers NPS, but that is not what customers complain about)."""
+        change, before = self.nps_change, self.nps_before
+        if not change or before is None:
             return []
         floor = max(EFFECT_MIN, EFFECT_SHARE * abs(change))
         pushed = [
             t
             for t in self.themes
-            if t.effect is not None and t.effect * change > 0 and abs(t.effect) >= floor
+            if t.effect is not None
+            and t.effect * change > 0
+            and abs(t.effect) >= floor
+            and t.nps is not None
+            and (t.nps - before) * change > 0
         ]
         pushed.sort(key=lambda t: (-abs(t.effect or 0.0), KEYS.index(t.key)))
         return pushed[:n]
@@ -390,14 +402,14 @@ class ThemeReport:
 
     def with_summaries(self, summaries: Mapping[str, str], source: str) -> ThemeReport:
         themes = [
-            ThemeStat(**{**t.__dict__, "summary": summaries.get(t.key, t.summary)})
-            for t in self.themes
+            dataclasses.replace(t, summary=summaries.get(t.key, t.summary)) for t in self.themes
         ]
         return ThemeReport(
             self.comments,
             self.comments_before,
             themes,
             self.nps_change,
+            self.nps_before,
             source if summaries else self.summaries_source,
             list(self.notes),
         )
@@ -444,10 +456,29 @@ def _quotes(texts: Sequence[str], theme: ThemeDef) -> tuple[str, ...]:
     return tuple(chosen)
 
 
-def _without(tally: NpsTally | None, n: float, total: float) -> float | None:
-    if tally is None or tally.n - n <= 0:
+def _examples(texts: Sequence[str], limit: int = 20) -> tuple[str, ...]:
+    if len(texts) < QUOTES_FROM:
+        return ()
+    distinct = sorted(dict.fromkeys(" ".join(t.split()) for t in texts), key=lambda t: (len(t), t))
+    return tuple(redact(t) for t in distinct[:limit])
+
+
+def _contribution(
+    now: NpsTally, before: NpsTally, n1: float, s1: float, n0: float, s0: float
+) -> float | None:
+    """The theme group's part of the NPS change (core.drivers' symmetric shift-share with
+    the groups "names the theme" and "does not"): rate + mix, in NPS points."""
+    m1, m0 = now.score, before.score
+    if m1 is None or m0 is None:
         return None
-    return (tally.total - total) / (tally.n - n)
+    w1, w0 = min(1.0, n1 / now.n), min(1.0, n0 / before.n)
+    t1 = s1 / n1 if n1 else None
+    t0 = s0 / n0 if n0 else None
+    reference = (m0 + m1) / 2
+    if t1 is not None and t0 is not None:
+        return (w0 + w1) / 2 * (t1 - t0) + ((t0 + t1) / 2 - reference) * (w1 - w0)
+    known = t1 if t1 is not None else t0
+    return 0.0 if known is None else (known - reference) * (w1 - w0)
 
 
 def analyse(
@@ -495,11 +526,15 @@ def analyse(
         n1, s1 = nps_of(now, keys_now, key)
         n0, s0 = nps_of(before, keys_before, key)
         effect = None
-        if change is not None:
-            m1 = _without(nps_now, n1 * scale_now, s1 * scale_now)
-            m0 = _without(nps_before, n0 * scale_before, s0 * scale_before)
-            if m1 is not None and m0 is not None:
-                effect = change - (m1 - m0)
+        if change is not None and nps_now is not None and nps_before is not None:
+            effect = _contribution(
+                nps_now,
+                nps_before,
+                n1 * scale_now,
+                s1 * scale_now,
+                n0 * scale_before,
+                s0 * scale_before,
+            )
         stats.append(
             ThemeStat(
                 key=key,
@@ -517,10 +552,13 @@ def analyse(
                 nps_before=s0 / n0 if n0 else None,
                 effect=effect,
                 quotes=_quotes(texts, theme),
+                examples=_examples(texts),
             )
         )
     stats.sort(key=lambda t: (-t.count, -t.before, KEYS.index(t.key)))
-    return ThemeReport(len(now), len(before), stats, change)
+    return ThemeReport(
+        len(now), len(before), stats, change, nps_before.score if nps_before else None
+    )
 
 
 def _majority(counts: Counter[str], polarity: str) -> str:

@@ -1,9 +1,11 @@
 """What the digest reads besides the metrics report: counts by segment and touchpoint for the
-period, the one before and the chart's twelve, comment themes, insights, shout-outs, pulse.
+period, the one before and the chart's twelve, the comments for the themes, insights,
+shout-outs, pulse.
 
 Everything heavy is counted in the database (`responsedaily` / `responsemonthly`); the
-comments for the themes are read as a bounded, evenly spread sample, so a week with
-a hundred thousand answers costs the same as one with five thousand.
+comments for the themes (`core.themes`) are read as a bounded, evenly spread sample with
+their metric and score, so a week with a hundred thousand answers costs the same as one
+with five thousand.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ import pandas as pd
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
 
-from core import text as core_text
 from core.digest import SERIES_PERIODS
 from core.periods import Period, periods_back
+from core.themes import Comment
 from storage import metrics_queries
 from storage.models import Insight, InsightVote, Response
 
@@ -36,9 +38,6 @@ DRIVER_COLUMNS = ["segment", "touchpoint"]
 # Comments read per period for the themes: plenty for the top themes. Both periods are
 # capped alike, so when the cap binds the counts compare "per this many comments".
 COMMENT_SAMPLE = 2000
-# Themes looked at per period before the shifts are picked: wide, so a theme that is
-# new in the top of one period is rarely just missing from the other's list.
-THEMES_PER_PERIOD = 40
 INSIGHT_LIMIT = 500
 INSIGHT_TEXT = 280  # characters kept of an insight's text (the view shortens further)
 NO_RATE = None  # customer survey invitations are not recorded, so no response rate
@@ -51,13 +50,15 @@ class DigestInputs:
     # The chart's periods and the one before the oldest; the period and the one before
     # it with segment and touchpoint columns, the older ones with metric, score, n only.
     counts: dict[Period, pd.DataFrame]
-    themes_now: list[tuple[str, int]]
-    themes_before: list[tuple[str, int]]
+    comments_now: list[Comment]
+    comments_before: list[Comment]
     insights: list[dict[str, Any]]
     shoutouts: dict[str, Any]
     pulse: list[dict[str, Any]]
     response_rate: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    # Commented answers each sampled comment stands for, now and before (1: all read).
+    comment_scale: tuple[float, float] = (1.0, 1.0)
 
 
 # --------------------------------------------------------------------------- answers
@@ -102,32 +103,49 @@ def chart_periods(period: Period) -> list[Period]:
 def period_comments(
     engine: Engine, *, team_id: str, period: Period, limit: int = COMMENT_SAMPLE
 ) -> list[str]:
-    """Up to `limit` comments of answers given in `period`, spread over its days.
+    """Up to `limit` comments of answers given in `period`, spread over its days."""
+    return [c.text for c in theme_comments(engine, team_id=team_id, period=period, limit=limit)[0]]
+
+
+def theme_comments(
+    engine: Engine, *, team_id: str, period: Period, limit: int = COMMENT_SAMPLE
+) -> tuple[list[Comment], float]:
+    """Up to `limit` commented answers of `period` (text, metric, score), spread over its
+    days, and how many commented answers each stands for (1.0 when all were read).
 
     Each day gives at most its share of `limit`, read through the (team, day) index, so
     a year of millions of answers costs a few hundred short index reads instead of a
     scan; a quiet day's unused share is not handed on (the sample is then a little
-    smaller than `limit`, never biased to the period's start).
+    smaller than `limit`, never biased to the period's start). Only when a day had more
+    than its share are the period's commented answers counted, for the scale.
     """
     if limit <= 0:
-        return []
+        return [], 1.0
     per_day = math.ceil(limit / period.days)
     has_comment = and_(_R.c.team_id == team_id, _R.c.comment.is_not(None), _R.c.comment != "")
-    comments: list[str] = []
+    comments: list[Comment] = []
+    capped = False
     with engine.connect() as conn:
         day = period.start
         while day <= period.end and len(comments) < limit:
-            query = select(_R.c.comment).where(has_comment, _R.c.local_day == day).limit(per_day)
-            comments += [str(c) for c in conn.execute(query).scalars()]
+            query = (
+                select(_R.c.comment, _R.c.metric, _R.c.score)
+                .where(has_comment, _R.c.local_day == day)
+                .limit(per_day)
+            )
+            rows = conn.execute(query).all()
+            capped = capped or len(rows) >= per_day
+            comments += [Comment(str(r[0]), str(r[1]).lower(), int(r[2])) for r in rows]
             day += timedelta(days=1)
-    return comments[:limit]
-
-
-def comment_themes(
-    engine: Engine, *, team_id: str, period: Period, top: int = THEMES_PER_PERIOD
-) -> list[tuple[str, int]]:
-    """The period's comment themes (`core.text.themes`) with how many comments name each."""
-    return core_text.themes(period_comments(engine, team_id=team_id, period=period), top=top)
+        comments = comments[:limit]
+        if not capped or not comments:
+            return comments, 1.0
+        total = conn.execute(
+            select(func.count())
+            .select_from(_R)
+            .where(has_comment, _R.c.local_day >= period.start, _R.c.local_day <= period.end)
+        ).scalar_one()
+    return comments, max(1.0, int(total) / len(comments))
 
 
 # --------------------------------------------------------------------------- insights
@@ -320,8 +338,10 @@ def gather(
     timed("counts", began)
 
     began = time.perf_counter()
-    themes_now = comment_themes(engine, team_id=team_id, period=period)
-    themes_before = comment_themes(engine, team_id=team_id, period=period.previous())
+    comments_now, scale_now = theme_comments(engine, team_id=team_id, period=period)
+    comments_before, scale_before = theme_comments(
+        engine, team_id=team_id, period=period.previous()
+    )
     timed("themes", began)
 
     began = time.perf_counter()
@@ -334,11 +354,12 @@ def gather(
     timed("feedback", began)
     return DigestInputs(
         counts=counts,
-        themes_now=themes_now,
-        themes_before=themes_before,
+        comments_now=comments_now,
+        comments_before=comments_before,
         insights=insights,
         shoutouts=shoutouts,
         pulse=pulse,
         response_rate=NO_RATE,
         timings=timings,
+        comment_scale=(scale_now, scale_before),
     )

@@ -26,6 +26,7 @@ from bot.i18n import N_, Translator
 from bot.text import escape, fit, literal_parts, shown
 from bot.views.home import INSIGHT_STATUS
 from bot.views.metrics import metric_lines, period_title
+from bot.views.themes import behind_line, digest_theme_lines
 from core.digest import DIGITS, Digest
 from core.drivers import Contribution, Decomposition
 from core.metrics import NONE_KEY, SMALL_SAMPLE
@@ -185,6 +186,11 @@ def driver_lines(d: Digest, t: Translator) -> list[str]:
                 delta=delta,
             )
         parts = [p for p in (_split_line(s, t) for s in splits) if p]
+        if metric == "nps":
+            # The reasons in customers' own words: the themes of the answers behind it.
+            behind = behind_line(d.themes, t)
+            if behind:
+                parts.append(behind)
         if h.small_sample:
             parts.append(
                 t.gettext("Only {n} answers: read it as a hint, not a trend.", n=t.number(h.n, 0))
@@ -194,27 +200,8 @@ def driver_lines(d: Digest, t: Translator) -> list[str]:
 
 
 def theme_lines(d: Digest, t: Translator) -> list[str]:
-    up = [s for s in d.themes if s.change > 0]
-    down = [s for s in d.themes if s.change < 0]
-    lines = []
-    for chosen, msgid in (
-        (up, N_("More often: {themes}")),
-        (down, N_("Less often: {themes}")),
-    ):
-        if chosen:
-            listed = t.join(
-                [
-                    t.gettext(
-                        "{theme} ({before} → {now})",
-                        theme=f"“{escape(s.theme)}”",
-                        before=t.number(s.before, 0),
-                        now=t.number(s.now, 0),
-                    )
-                    for s in chosen
-                ]
-            )
-            lines.append(t.gettext(msgid, themes=listed))
-    return lines
+    """What customers wrote about: the named themes with their trend, and quotes."""
+    return digest_theme_lines(d.themes, t)
 
 
 # --------------------------------------------------------------------------- the rest

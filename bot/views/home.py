@@ -22,7 +22,9 @@ from bot.i18n import N_, Translator
 from bot.text import escape, literal_parts, shown
 from bot.views.insights import category_label
 from bot.views.metrics import headline_fields, period_dates, period_title
+from bot.views.themes import home_theme_lines
 from core.text import redact
+from core.themes import ThemeReport
 from storage.home_queries import HomeAlert, HomeInsight, HomeShoutout
 
 MAX_BLOCKS = 100  # Slack's limit for a Home tab; slack_sdk does not check block counts
@@ -47,11 +49,17 @@ def home_view(
     insights: Sequence[HomeInsight],
     shoutouts: Sequence[HomeShoutout],
     alerts: Sequence[HomeAlert],
+    themes: ThemeReport | None = None,
 ) -> dict[str, Any]:
-    """The Home view as the dict `views.publish` takes."""
+    """The Home view as the dict `views.publish` takes; `themes` are last week's comment
+    themes (core.themes), shown under the headline with their trend."""
     _ = t.gettext
     blocks: list[Block] = [HeaderBlock(text=_("Your customer dashboard"))]
     blocks += _headline(report, t)
+    if themes is not None and themes.top(1):
+        lines = [_("*What customers wrote about last week*"), *home_theme_lines(themes, t)]
+        blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
+        blocks.append(_context(_("`/cx themes` shows their quotes, NPS and effect.")))
     blocks.append(DividerBlock())
     blocks += _alerts(alerts, t, tz, now)
     blocks.append(DividerBlock())

@@ -33,6 +33,7 @@ from slack_sdk.models.views import View
 
 from bot.i18n import N_, Translator
 from bot.text import escape
+from bot.views.themes import pulse_theme_text
 from core.surveys import (
     NO_ANSWER,
     OTHER,
@@ -325,8 +326,8 @@ def results_message(
             continue
         if q.type == "text":
             if q.themes:
-                themes = t.join(f"{escape(term)} ({count})" for term, count in q.themes)
-                body = t.gettext("Themes: {themes}", themes=themes)
+                # Named themes (core.themes), each named by two people or more.
+                body = t.gettext("Themes: {themes}", themes=pulse_theme_text(q.themes, t))
             else:
                 body = t.gettext("No theme was named by more than one person.")
             answers = t.ngettext("{n} answer", "{n} answers", q.n)

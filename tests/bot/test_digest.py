@@ -27,6 +27,7 @@ from bot.views.text import render_blocks
 from core.analyzer import OpenAIAnalyzer
 from core.ingest import RESPONSE_COLUMNS
 from core.periods import Period, period_containing
+from core.themes import Comment
 from storage import outbox as queue
 from storage import settings_store
 from storage.db import make_engine, upgrade
@@ -489,8 +490,10 @@ def _full_digest() -> Any:
             "clv": {"average": 9000.0},
             "detractor_followup": {"alerts": 12, "handled_within_24h": 10, "open_overdue": 1},
         },
-        themes_now=[("late parcel", 40), ("friendly staff", 3)],
-        themes_before=[("late parcel", 2), ("friendly staff", 9)],
+        comments_now=[Comment("The parcel came late", "nps", 2)] * 40
+        + [Comment("Friendly staff in the store", "nps", 10)] * 3,
+        comments_before=[Comment("The parcel came late", "nps", 2)] * 2
+        + [Comment("Friendly staff in the store", "nps", 10)] * 9,
         insights=[
             {
                 "text": f"<b>Insight {i}</b> & more " + "x" * 300,
@@ -542,8 +545,9 @@ def test_every_part_renders_on_one_screen_in_every_language(locale: str) -> None
             "Why it moved",
             "NPS fell",
             "By segment: mostly A (",
-            "late parcel",
-            "(2 → 40)",
+            "late delivery",
+            "(↑ 2 → 40)",
+            "> “The parcel came late”",
             "most praised",
             "We make it easy",
             "not lived this time",

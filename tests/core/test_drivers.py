@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core import metrics as m
-from core.drivers import ThemeShift, decompose, theme_shifts
+from core.drivers import decompose
 
 
 def frame(metric: str, groups: dict[str, dict[int, int]], by: str = "segment") -> pd.DataFrame:
@@ -193,29 +193,3 @@ def test_decomposition_sums_exactly_to_the_change(case: tuple[str, dict, dict]) 
     change = d.change
     assert change is not None
     assert all(c.total * change > 0 for c in d.main)
-
-
-# --------------------------------------------------------------------------- themes
-
-
-def test_theme_shifts_names_the_biggest_moves_both_ways() -> None:
-    now = [("delivery", 30), ("price", 5), ("support", 10), ("app", 4)]
-    before = [("delivery", 4), ("price", 12), ("support", 10), ("onboarding", 3)]
-    assert theme_shifts(now, before) == [
-        ThemeShift("delivery", 30, 4, 26),
-        ThemeShift("price", 5, 12, -7),
-        ThemeShift("app", 4, 0, 4),
-    ]
-    assert theme_shifts(now, before, top=10)[-1] == ThemeShift("onboarding", 0, 3, -3)
-    assert all(s.change != 0 for s in theme_shifts(now, before, top=10))
-
-
-def test_theme_shifts_merges_duplicates_and_checks_input() -> None:
-    assert theme_shifts([("a", 2), ("a ", 3)], []) == [ThemeShift("a", 5, 0, 5)]
-    assert theme_shifts([], []) == []
-    with pytest.raises(ValueError, match=r"current themes item 1 \('a'\)"):
-        theme_shifts([("a", -1)], [])
-    with pytest.raises(ValueError, match="previous themes item 2"):
-        theme_shifts([], [("a", 1), ("", 2)])
-    with pytest.raises(ValueError, match="top must be"):
-        theme_shifts([], [], top=-1)

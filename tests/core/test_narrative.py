@@ -11,6 +11,7 @@ from babel.numbers import format_decimal
 from core.digest import build_digest, digest_facts
 from core.narrative import check_narrative, fact_numbers, numbers_in, offline_narrative
 from core.periods import period_containing
+from core.themes import Comment
 
 WEEK = period_containing("week", date(2026, 11, 18))
 NBSP = "\u00a0"
@@ -119,8 +120,11 @@ def _facts() -> dict:
             "retention": {"rate": 90.0},
             "detractor_followup": {"alerts": 1500, "handled_within_24h": 1200, "open_overdue": 3},
         },
-        themes_now=[("late delivery", 1300), ("price", 40)],
-        themes_before=[("late delivery", 25), ("price", 60)],
+        # Detractors now and promoters before write about late parcels: the fall's theme.
+        comments_now=[Comment("The parcel arrived days late", "nps", 3)] * 1300
+        + [Comment("Far too expensive", "nps", 3)] * 40,
+        comments_before=[Comment("The parcel arrived days late", "nps", 10)] * 25
+        + [Comment("Far too expensive", "nps", 3)] * 60,
         response_rate=31.25,
     )
     return digest_facts(d)
@@ -131,8 +135,10 @@ def test_offline_text_passes_its_own_check_in_english() -> None:
     text = offline_narrative(facts, lambda msgid: msgid)
     assert "NPS fell to 0.0 from 40.0 (5000 answers)." in text
     assert "By segment, the fall in NPS came mainly from Private (33.3 → -33.3)." in text
-    assert "Comments mentioned more often: late delivery (25 → 1300)." in text
-    assert "Comments mentioned less often: price (60 → 40)." in text
+    assert (
+        "In the comments, the fall in NPS came mostly from answers about late delivery"
+        " (25 → 1300 comments, " in text
+    )
     assert "1500 detractor alerts: 1200 handled within 24 hours, 3 overdue." in text
     assert "Only 25 answers for CSAT" in text
     assert check_narrative(text, facts)
@@ -174,9 +180,22 @@ def test_every_sentence_goes_through_translate() -> None:
 
 def test_join_is_the_callers() -> None:
     facts = _facts()
-    facts["themes"].append({"theme": "app", "now": 9, "before": 1, "change": 8})
+    facts["themes"].append(
+        {"theme": "app", "now": 9, "before": 1, "change": 8, "share": 1.0}
+        | {"nps": -50.0, "effect": -2.0}
+    )
+    facts["themes_behind"].append("app")
     text = offline_narrative(facts, lambda s: s, join=lambda items: " + ".join(items))
-    assert "late delivery (25 → 1300) + app (1 → 9)" in text
+    assert "comments, " in text and ") + app (1 → 9 comments, -2.0 points)" in text
+
+
+def test_without_a_theme_behind_the_change_the_most_named_are_listed() -> None:
+    facts = _facts()
+    facts["themes_behind"] = []
+    text = offline_narrative(facts, lambda s: s)
+    listed = "late delivery (1300 comments) and high prices (40 comments)"
+    assert f"Customers wrote most about {listed}." in text
+    assert check_narrative(text, facts)
 
 
 def test_a_broken_translation_falls_back_to_english() -> None:

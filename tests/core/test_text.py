@@ -251,32 +251,26 @@ def test_detect_language_on_the_labelled_set() -> None:
 # --------------------------------------------------------------------------- themes
 
 
-def test_themes_counts_once_per_text_and_prefers_phrases() -> None:
+def test_themes_are_the_named_themes_counted_once_per_text() -> None:
     texts = [
-        "Late delivery again, the late delivery ruined the weekend",
+        "Late delivery again, the late delivery spoilt the weekend",
         "Late delivery and the box was damaged",
         "The app crashed during checkout",
         "Checkout crashed twice",
-        "Late delivery, nobody called",
+        "Pakken kom tre dager for sent",
     ]
     got = themes(texts, top=3)
     assert got[0] == ("late delivery", 3)
-    # "late" and "delivery" alone say nothing more than the phrase: left out.
-    assert all(term not in ("late", "delivery") for term, _ in got)
-    assert ("checkout", 2) in got
+    assert ("web shop and app errors", 2) in got
     assert themes(texts, top=3) == got  # deterministic
 
 
-def test_themes_ignore_function_words_placeholders_and_short_words() -> None:
+def test_themes_ignore_placeholders() -> None:
     texts = [
-        "Kunden sier at han ikke fikk svar på kari@example.no",
-        "Kunden sier at hun ikke fikk svar, ring 91234567",
-        "Kunden fikk ikke svar fra kundeservice",
+        "Kunden fikk ikke svar på kari@example.no, ventet en time i telefonkø",
+        "Lang telefonkø, ring 91234567",
     ]
-    got = dict(themes(texts, top=10))
-    assert got.get("svar") == 3
-    for noise in ("kunden", "ikke", "sier", "fikk", "email", "phone", "at", "på"):
-        assert noise not in got
+    assert themes(texts) == [("slow customer service", 2)]
 
 
 def test_themes_edge_cases() -> None:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from core.ingest import RESPONSE_COLUMNS
 from core.periods import Period, PeriodKind, period_containing
+from core.themes import theme_counts
 from storage import digest_queries as dq
 from storage.models import Insight, InsightVote, Shoutout, ShoutoutReceiver
 from storage.responses import insert_responses
@@ -101,12 +102,18 @@ def test_comment_sample_is_bounded_and_themes_count_comments(engine: Engine) -> 
     assert 1 <= len(sample) <= 8
     assert set(sample) <= set(everything)
 
-    themes = dict(dq.comment_themes(engine, team_id=TEAM, period=WEEK))
-    assert themes.get("arrived late") == 30
-    assert not any("invoice" in t for t in themes)  # another team's comment
-    before = dict(dq.comment_themes(engine, team_id=TEAM, period=BEFORE))
-    assert before.get("friendly support") == 12
+    comments, scale = dq.theme_comments(engine, team_id=TEAM, period=WEEK)
+    assert scale == 1.0 and len(comments) == 40
+    assert {(c.metric, c.score) for c in comments} == {("nps", 3), ("nps", 9)}
+    themes = dict(theme_counts([c.text for c in comments]))
+    assert themes.get("late delivery") == 30
+    assert "invoice errors" not in themes  # another team's comment
+    before, _ = dq.theme_comments(engine, team_id=TEAM, period=BEFORE)
+    assert dict(theme_counts([c.text for c in before])).get("friendly customer service") == 12
     assert dq.period_comments(engine, team_id=TEAM, period=WEEK.next()) == []
+    # A sample smaller than the period's comments stands for all of them.
+    sampled, scale = dq.theme_comments(engine, team_id=TEAM, period=WEEK, limit=7)
+    assert len(sampled) == 1 and scale == 40.0  # one a day: the day with comments
 
 
 def _insight(team: str, text: str, created: datetime, **kw: Any) -> dict[str, Any]:
@@ -218,7 +225,8 @@ def test_shoutout_summary_names_the_promise_lived_most(engine: Engine) -> None:
 def test_gather_on_an_empty_workspace(engine: Engine) -> None:
     inputs = dq.gather(engine, team_id=TEAM, period=WEEK, tz=OSLO, promises=["Be kind"])
     assert all(frame.empty for frame in inputs.counts.values())
-    assert inputs.themes_now == [] and inputs.themes_before == []
+    assert inputs.comments_now == [] and inputs.comments_before == []
+    assert inputs.comment_scale == (1.0, 1.0)
     assert inputs.insights == [] and inputs.pulse == []
     assert inputs.shoutouts["count"] == 0 and inputs.shoutouts["top_promise"] is None
     assert inputs.response_rate is None

@@ -1,0 +1,86 @@
+"""Comment themes of a workspace's period, from the database: for `/cx themes`, the App
+Home and the insight cards (the digest builds its own from the same inputs).
+
+Offline first: `core.themes.analyse` names the themes. With a language model configured,
+each theme with enough comments also gets a short summary from its redacted comments,
+kept only when every number in it is one of the theme's computed numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from bot.reporting import workspace_tz
+from bot.services import Services
+from bot.text import model_text
+from core import metrics as m
+from core.periods import Period, PeriodKind, last_complete, period_containing
+from core.themes import QUOTES_FROM, NpsTally, ThemeReport, analyse, check_summary, summary_facts
+from storage import digest_queries
+
+log = logging.getLogger(__name__)
+
+SUMMARIES = 5  # themes summarised per request: the ones shown
+
+
+@dataclass(frozen=True)
+class PeriodThemes:
+    period: Period
+    report: ThemeReport
+
+
+def period_themes(
+    services: Services, team_id: str, kind: PeriodKind, *, current: bool = False
+) -> PeriodThemes:
+    """The themes of the last complete `kind` period (or the running one, `current`)
+    compared with the period before."""
+    tz = workspace_tz(services.engine, team_id=team_id, default=services.settings.cxbot_timezone)
+    now = services.clock()
+    if current:
+        period = period_containing(kind, now.astimezone(tz).date())
+    else:
+        period = last_complete(kind, now, tz)
+    return PeriodThemes(period, themes_of(services, team_id, period))
+
+
+def themes_of(services: Services, team_id: str, period: Period) -> ThemeReport:
+    engine = services.engine
+    previous = period.previous()
+    counts = digest_queries.answer_counts(engine, team_id=team_id, periods=[previous, period])
+    tallies = {p: NpsTally.from_scores(m.counts_by_metric(counts[p])["nps"]) for p in counts}
+    now, scale_now = digest_queries.theme_comments(engine, team_id=team_id, period=period)
+    before, scale_before = digest_queries.theme_comments(engine, team_id=team_id, period=previous)
+    return analyse(
+        now,
+        before,
+        nps_now=tallies[period],
+        nps_before=tallies[previous],
+        scale_now=scale_now,
+        scale_before=scale_before,
+    )
+
+
+def with_summaries(analyzer: Any, report: ThemeReport, locale: str) -> ThemeReport:
+    """The report with the model's checked summaries; unchanged without a model or when
+    every summary fails its check (the offline result stands)."""
+    summarize = getattr(analyzer, "summarize_theme", None)
+    if summarize is None:
+        return report
+    summaries: dict[str, str] = {}
+    for stat in report.top(SUMMARIES):
+        if stat.count < QUOTES_FROM or not stat.examples:
+            continue
+        facts = summary_facts(stat)
+        try:
+            text = summarize(facts, list(stat.examples), locale=locale)
+        except Exception:
+            log.exception("themes: the summary model failed; offline result kept")
+            continue
+        text = model_text(text) if text else text
+        if text and check_summary(text, facts):
+            summaries[stat.key] = text.strip()
+        elif text:
+            log.warning("themes: a model summary has numbers not in the facts; left out")
+    return report.with_summaries(summaries, "model") if summaries else report
