@@ -1,0 +1,68 @@
+"""`/cx themes` with a language model (the fake OpenAI server): a theme's summary is
+shown only when its numbers are the computed ones; otherwise the offline result stands.
+The model reads the theme's comments redacted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bot.services import Services
+from bot.settings import Settings
+from core.analyzer import OfflineAnalyzer, OpenAIAnalyzer
+from storage.db import make_engine
+from tests.bot.test_themes import reply, store, two_weeks
+from tests.conftest import FakeClock
+from tests.openai_server import OpenAIServer, answer, status
+
+
+@pytest.fixture
+def model() -> Iterator[OpenAIServer]:
+    with OpenAIServer() as server:
+        yield server
+
+
+@pytest.fixture
+def services(bot_settings: Settings, clock: FakeClock, model: OpenAIServer) -> Iterator[Services]:
+    engine = make_engine(bot_settings.database_url)
+    analyzer = OpenAIAnalyzer(
+        api_key="sk-test",
+        base_url=model.url,
+        model="test-model",
+        timeout=6.0,
+        max_retries=0,
+        fallback=OfflineAnalyzer(),
+    )
+    try:
+        yield Services(settings=bot_settings, engine=engine, clock=clock, analyzer=analyzer)
+    finally:
+        engine.dispose()
+
+
+def test_a_summary_whose_numbers_check_out_is_shown(
+    slack: Any, services: Services, model: OpenAIServer
+) -> None:
+    store(services.engine, two_weeks())
+    model.script(answer("12 customers say their parcels came days late; NPS -100 among them."))
+    text = reply(slack, slack.command("/cx", "themes"))
+    assert "_12 customers say their parcels came days late; NPS -100 among them._" in text
+    assert "Summaries by the language model, checked against the counts." in text
+    sent = model.requests[0].message("user")
+    assert "Pakken kom" in sent and "ola@example.no" not in sent and "[EMAIL]" in sent
+
+
+@pytest.mark.parametrize(
+    "behaviour",
+    [answer("73 % of customers were furious for 3 weeks."), status(500)],
+    ids=["invented numbers", "server error"],
+)
+def test_otherwise_the_offline_result_stands(
+    slack: Any, services: Services, model: OpenAIServer, behaviour: Any
+) -> None:
+    store(services.engine, two_weeks())
+    model.script(behaviour)
+    text = reply(slack, slack.command("/cx", "themes"))
+    assert "*late delivery*" in text and "12 comments" in text
+    assert "furious" not in text and "Summaries by the language model" not in text
