@@ -58,10 +58,10 @@ def assert_once_each(text: str) -> None:
 
 def record_by(slack: SlackKit, services: Services, team: str, via: str) -> int:
     if via == "command":
-        assert slack.command("/insight", DELIVERED, user="U0ADA").status == 200
+        assert slack.command("/insight", DELIVERED, user="U0BJORN").status == 200
     else:
         message = {"ts": "1796000000.000100", "text": DELIVERED, "user": "U0OLLE"}
-        assert slack.message_shortcut("save_insight", message, user="U0ADA").status == 200
+        assert slack.message_shortcut("save_insight", message, user="U0BJORN").status == 200
     cards = eventually(lambda: store.list_insights(services.engine, team_id=team, kind="open")[0])
     return cards[0].id
 
@@ -83,20 +83,20 @@ def test_one_ampersand_one_link_one_mention_everywhere(
     assert_once_each(mrkdwn(post))
     assert "&amp;amp;" not in post["text"] and "<@U0KARI>" in post["text"]
 
-    # The reporter's DM when a colleague plans it.
-    r = slack.block_action(views.PLAN_ACTION, str(insight_id), user="U0GRACE", message=post)
+    # The reporter's DM when an admin plans it.
+    r = slack.block_action(views.PLAN_ACTION, str(insight_id), user="U0ADA", message=post)
     assert r.status == 200
-    dm = localslack.wait_for(lambda: dms(localslack, "U0ADA"))[0]
+    dm = localslack.wait_for(lambda: dms(localslack, "U0BJORN"))[0]
     assert_once_each(mrkdwn(dm))
 
     # /insight list.
-    listed = slack.command("/insight", "list mine", user="U0ADA")
+    listed = slack.command("/insight", "list mine", user="U0BJORN")
     reply = slack.wait_reply(listed, where=lambda x: x["kind"] in ("ephemeral", "response"))
     assert_once_each(mrkdwn(reply))
 
     # The App Home.
-    slack.event({"type": "app_home_opened", "user": "U0ADA", "tab": "home"})
-    home = localslack.wait_for(lambda: localslack.home_views().get("U0ADA") or {})
+    slack.event({"type": "app_home_opened", "user": "U0BJORN", "tab": "home"})
+    home = localslack.wait_for(lambda: localslack.home_views().get("U0BJORN") or {})
     assert_once_each(mrkdwn(home))
 
     # The digest: an insight line holds no markup in its label; the words show once.
