@@ -4,6 +4,8 @@ A detractor is to be followed up within a target (24 hours by default). The
 target counts calendar hours unless business hours are configured, in which case
 only working time counts (e.g. Monday to Friday 08:00-16:00 in Europe/Oslo): an
 answer that arrives on Friday evening is due on Tuesday morning, not Saturday.
+With a country (`holidays:no`) its public holidays are days off too, from the
+`holidays` package: Norway's 17 May is no working day.
 
 Reminders go out at fractions of the target (default 50 % and 75 %), the
 escalation when the target has passed. Everything here is pure: the caller
@@ -13,9 +15,10 @@ passes the moments and gets moments or decisions back.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -39,12 +42,21 @@ class BusinessHours:
     days: frozenset[int]  # 0 = Monday
     start: time
     end: time
+    # ISO 3166 code, optionally with a subdivision (`de-by`): its public holidays are off.
+    country: str | None = None
 
     def __post_init__(self) -> None:
         if not self.days:
             raise SlaConfigError("business hours need at least one working day")
         if self.start >= self.end:
             raise SlaConfigError("business hours must start before they end on the same day")
+        if self.country is not None:
+            holiday_calendar(self.country)  # an unknown country fails here, not mid-count
+
+    def day_off(self, day: date) -> bool:
+        if day.weekday() not in self.days:
+            return True
+        return self.country is not None and day in holiday_calendar(self.country)
 
     def window(self, day: datetime) -> tuple[datetime, datetime] | None:
         """The working window (UTC) of the local calendar day of `day`, or None on a day off.
@@ -52,9 +64,9 @@ class BusinessHours:
         Built from local wall-clock times, so a DST change moves the window with it.
         """
         local = day.astimezone(self.tz)
-        if local.weekday() not in self.days:
-            return None
         d = local.date()
+        if self.day_off(d):
+            return None
         opens = datetime.combine(d, self.start, tzinfo=self.tz).astimezone(UTC)
         closes = datetime.combine(d, self.end, tzinfo=self.tz).astimezone(UTC)
         return opens, closes
@@ -186,18 +198,51 @@ def _aware(value: datetime) -> None:
         raise ValueError("the SLA clock needs timezone-aware datetimes")
 
 
+# --------------------------------------------------------------------------- holidays
+
+HOLIDAYS_EXPECTED = "a country code like no, dk, se or fi (a region after a dash: de-by)"
+
+
+@cache
+def holiday_calendar(country: str) -> Container[date]:
+    """The public holidays of `country` (`no`, `de-by`), every year, from `holidays`.
+
+    Imported here only: the package loads its country tables on first use, and most
+    workspaces never set a country.
+    """
+    import holidays
+
+    code, _, subdiv = country.upper().partition("-")
+    supported = holidays.list_supported_countries()
+    if code not in supported:
+        raise SlaConfigError(
+            f"unknown country {country!r} for holidays; expected {HOLIDAYS_EXPECTED}"
+        )
+    if subdiv and subdiv not in supported[code]:
+        raise SlaConfigError(
+            f"unknown region {subdiv!r} of {code} for holidays; known: {', '.join(supported[code])}"
+        )
+    # Years are filled in as dates are asked about; observed days count as holidays too.
+    return holidays.country_holidays(code, subdiv=subdiv or None)
+
+
 # --------------------------------------------------------------------------- settings
 
 _BUSINESS = re.compile(
     r"^\s*(?P<days>[a-z]{3}(?:\s*-\s*[a-z]{3})?(?:\s*,\s*[a-z]{3}(?:\s*-\s*[a-z]{3})?)*)"
     r"\s+(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})"
-    r"(?:\s+(?P<tz>[A-Za-z][A-Za-z0-9_+\-/]*))?\s*$"
+    r"(?:\s+(?!holidays:)(?P<tz>[A-Za-z][A-Za-z0-9_+\-/]*))?"
+    r"(?:\s+holidays:(?P<country>[a-z]{2}(?:-[a-z0-9]{1,3})?))?\s*$"
 )
-BUSINESS_EXPECTED = "working days and hours like 'mon-fri 08:00-16:00' (optionally a timezone)"
+BUSINESS_EXPECTED = (
+    "working days and hours like 'mon-fri 08:00-16:00' (optionally a timezone, and "
+    "'holidays:no' to skip a country's public holidays)"
+)
 
 
 def parse_business_hours(value: str, default_tz: str = "UTC") -> BusinessHours:
-    """`mon-fri 08:00-16:00 Europe/Oslo` -> BusinessHours; the timezone defaults to `default_tz`.
+    """`mon-fri 08:00-16:00 Europe/Oslo holidays:no` -> BusinessHours; the timezone defaults
+    to `default_tz`, and without `holidays:` only the weekdays decide.
 
     Days are a list of names or ranges (`mon-thu,sat`); hours are local wall-clock times.
     """
@@ -213,12 +258,14 @@ def parse_business_hours(value: str, default_tz: str = "UTC") -> BusinessHours:
         days.update(range(a, b + 1) if a <= b else [*range(a, 7), *range(0, b + 1)])
     start, end = _clock(match.group("start"), value), _clock(match.group("end"), value)
     # The regex lower-cases the text; timezone names are case-sensitive, so read it raw.
-    tz_name = value.split()[-1] if match.group("tz") else default_tz
+    country = match.group("country")
+    raw = value.split()
+    tz_name = raw[-2 if country else -1] if match.group("tz") else default_tz
     try:
         tz = ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SlaConfigError(f"unknown timezone {tz_name!r} in business hours") from exc
-    return BusinessHours(tz=tz, days=frozenset(days), start=start, end=end)
+    return BusinessHours(tz=tz, days=frozenset(days), start=start, end=end, country=country)
 
 
 def normalise_business_hours(value: str) -> str:
@@ -229,7 +276,9 @@ def normalise_business_hours(value: str) -> str:
     end = "24:00" if hours.end == time(23, 59, 59, 999999) else f"{hours.end:%H:%M}"
     text = f"{days} {hours.start:%H:%M}-{end}"
     match = _BUSINESS.match(value.lower())
-    return f"{text} {hours.tz.key}" if match and match.group("tz") else text
+    if match and match.group("tz"):
+        text += f" {hours.tz.key}"
+    return f"{text} holidays:{hours.country}" if hours.country else text
 
 
 def _clock(text: str, whole: str) -> time:

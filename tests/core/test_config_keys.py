@@ -120,3 +120,13 @@ def test_zone_falls_back_to_the_default_for_a_missing_or_unknown_timezone() -> N
     assert zone(None, "Europe/Stockholm") == ZoneInfo("Europe/Stockholm")
     assert zone("", "UTC") == ZoneInfo("UTC")
     assert zone("Mars/Olympus_Mons", "UTC") == ZoneInfo("UTC")
+
+
+def test_business_hours_take_a_country_for_holidays() -> None:
+    stored = ck.validate("alerts.business_hours", "Mon-Fri 8:00-16:00 Europe/Oslo holidays:no")
+    assert stored == (
+        "alerts.business_hours",
+        "mon,tue,wed,thu,fri 08:00-16:00 Europe/Oslo holidays:no",
+    )
+    with pytest.raises(ck.ConfigError, match="country"):
+        ck.validate("alerts.business_hours", "mon-fri 08:00-16:00 holidays:xx")

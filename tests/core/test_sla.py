@@ -122,3 +122,54 @@ def test_parsing_settings() -> None:
     for bad in ("1.5", "abc", "0"):
         with pytest.raises(sla.SlaConfigError):
             sla.parse_reminders(bad)
+
+
+NORWAY_8_16 = sla.parse_business_hours("mon-fri 08:00-16:00 Europe/Oslo holidays:no")
+
+
+def test_norways_17_may_is_no_working_day() -> None:
+    # Friday 14 May 2027, 15:00: one working hour left on Friday. Monday 17 May is
+    # Constitution Day (and Whit Monday that year), so the 24-hour target runs on from
+    # Tuesday: 1 + 8 + 8 + 7 hours lands on Thursday at 15:00, a day later than without.
+    created = oslo(2027, 5, 14, 15)
+    assert sla.add_hours(created, 24, WEEKDAYS_8_16) == oslo(2027, 5, 19, 15)
+    policy = sla.SlaPolicy(hours=24, business=NORWAY_8_16)
+    assert policy.due(created) == oslo(2027, 5, 20, 15)
+    assert NORWAY_8_16.window(oslo(2027, 5, 17, 12)) is None
+    assert sla.hours_between(oslo(2027, 5, 17, 8), oslo(2027, 5, 17, 16), NORWAY_8_16) == 0
+    # 17 May on a Wednesday (2028) is a day off as well; the day after is not.
+    assert NORWAY_8_16.window(oslo(2028, 5, 17, 12)) is None
+    assert NORWAY_8_16.window(oslo(2028, 5, 18, 12)) is not None
+
+
+def test_each_country_has_its_own_holidays() -> None:
+    denmark = sla.parse_business_hours("mon-fri 08:00-16:00 Europe/Copenhagen holidays:dk")
+    sweden = sla.parse_business_hours("mon-fri 08:00-16:00 Europe/Stockholm holidays:se")
+    # Sweden's National Day (6 June 2025, a Friday) is a working day in Denmark; Whit
+    # Monday (17 May 2027) is a holiday in Denmark and, since 2005, not in Sweden.
+    assert sweden.window(datetime(2025, 6, 6, 10, tzinfo=UTC)) is None
+    assert denmark.window(datetime(2025, 6, 6, 10, tzinfo=UTC)) is not None
+    assert denmark.window(datetime(2027, 5, 17, 10, tzinfo=UTC)) is None  # Whit Monday
+    assert sweden.window(datetime(2027, 5, 17, 10, tzinfo=UTC)) is not None
+    # A region's own holidays: Epiphany is a holiday in Bavaria, not in Berlin.
+    bavaria = sla.parse_business_hours("mon-fri 09:00-17:00 Europe/Berlin holidays:de-by")
+    berlin = sla.parse_business_hours("mon-fri 09:00-17:00 Europe/Berlin holidays:de-be")
+    assert bavaria.window(datetime(2026, 1, 6, 10, tzinfo=UTC)) is None
+    assert berlin.window(datetime(2026, 1, 6, 10, tzinfo=UTC)) is not None
+
+
+def test_holiday_settings_are_checked_and_kept() -> None:
+    assert NORWAY_8_16.country == "no" and NORWAY_8_16.tz.key == "Europe/Oslo"
+    assert (
+        sla.normalise_business_hours("Mon-Fri 8:00-16:00 Europe/Oslo holidays:NO")
+        == "mon,tue,wed,thu,fri 08:00-16:00 Europe/Oslo holidays:no"
+    )
+    # Without a timezone the workspace's applies, as before.
+    assert sla.normalise_business_hours("mon-fri 8:00-16:00 holidays:se") == (
+        "mon,tue,wed,thu,fri 08:00-16:00 holidays:se"
+    )
+    no_tz = sla.parse_business_hours("mon-fri 8:00-16:00 holidays:dk", default_tz="Europe/Oslo")
+    assert no_tz.tz.key == "Europe/Oslo" and no_tz.country == "dk"
+    for bad in ("mon-fri 08:00-16:00 holidays:zz", "mon-fri 08:00-16:00 holidays:de-xx"):
+        with pytest.raises(sla.SlaConfigError, match="holidays"):
+            sla.parse_business_hours(bad)
