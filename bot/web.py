@@ -2,6 +2,7 @@
 
     POST /slack/events         slash commands, interactivity and events, handed to Bolt
     POST /webhooks/responses   survey answers from other systems (HMAC-signed JSON)
+    POST /webhooks/<tool>      a survey tool's own payload and signature (core/webhook_adapters.py)
     GET  /healthz              200 with the outbox backlog and whether it moves; 503 when the
                                database does not answer (and, with ?strict=1, when a due outbox
                                message waits too long: nothing is sending)
@@ -17,6 +18,7 @@ request carry too (bot/observability.py).
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import hmac
 import json
@@ -42,6 +44,7 @@ from bot.runtime_hooks import answers_stored
 from bot.services import Services
 from bot.settings import Settings
 from core.ingest import TOO_DEEP_REASON, json_array_items
+from core.webhook_adapters import TOOLS, Refused, Tool
 
 log = logging.getLogger("cxbot.web")
 
@@ -100,6 +103,10 @@ class WebApp:
             "/healthz": {"GET": self.healthz, "HEAD": self.healthz},
             "/metrics": {"GET": self.metrics_text},
         }
+        for tool in TOOLS.values():
+            self.routes[f"/webhooks/{tool.name}"] = {
+                "POST": functools.partial(self.webhook_tool, tool)
+            }
         secret = services.settings.slack_signing_secret
         self._verifier = SignatureVerifier(secret) if secret else None
         self._replays = ReplayGuard(services.engine)
@@ -302,6 +309,45 @@ class WebApp:
                     return _invalid_json(exc)
         return self._store_answers(team_id, data)
 
+    def webhook_tool(self, tool: Tool, environ: Environ) -> Reply:
+        """A survey tool's own delivery: its signature with the workspace's secret for that
+        tool, its payload turned into answers, stored like /webhooks/responses."""
+        from storage import settings_store
+
+        query = parse_qs(environ.get("QUERY_STRING", ""))
+        team_id = (query.get("team") or [None])[0] or self.default_team()
+        raw = self._read_body(environ)
+        secret = None
+        # Without a workspace there is no key, so an unknown ?team= is refused like a
+        # wrong signature: an unsigned caller learns nothing about which workspaces exist.
+        if team_id and TEAM_ID.fullmatch(team_id) and self._installed(team_id):
+            secret = settings_store.get(self.services.engine, team_id=team_id, key=tool.secret_key)
+        if not secret or not tool.verify(secret, raw, _header_values(environ), time.time()):
+            log.info("refused a request to /webhooks/%s: no key, or a wrong signature", tool.name)
+            return Reply.json(
+                401,
+                {
+                    "error": "unauthorized",
+                    "message": f"missing or wrong {tool.signature}, with the workspace's "
+                    f"{tool.secret_key} (?team=T... names the workspace; where the key is not "
+                    "set this webhook is off)",
+                },
+            )
+        assert team_id is not None  # a key was found for it
+        try:
+            data = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            return Reply.json(400, {"error": "invalid_json", "message": "the body is not UTF-8"})
+        except json.JSONDecodeError as exc:
+            return _invalid_json(exc)
+        except RecursionError:
+            return Reply.json(400, {"error": "invalid_json", "message": TOO_DEEP_REASON})
+        adapted = tool.adapt(data, query)
+        if adapted.ignored is not None:
+            log.info("ignored a %s delivery: %s", tool.title, adapted.ignored)
+            return Reply.json(202, {"stored": [], "duplicates": 0, "ignored": adapted.ignored})
+        return self._store_answers(team_id, adapted.items, source=tool.name, labels=adapted.labels)
+
     def _installed(self, team_id: str) -> bool:
         """Whether `team_id` is a workspace this deployment serves: one that installed the
         app (OAuth mode), or the bot token's own."""
@@ -432,7 +478,14 @@ class WebApp:
 
         return settings_store.get(self.services.engine, team_id=team_id, key=WORKSPACE_SECRET_KEY)
 
-    def _store_answers(self, team_id: str, data: Any) -> Reply:
+    def _store_answers(
+        self,
+        team_id: str,
+        data: Any,
+        *,
+        source: str = "webhook",
+        labels: Sequence[str] = (),
+    ) -> Reply:
         from core.config_keys import zone
         from core.ingest import validate_response_objects
         from storage.responses import insert_responses
@@ -449,6 +502,8 @@ class WebApp:
         for index, item in enumerate(items):
             if isinstance(item, _TooDeep):
                 errors.append({"index": index, "reason": TOO_DEEP_REASON})
+            elif isinstance(item, Refused):
+                errors.append({"index": index, "reason": item.reason})
             elif isinstance(item, dict):
                 objects.append(item)
                 positions.append(index)
@@ -471,7 +526,7 @@ class WebApp:
                     self.services.engine,
                     team_id=team_id,
                     frame=frame,
-                    source="webhook",
+                    source=source,
                     settings=settings,
                 )
                 duplicates = result.duplicates
@@ -485,6 +540,10 @@ class WebApp:
         if not errors:
             return Reply.json(202, {"stored": stored, "duplicates": duplicates})
         errors.sort(key=lambda e: e["index"])
+        if labels:
+            # A tool's delivery is one response: which of its questions each reason is for.
+            for e in errors:
+                e["question"] = labels[e["index"]]
         kept = len(items) - len(errors)
         return Reply.json(
             400,

@@ -403,6 +403,36 @@ KEYS: dict[str, ConfigKey] = {
             secret=True,
         ),
         ConfigKey(
+            "webhook.typeform_secret",
+            N_("the secret set on this workspace's Typeform webhook (POST /webhooks/typeform)"),
+            N_("at least 16 characters without spaces"),
+            None,
+            _secret,
+            secret=True,
+        ),
+        ConfigKey(
+            "webhook.delighted_secret",
+            N_(
+                "the Delighted project's API key, which signs its webhooks "
+                "(POST /webhooks/delighted)"
+            ),
+            N_("at least 16 characters without spaces"),
+            None,
+            _secret,
+            secret=True,
+        ),
+        ConfigKey(
+            "webhook.formbricks_secret",
+            N_(
+                "the signing secret (whsec_...) of this workspace's Formbricks webhook "
+                "(POST /webhooks/formbricks)"
+            ),
+            N_("at least 16 characters without spaces"),
+            None,
+            _secret,
+            secret=True,
+        ),
+        ConfigKey(
             "thresholds.nps",
             N_("NPS scores at or below this raise a detractor alert"),
             N_("a whole number from 0 to 10"),
