@@ -478,3 +478,31 @@ def test_a_tool_webhook_needs_its_own_key_and_an_installed_workspace(
     status, _, _, _ = post(f"{server.url}/webhooks/typeform", body,
                            typeform_signature(TYPEFORM_SECRET, body))  # fmt: skip
     assert status == 202  # the one workspace is the default, as for /webhooks/responses
+
+
+def test_signed_but_hostile_bodies_get_a_clear_400_and_no_traceback(
+    connected: RunningServer, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    good = json.loads(typeform_delivery("e" * 32, nps=8, csat_choice="Neutral", comment="ok"))
+    surrogate = json.dumps(good).replace('"ok"', '"x\\ud800"').encode()
+    bodies = {
+        b'{"event_type": "form_response",': "invalid JSON",
+        b"\xff\xfe": "not UTF-8",
+        b'{"a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}": "nested too deeply",
+        b"[1, 2]": "JSON object",
+        b'{"event_type": "form_response", "form_response": []}': "JSON object",
+        b'{"event_type": "form_response", "form_response": {"answers": "x"}}': "no NPS",
+        surrogate: "surrogate",
+    }
+    settings_store.set(services.engine, team_id=TEAM, key="webhook.typeform_secret",
+                       value=TYPEFORM_SECRET)  # fmt: skip
+    for body, expected in bodies.items():
+        status, reply = send(connected, "typeform", body, typeform_signature(TYPEFORM_SECRET, body))
+        assert status == 400 and expected in json.dumps(reply), (body[:40], reply)
+    # A survey-response event without its object: the reason names the missing part.
+    odd = b'{"event_type": "survey_response.created", "event_data": [1]}'
+    status, reply = send(connected, "delighted", odd, delighted_signature(DELIGHTED_KEY, odd))
+    assert status == 400 and "event_data" in reply["errors"][0]["reason"]
+    assert stored(services) == []
+    no_traceback(caplog)
