@@ -296,7 +296,8 @@ def delighted_delivery(response_id: str, *, score: int, comment: str | None, eve
 
 def delighted_signature(key: str, body: bytes) -> dict[str, str]:
     """X-Delighted-Webhook-Signature: sha256=<hex HMAC-SHA256 of the raw body with the
-    project's API key> (the scheme public verifiers of Delighted's webhooks check)."""
+    project's API key>, the header of https://app.delighted.com/docs/api/webhooks as public
+    client code checks it (kiteco/kiteco, kite-go's Delighted webhook verification)."""
     digest = hmac.new(key.encode(), body, hashlib.sha256).hexdigest()
     return {"X-Delighted-Webhook-Signature": "sha256=" + digest}
 
