@@ -120,6 +120,7 @@ class Leader:
                 return False
             self.elected_at = datetime.now(UTC)
             self.terms += 1
+            _show_leader(True)
             log.info("this instance now runs the scheduler", extra={"lock": self.name})
             return True
 
@@ -134,7 +135,15 @@ class Leader:
         if held is not None:
             held.release()
             self.elected_at = None
+            _show_leader(False)
             log.info("no longer runs the scheduler (%s)", why)
+
+
+def _show_leader(leads: bool) -> None:
+    # /metrics of any worker shows which process leads (multiprocess gauge, bot.observability).
+    from bot.observability import METRICS
+
+    METRICS.set_leader(leads)
 
 
 def _scheduler(services: Services) -> Callable[[], None]:

@@ -1,42 +1,56 @@
 """What operators see: JSON log lines carrying a request id, and Prometheus metrics.
 
-- `JsonFormatter` writes one JSON object per log record, with the id of the HTTP request
-  being served (`request_id`, from the proxy's `X-Request-Id` or made up here) so every
-  line a request caused can be found together. `configure_logging` puts it on the
-  process's console handlers.
-- `METRICS` counts HTTP requests by route, method and status, their latency (a
-  histogram), and Slack Web API errors by method and error; `GET /metrics` (bot/web.py)
-  adds gauges read at scrape time (the outbox backlog, how long its oldest due message
-  has waited, whether this process leads the scheduler) in Prometheus' text exposition
-  format.
+- `JsonFormatter` (python-json-logger) writes one JSON object per log record, with the
+  id of the HTTP request being served (`request_id`, from the proxy's `X-Request-Id` or
+  made up here) so every line a request caused can be found together.
+  `configure_logging` puts it on the process's console handlers.
+- `METRICS` (prometheus_client) counts HTTP requests by route, method and status, their
+  latency (a histogram), Slack Web API errors by method and error code, and which
+  process leads the scheduler. `GET /metrics` (bot/web.py) adds gauges read from the
+  database at scrape time: the outbox backlog, how long its oldest due message has
+  waited, and the open detractor alerts by status and SLA state.
 - `ObservedClient` is the WebClient that counts Slack's errors; `observe_slack_errors`
   gives Bolt's per-request clients the same.
 
-Counts are per process: with `--workers N` each scrape sees the worker that answered it.
-Run one worker per instance (the default) and scrape each instance.
+With several gunicorn workers the counts are shared through prometheus_client's
+multiprocess mode: `cxbot serve` points PROMETHEUS_MULTIPROC_DIR at a fresh folder
+(or empties the one it is given) before the workers start, each worker writes its
+samples there, and whichever worker answers a scrape reads them all, so one scrape
+sees the whole instance (bot/server.py drops a stopped worker's live gauges).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
-import threading
 import time
-import traceback
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 
+from storage import light
 from storage.outbox import oldest_due_age
 
 log = logging.getLogger("cxbot.observability")
@@ -46,14 +60,12 @@ request_id_var: ContextVar[str | None] = ContextVar("cxbot_request_id", default=
 REQUEST_ID_HEADER = "X-Request-Id"
 # Seconds; Slack wants an ack within 3, the targets are well below 0.5.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# The classic text format: what every Prometheus and Grafana Agent version reads.
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
-_STANDARD = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
-    "message",
-    "asctime",
-    "taskName",
-}
-
+# A `_created` series beside every counter doubles the scrape for nothing a dashboard uses.
+disable_created_metrics()
 
 # --------------------------------------------------------------------------- logs
 
@@ -81,30 +93,34 @@ def request_context(request_id: str) -> Iterator[str]:
         request_id_var.reset(token)
 
 
-class JsonFormatter(logging.Formatter):
-    """One JSON object per record: time (UTC), level, logger, message, process, request id,
-    anything passed in `extra=`, and the traceback of an exception."""
+class JsonFormatter(_LibraryJsonFormatter):
+    """One JSON object per record: time (UTC), level, logger, message, process, thread,
+    request id, anything passed in `extra=`, and the traceback of an exception."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        data: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-            "process": record.process,
-            "thread": record.threadName,
-        }
+    def __init__(self) -> None:
+        super().__init__(
+            "%(levelname)s %(name)s %(message)s %(process)d %(threadName)s",
+            rename_fields={
+                "levelname": "level",
+                "name": "logger",
+                "threadName": "thread",
+                "exc_info": "exception",
+            },
+            json_ensure_ascii=False,
+            json_default=str,
+        )
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        # The time first, so a line reads left to right as when, how bad, who, what.
+        log_data["time"] = datetime.fromtimestamp(record.created, UTC).isoformat(
+            timespec="milliseconds"
+        )
+        super().add_fields(log_data, record, message_dict)
         request_id = getattr(record, "request_id", None) or request_id_var.get()
         if request_id:
-            data["request_id"] = request_id
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and key not in data and not key.startswith("_"):
-                data[key] = value if isinstance(value, (str, int, float, bool)) else repr(value)
-        if record.exc_info:
-            data["exception"] = "".join(traceback.format_exception(*record.exc_info)).rstrip()
-        elif record.exc_text:
-            data["exception"] = record.exc_text
-        return json.dumps(data, ensure_ascii=False, default=str)
+            log_data["request_id"] = request_id
 
 
 def configure_logging(log_format: str = "json", level: int = logging.INFO) -> None:
@@ -132,107 +148,128 @@ def configure_logging(log_format: str = "json", level: int = logging.INFO) -> No
 
 # --------------------------------------------------------------------------- metrics
 
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _labels(names: Sequence[str], values: Sequence[str]) -> str:
-    if not names:
-        return ""
-    return "{" + ",".join(f'{n}="{_label(v)}"' for n, v in zip(names, values, strict=True)) + "}"
+# A scrape-time gauge: (name, help, value); a mapping value gives one sample per label set,
+# a None value no sample (e.g. the backlog when the database does not answer).
+Labels = tuple[tuple[str, str], ...]
+Gauge_ = tuple[str, str, float | Mapping[Labels, float] | None]
 
 
-def _number(value: float) -> str:
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))
+def multiprocess_dir() -> Path | None:
+    folder = os.environ.get(MULTIPROC_ENV)
+    return Path(folder) if folder else None
+
+
+def worker_gone(pid: int) -> None:
+    """gunicorn's child_exit: a stopped worker's live gauges (leader, workers) leave the sum."""
+    if multiprocess_dir() is not None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
+
+
+class _Scraped:
+    """A collector of gauges whose values were read for this one scrape."""
+
+    def __init__(self, gauges: Sequence[Gauge_]) -> None:
+        self.gauges = gauges
+
+    def collect(self) -> Iterator[Metric]:
+        for name, help_text, value in self.gauges:
+            if isinstance(value, Mapping):
+                names = [k for k, _ in next(iter(value))] if value else []
+                family = GaugeMetricFamily(name, help_text, labels=names)
+                for labels, number in sorted(value.items()):
+                    family.add_metric([v for _, v in labels], number)
+            else:
+                family = GaugeMetricFamily(name, help_text)
+                if value is not None:
+                    family.add_metric([], value)
+            yield family
 
 
 class Metrics:
-    """The process's counters and latency histogram; thread-safe."""
+    """The process's counters, latency histogram and live gauges, on prometheus_client.
 
-    def __init__(self, buckets: Sequence[float] = LATENCY_BUCKETS) -> None:
+    `multiprocess` (default: whether PROMETHEUS_MULTIPROC_DIR is set) makes `render` read
+    every worker's samples from the shared folder rather than this process's own.
+    """
+
+    def __init__(
+        self, buckets: Sequence[float] = LATENCY_BUCKETS, *, multiprocess: bool | None = None
+    ) -> None:
         self.buckets = tuple(buckets)
-        self._lock = threading.Lock()
-        self._requests: dict[tuple[str, str, str], int] = {}
-        self._latency: dict[str, list[float]] = {}  # route -> bucket counts + [sum, count]
-        self._slack_errors: dict[tuple[str, str], int] = {}
+        self.multiprocess = multiprocess_dir() is not None if multiprocess is None else multiprocess
+        self.registry = CollectorRegistry(auto_describe=True)
+        self._requests = Counter(
+            "cxbot_http_requests",
+            "HTTP requests served, by route, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self._latency = Histogram(
+            "cxbot_http_request_duration_seconds",
+            "Time to answer an HTTP request.",
+            ["route"],
+            buckets=self.buckets,
+            registry=self.registry,
+        )
+        self._slack_errors = Counter(
+            "cxbot_slack_api_errors",
+            "Slack Web API calls that failed, by method and error code.",
+            ["method", "error"],
+            registry=self.registry,
+        )
+        # "live" modes: a worker that stopped no longer counts (see worker_gone).
+        self.leader = Gauge(
+            "cxbot_scheduler_leader",
+            "1 when a process of this instance runs the scheduled sweeps.",
+            registry=self.registry,
+            multiprocess_mode="livemax",
+        )
+        self._workers = Gauge(
+            "cxbot_workers",
+            "Server processes of this instance that are running.",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+        self._started = Gauge(
+            "cxbot_process_start_time_seconds",
+            "When the oldest running process of this instance started (Unix time).",
+            registry=self.registry,
+            multiprocess_mode="livemin",
+        )
         self.started = time.time()
+        self._workers.set(1)
+        self._started.set(self.started)
 
     def observe_request(self, route: str, method: str, status: int, seconds: float) -> None:
-        with self._lock:
-            key = (route, method, str(status))
-            self._requests[key] = self._requests.get(key, 0) + 1
-            row = self._latency.setdefault(route, [0.0] * (len(self.buckets) + 2))
-            for i, bound in enumerate(self.buckets):
-                if seconds <= bound:
-                    row[i] += 1
-            row[-2] += seconds
-            row[-1] += 1
+        self._requests.labels(route, method, str(status)).inc()
+        self._latency.labels(route).observe(seconds)
 
     def slack_error(self, method: str, error: str) -> None:
-        with self._lock:
-            key = (method, error)
-            self._slack_errors[key] = self._slack_errors.get(key, 0) + 1
+        self._slack_errors.labels(method, error).inc()
 
-    def requests(self) -> dict[tuple[str, str, str], int]:
-        with self._lock:
-            return dict(self._requests)
+    def set_leader(self, leads: bool) -> None:
+        self.leader.set(1 if leads else 0)
 
-    def slack_errors(self) -> dict[tuple[str, str], int]:
-        with self._lock:
-            return dict(self._slack_errors)
+    def render(self, gauges: Sequence[Gauge_] = ()) -> str:
+        """Prometheus text exposition: every worker's samples (multiprocess) or this
+        process's, then `gauges` read at scrape time."""
+        if self.multiprocess:
+            from prometheus_client import multiprocess
 
-    def render(self, gauges: Sequence[tuple[str, str, float | None]] = ()) -> str:
-        """Prometheus text exposition; `gauges` are (name, help, value) read at scrape time
-        (a None value is left out: e.g. the backlog when the database does not answer)."""
-        with self._lock:
-            requests = sorted(self._requests.items())
-            latency = sorted((k, list(v)) for k, v in self._latency.items())
-            errors = sorted(self._slack_errors.items())
-        out: list[str] = [
-            "# HELP cxbot_http_requests_total HTTP requests served, by route, method and status.",
-            "# TYPE cxbot_http_requests_total counter",
-        ]
-        names = ("route", "method", "status")
-        out += [f"cxbot_http_requests_total{_labels(names, k)} {n}" for k, n in requests]
-        out += [
-            "# HELP cxbot_http_request_duration_seconds Time to answer an HTTP request.",
-            "# TYPE cxbot_http_request_duration_seconds histogram",
-        ]
-        for route, row in latency:
-            for bound, n in zip(self.buckets, row, strict=False):
-                labels = _labels(("route", "le"), (route, _number(bound)))
-                out.append(f"cxbot_http_request_duration_seconds_bucket{labels} {_number(n)}")
-            labels = _labels(("route", "le"), (route, "+Inf"))
-            out.append(f"cxbot_http_request_duration_seconds_bucket{labels} {_number(row[-1])}")
-            route_label = _labels(("route",), (route,))
-            out.append(f"cxbot_http_request_duration_seconds_sum{route_label} {row[-2]!r}")
-            out.append(f"cxbot_http_request_duration_seconds_count{route_label} {_number(row[-1])}")
-        out += [
-            "# HELP cxbot_slack_api_errors_total Slack Web API calls that failed, by method "
-            "and error.",
-            "# TYPE cxbot_slack_api_errors_total counter",
-        ]
-        out += [
-            f"cxbot_slack_api_errors_total{_labels(('method', 'error'), k)} {n}" for k, n in errors
-        ]
-        for name, help_text, value in gauges:
-            out += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
-            if value is not None:
-                out.append(f"{name} {_number(value)}")
-        out += [
-            "# HELP cxbot_process_start_time_seconds When this process started (Unix time).",
-            "# TYPE cxbot_process_start_time_seconds gauge",
-            f"cxbot_process_start_time_seconds {self.started!r}",
-        ]
-        return "\n".join(out) + "\n"
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            text = generate_latest(registry)
+        else:
+            text = generate_latest(self.registry)
+        scraped = CollectorRegistry(auto_describe=False)
+        scraped.register(_Scraped(gauges))
+        return (text + generate_latest(scraped)).decode()
 
 
 METRICS = Metrics()
 
-Gauge = tuple[str, str, float | None]
 OUTBOX_WAIT_GAUGE = "cxbot_outbox_oldest_due_seconds"
 
 
@@ -241,7 +278,7 @@ def outbox_wait_seconds(engine: Engine, *, now: datetime) -> float:
     return oldest_due_age(engine, now=now) or 0.0
 
 
-def outbox_wait_gauge(engine: Engine, now: datetime) -> Gauge:
+def outbox_wait_gauge(engine: Engine, now: datetime) -> Gauge_:
     """The `/metrics` gauge of `outbox_wait_seconds`; no sample when the database does not
     answer (`cxbot_database_up` says so), rather than a 0 that looks healthy."""
     try:
@@ -253,6 +290,38 @@ def outbox_wait_gauge(engine: Engine, now: datetime) -> Gauge:
         OUTBOX_WAIT_GAUGE,
         "Seconds the oldest due outbox message has waited to be sent (0: none waiting; "
         "messages held by Slack's Retry-After or a schedule are not due).",
+        value,
+    )
+
+
+ALERT_STATES = ("open", "claimed")
+SLA_STATES = ("on_time", "overdue")
+
+
+def alert_sla_gauge(engine: Engine, now: datetime) -> Gauge_:
+    """Unresolved detractor alerts across workspaces by status and SLA state (overdue: past
+    their follow-up target at `now`); no samples when the database does not answer."""
+    alert = light.alert
+    overdue = case((alert.c.due_at < now, "overdue"), else_="on_time")
+    query = (
+        select(alert.c.status, overdue, func.count())
+        .where(alert.c.posted.is_(True), alert.c.status.in_(ALERT_STATES))
+        .group_by(alert.c.status, overdue)
+    )
+    value: dict[Labels, float] | None = {
+        (("status", status), ("sla", sla)): 0.0 for status in ALERT_STATES for sla in SLA_STATES
+    }
+    try:
+        with engine.connect() as conn:
+            for status, sla, n in conn.execute(query):
+                value[(("status", status), ("sla", sla))] = float(n)  # type: ignore[index]
+    except Exception as exc:
+        log.warning("metrics: no alert states, the database does not answer: %s", exc)
+        value = None
+    return (
+        "cxbot_alerts_open",
+        "Detractor alerts not yet resolved, by status (open, claimed) and SLA state "
+        "(on_time, overdue: past the follow-up target).",
         value,
     )
 

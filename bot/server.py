@@ -1,14 +1,21 @@
 """`cxbot serve`: the WSGI app of bot/web.py on gunicorn.
 
 gthread workers (one process, many threads by default: SQLite, the default database,
-wants one writer process). SIGTERM and SIGINT both stop gracefully: the listening socket
-closes, requests in flight finish (up to `graceful_timeout`), then the worker stops its
-background work and exits.
+wants one writer process). With `--workers N` the workers share their metrics through
+PROMETHEUS_MULTIPROC_DIR (bot/observability.py): set before any worker starts, emptied
+of an earlier run's samples, and a stopped worker's live gauges dropped.
+
+SIGTERM and SIGINT both stop gracefully: the listening socket closes, requests in
+flight finish (up to `graceful_timeout`), then the worker stops its background work
+and exits.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -63,6 +70,12 @@ class GracefulThreadWorker(ThreadWorker):
 class GracefulArbiter(Arbiter):
     def handle_int(self) -> None:
         self.handle_term()
+
+
+def _child_exit(_server: Any, worker: Any) -> None:
+    from bot.observability import worker_gone
+
+    worker_gone(worker.pid)
 
 
 def _post_worker_init(worker: Any) -> None:
@@ -124,6 +137,7 @@ def gunicorn_options(
         "proc_name": "cxbot",
         "preload_app": False,
         "post_worker_init": _post_worker_init,
+        "child_exit": _child_exit,
         "worker_exit": _worker_exit,
     }
 
@@ -153,6 +167,21 @@ def serve(
     Server(settings, options).run()
 
 
+def shared_metrics_dir() -> Path:
+    """PROMETHEUS_MULTIPROC_DIR for this server's workers: the operator's folder, else a new
+    one; emptied either way. Must run before prometheus_client is imported (it reads the
+    variable once), which is why `cxbot serve` execs this module in a fresh interpreter."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        folder = tempfile.mkdtemp(prefix="cxbot-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    return path
+
+
 def main(argv: list[str] | None = None) -> None:
     """`python -m bot.server`: what `cxbot serve` execs once it has checked the settings.
 
@@ -162,6 +191,8 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
 
     from bot.settings import SettingsError, load_settings
+
+    shared_metrics_dir()
 
     parser = argparse.ArgumentParser(prog="cxbot serve")
     parser.add_argument("--host", default="0.0.0.0")

@@ -6,7 +6,8 @@
     GET  /healthz              200 with the outbox backlog and whether it moves; 503 when the
                                database does not answer (and, with ?strict=1, when a due outbox
                                message waits too long: nothing is sending)
-    GET  /metrics              Prometheus text: requests, latency, outbox backlog, Slack errors
+    GET  /metrics              Prometheus text: requests, latency, outbox backlog, alert SLA
+                               states, Slack errors (all gunicorn workers: bot/observability.py)
     GET  /slack/install        starts Slack's install flow (OAuth mode only)
     GET  /slack/oauth_redirect where Slack sends the installer back (OAuth mode only)
 
@@ -407,7 +408,9 @@ class WebApp:
             )
             backlog = None
         leader = self.services.extras.get("scheduler_leader")
-        gauges: list[tuple[str, str, float | None]] = [
+        # The leader's own process says so too (bot.leader); this keeps the answer current.
+        self.metrics.set_leader(leader is not None and leader.is_leader)
+        gauges: list[observability.Gauge_] = [
             (
                 "cxbot_outbox_backlog",
                 "Messages queued for Slack and not yet sent, across workspaces.",
@@ -418,13 +421,9 @@ class WebApp:
                 "1 when the database answered this scrape.",
                 0.0 if backlog is None else 1.0,
             ),
-            (
-                "cxbot_scheduler_leader",
-                "1 when this process runs the scheduled sweeps.",
-                1.0 if leader is not None and leader.is_leader else 0.0,
-            ),
         ]
         gauges.append(observability.outbox_wait_gauge(self.services.engine, self.services.clock()))
+        gauges.append(observability.alert_sla_gauge(self.services.engine, self.services.clock()))
         body = self.metrics.render(gauges).encode()
         return Reply(200, body, [("Content-Type", observability.CONTENT_TYPE)])
 

@@ -40,6 +40,7 @@ customer = table(
 alert = table(
     "alert",
     column("team_id", String),
+    column("status", String),
     column("posted", Boolean),
     column("due_at", UTCDateTime),
     column("first_response_at", UTCDateTime),

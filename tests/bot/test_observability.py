@@ -8,7 +8,7 @@ import io
 import json
 import logging
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -107,7 +107,9 @@ def test_metrics_render_prometheus_text() -> None:
     assert (
         sample(text, "cxbot_http_request_duration_seconds_bucket", route="/healthz", le="0.1") == 1
     )
-    assert sample(text, "cxbot_http_request_duration_seconds_bucket", route="/healthz", le="1") == 2
+    assert (
+        sample(text, "cxbot_http_request_duration_seconds_bucket", route="/healthz", le="1.0") == 2
+    )
     assert (
         sample(text, "cxbot_http_request_duration_seconds_bucket", route="/healthz", le="+Inf") == 3
     )
@@ -386,3 +388,50 @@ def test_a_listeners_log_lines_carry_the_request_id(
         ("two", "probe-req-2"),
     }
     assert all(line["thread"] != "MainThread" for line in lines)
+
+
+def test_alert_sla_states_are_counted_at_scrape_time(engine: Engine) -> None:
+    from sqlalchemy import update
+
+    from storage import alerts, settings_store
+    from storage.models import Alert
+    from tests.storage.alerts_kit import store_answers
+
+    team = "T0SLA"
+    raised = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    settings_store.set(engine, team_id=team, key="alerts.channel", value="C0ALERTS")
+    batch = store_answers(engine, team, [(raised.date(), "nps", s) for s in (0, 1, 2)])
+    with engine.begin() as conn:
+        assert alerts.raise_for_batch(conn, team_id=team, batch_id=batch, now=raised) == 3
+        table = Alert.__table__  # type: ignore[attr-defined]
+        first = conn.execute(table.select().order_by(table.c.id)).first()
+        assert first is not None
+        conn.execute(update(table).where(table.c.id == first.id).values(status="claimed"))
+    metrics = observability.Metrics()
+    # Before the 24-hour target: all on time; after it: all overdue.
+    for now, sla in (
+        (raised + timedelta(hours=1), "on_time"),
+        (raised + timedelta(days=2), "overdue"),
+    ):
+        text = metrics.render([observability.alert_sla_gauge(engine, now)])
+        assert "# TYPE cxbot_alerts_open gauge" in text
+        assert sample(text, "cxbot_alerts_open", sla=sla, status="open") == 2
+        assert sample(text, "cxbot_alerts_open", sla=sla, status="claimed") == 1
+        other = "overdue" if sla == "on_time" else "on_time"
+        assert sample(text, "cxbot_alerts_open", sla=other, status="open") == 0
+    dead = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nothing")
+    try:
+        name, _, value = observability.alert_sla_gauge(dead, raised)
+    finally:
+        dead.dispose()
+    assert name == "cxbot_alerts_open" and value is None
+
+
+def test_json_lines_keep_non_json_extras_readable() -> None:
+    record = logging.LogRecord("cxbot.x", logging.INFO, __file__, 1, "at %s", ("noon",), None)
+    record.when = datetime(2026, 5, 17, 12, tzinfo=UTC)
+    record.team = "T0A"
+    line = json.loads(observability.JsonFormatter().format(record))
+    assert list(line)[:2] == ["time", "level"]
+    assert line["message"] == "at noon" and line["team"] == "T0A"
+    assert line["when"].startswith("2026-05-17")

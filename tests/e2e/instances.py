@@ -4,6 +4,7 @@ test and the load and fault scripts in benchmarks/ share them."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -40,7 +41,8 @@ class Instance:
         return body if status == 200 else ""
 
     def leads(self) -> bool:
-        return "\ncxbot_scheduler_leader 1\n" in self.metrics()
+        found = re.search(r"^cxbot_scheduler_leader (\S+)$", self.metrics(), re.MULTILINE)
+        return found is not None and float(found.group(1)) == 1
 
     def kill(self) -> None:
         """Die as a crashed machine would: no goodbye, connections simply gone."""
@@ -50,10 +52,15 @@ class Instance:
 
 @contextmanager
 def start_instances(
-    env: dict[str, str], n: int, workdir: Path, timeout: float = 90.0
+    env: dict[str, str],
+    n: int,
+    workdir: Path,
+    timeout: float = 90.0,
+    extra_args: tuple[str, ...] = (),
 ) -> Iterator[list[Instance]]:
     """`n` instances started at once with `env` (they race to migrate), each healthy
-    within `timeout` seconds; stopped with SIGTERM afterwards (SIGKILL if they hang)."""
+    within `timeout` seconds; stopped with SIGTERM afterwards (SIGKILL if they hang).
+    `extra_args` go to `cxbot serve` (e.g. `--workers 2`)."""
     started: list[Instance] = []
     try:
         for i in range(n):
@@ -69,6 +76,7 @@ def start_instances(
                     "127.0.0.1",
                     "--port",
                     str(port),
+                    *extra_args,
                 ],
                 cwd=workdir,
                 env=env,
