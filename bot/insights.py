@@ -25,9 +25,10 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Connection, Engine
 
 from bot import outbox as dispatch
-from bot.i18n import translator, user_locale
+from bot.i18n import Translator, translator, user_locale
 from bot.jobs import sweep
 from bot.priority import AckFirst
+from bot.reporting import workspace_tz
 from bot.services import Services
 from bot.views import insights as views
 from core.analyzer import (
@@ -58,6 +59,7 @@ _analyzer_lock = threading.Lock()
 @dataclass
 class _Defaults:
     locale: str = "en"
+    timezone: str = "UTC"
 
 
 _defaults = _Defaults()
@@ -100,6 +102,7 @@ def start(services: Services) -> None:
     start would keep scikit-learn (~75 MB) in every idle server.
     """
     _defaults.locale = services.settings.cxbot_locale
+    _defaults.timezone = services.settings.cxbot_timezone
     analyzer_for(services)
 
 
@@ -288,8 +291,10 @@ def render_insight(
     config = store.load_config(engine, team_id=team_id)
     channel_t = translator(config.locale or _defaults.locale)
     action = str(payload.get("action") or "")
+    if action in ("post", "update"):
+        heard = customers_line(engine, team_id, card, channel_t)
     if action == "post":
-        text, blocks = views.insight_message(card, channel_t)
+        text, blocks = views.insight_message(card, channel_t, heard=heard)
         return "chat.postMessage", {
             "channel": str(payload["channel"]),
             "text": text,
@@ -302,13 +307,34 @@ def render_insight(
             raise dispatch.NotReady(f"insight {insight_id} not posted yet")
         if where is None:
             raise Gone(f"insight {insight_id} was never posted")
-        text, blocks = views.insight_message(card, channel_t)
+        text, blocks = views.insight_message(card, channel_t, heard=heard)
         return "chat.update", {"channel": where[0], "ts": where[1], "text": text, "blocks": blocks}
     if action == "dm":
         t = translator(str(payload.get("locale") or config.locale or _defaults.locale))
         text, blocks = views.status_dm(card, str(payload["status"]), str(payload["by"]), t)
         return "chat.postMessage", {"channel": card.reporter, "text": text, "blocks": blocks}
     raise Gone(f"unknown insight action {action!r}")
+
+
+def customers_line(
+    engine: Engine, team_id: str, card: store.InsightCard, t: Translator
+) -> str | None:
+    """ "12 customers said this this month (late delivery)": the customers' comments of the
+    insight's month on the themes it names, or None when none does."""
+    from bot.themes import themes_of
+    from bot.views.themes import linked_line
+    from core.periods import period_containing
+    from core.themes import linked
+
+    tz = workspace_tz(engine, team_id=team_id, default=_defaults.timezone)
+    month = period_containing("month", card.created_at.astimezone(tz).date())
+    try:
+        report = themes_of(engine, team_id, month)
+    except Exception:
+        # The card matters more than the count: post it without the line.
+        log.exception("insights: counting the customers on insight %s's themes failed", card.id)
+        return None
+    return linked_line(linked(card.text, report), "month", t)
 
 
 def after_send(

@@ -12,6 +12,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.engine import Engine
+
 from bot.reporting import workspace_tz
 from bot.services import Services
 from bot.text import model_text
@@ -42,11 +44,10 @@ def period_themes(
         period = period_containing(kind, now.astimezone(tz).date())
     else:
         period = last_complete(kind, now, tz)
-    return PeriodThemes(period, themes_of(services, team_id, period))
+    return PeriodThemes(period, themes_of(services.engine, team_id, period))
 
 
-def themes_of(services: Services, team_id: str, period: Period) -> ThemeReport:
-    engine = services.engine
+def themes_of(engine: Engine, team_id: str, period: Period) -> ThemeReport:
     previous = period.previous()
     counts = digest_queries.answer_counts(engine, team_id=team_id, periods=[previous, period])
     tallies = {p: NpsTally.from_scores(m.counts_by_metric(counts[p])["nps"]) for p in counts}

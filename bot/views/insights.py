@@ -166,7 +166,9 @@ def status_line(card: InsightCard, t: Translator) -> str:
 # --------------------------------------------------------------------------- the message
 
 
-def insight_message(card: InsightCard, t: Translator) -> tuple[str, list[dict[str, Any]]]:
+def insight_message(
+    card: InsightCard, t: Translator, *, heard: str | None = None
+) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks) of the insight in the insights channel: always the current
     state, so an update is the same call as the first post."""
     _ = t.gettext
@@ -200,6 +202,9 @@ def insight_message(card: InsightCard, t: Translator) -> tuple[str, list[dict[st
         blocks.append(
             _context(":link: " + _("Says the same as insight #{id}.", id=card.duplicate_of))
         )
+    if heard:
+        # `heard` is the product's own sentence (bot.views.themes.linked_line).
+        blocks.append(_context(":busts_in_silhouette: " + heard))
     blocks.append(SectionBlock(text=MarkdownTextObject(text=status_line(card, t))))
     blocks.append(ActionsBlock(block_id=f"insight:{card.id}", elements=buttons(card, t)))
     text = _(

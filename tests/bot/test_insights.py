@@ -603,3 +603,33 @@ def test_forgetting_a_customer_takes_the_name_off_the_posted_card(
     assert {r.key for r in rows} >= {f"insight:{acme}:post", f"insight:{acme}:update:2"}
     assert not [r.key for r in rows if "ACME" in json.dumps(r.payload).upper()]
     assert card(services, team, acme).customer is None
+
+
+def test_the_card_says_how_many_customers_said_the_same_this_month(
+    slack: SlackKit, services: Services, localslack: LocalSlack, team: str, shared: str
+) -> None:
+    when = services.clock().isoformat()
+    comments = [
+        "The delivery was late again",
+        "Pakken kom tre dager for sent",
+        "Leveransen var forsinket",
+        "Great service, thanks",
+    ]
+    body = [
+        {
+            "responded_at": when,
+            "metric": "nps",
+            "score": 4,
+            "response_id": f"late-{n}",
+            "comment": c,
+        }
+        for n, c in enumerate(comments)
+    ]
+    assert slack.webhook(body).status == 202
+    r = slack.command("/insight", LATE, user="U0BJORN")
+    assert r.status == 200
+    insight = eventually(
+        lambda: store.list_insights(services.engine, team_id=team, kind="open")[0]
+    )[0]
+    text = mrkdwn(post_of(localslack, insight.id))
+    assert "3 customers said this this month (late delivery)." in text
