@@ -435,3 +435,27 @@ def test_json_lines_keep_non_json_extras_readable() -> None:
     assert list(line)[:2] == ["time", "level"]
     assert line["message"] == "at noon" and line["team"] == "T0A"
     assert line["when"].startswith("2026-05-17")
+
+
+def test_the_grafana_dashboard_queries_metrics_the_server_exposes(server: RunningServer) -> None:
+    from pathlib import Path
+
+    dashboard = json.loads(
+        (Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json").read_text()
+    )
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\bcxbot_[a-z_]+", target["expr"])
+    }
+    metrics = observability.Metrics()
+    server.app.metrics = metrics
+    metrics.slack_error("chat.postMessage", "ratelimited")  # a labelled counter shows once used
+    request(server.url, "/healthz")
+    status, text, _ = request(server.url, "/metrics")
+    exposed = {
+        line.split("{", 1)[0].split(" ", 1)[0] for line in text.splitlines() if line[:1] != "#"
+    }
+    assert status == 200 and len(queried) >= 8
+    assert queried <= exposed, f"not exposed: {sorted(queried - exposed)}"
