@@ -1591,6 +1591,74 @@ def _check_customers(chunk: _Chunk, seen: dict[str, int]) -> tuple[pd.DataFrame,
     return frame, sorted(chunk.rejected + problems.rejected(chunk), key=lambda r: r.line)
 
 
+# --------------------------------------------------------------------------- for core.layouts
+
+
+def sniff_delimiter(header: str) -> str:
+    """The separator of a CSV whose first line is `header` (comma, semicolon or tab)."""
+    return _sniff_delimiter(header)
+
+
+def decode_bytes(data: bytes, *, complete: bool = True) -> str:
+    """Bytes of a file as text, its encoding recognised as the readers here recognise it
+    (byte-order marks, UTF-8, older single-byte encodings); bytes that are not text in it
+    become U+FFFD. `complete` is False for the head of a longer file."""
+    for bom, name in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(name, "replace")
+    encoding, _ = _sniff_encoding(data, complete)
+    return data.decode(encoding, "replace")
+
+
+def response_header_map(names: Sequence[str]) -> dict[str, int]:
+    """The product's columns a header names (by the aliases), first occurrence each."""
+    where: dict[str, int] = {}
+    for pos, name in enumerate(names):
+        canonical = _RESPONSE_TABLE.get(normalise_name(name))
+        if canonical is not None:
+            where.setdefault(canonical, pos)
+    return where
+
+
+_ANSWER_FIELDS = (
+    *RESPONSE_REQUIRED, "response_id", "customer_id", "segment", "touchpoint", "comment",
+    "employee",
+)  # fmt: skip
+
+
+def check_answers(
+    rows: Sequence[tuple[int, Mapping[str, str], Mapping[str, str]]],
+    tz: ZoneInfo,
+    *,
+    now: datetime | None = None,
+) -> tuple[pd.DataFrame, list[Rejected]]:
+    """Answers already in the product's columns (another tool's export as core.layouts
+    reads it), checked like a file's rows: (valid rows, rejected rows).
+
+    Each row is (line in the file, the answer's values, the row as read for a rejected
+    row's record).
+    """
+    chunk = _Chunk()
+    chunk.columns = {name: [] for name in _ANSWER_FIELDS}
+    for line, values, _ in rows:
+        chunk.lines.append(line)
+        for name, column in chunk.columns.items():
+            column.append(values.get(name) or "")
+    chunk.sources = [dict(raw) for _, _, raw in rows]
+    if any("\x00" in v for column in chunk.columns.values() for v in column):
+        keep = [
+            i for i in range(len(chunk)) if not any("\x00" in c[i] for c in chunk.columns.values())
+        ]
+        for i in sorted(set(range(len(chunk))) - set(keep)):
+            chunk.rejected.append(
+                Rejected(chunk.lines[i], "the row contains a NUL character", chunk.raw(i))
+            )
+        chunk.lines = [chunk.lines[i] for i in keep]
+        chunk.columns = {k: [c[i] for i in keep] for k, c in chunk.columns.items()}
+        chunk.sources = [chunk.sources[i] for i in keep]
+    return _check_responses(chunk, tz, now)
+
+
 # --------------------------------------------------------------------------- public API
 
 

@@ -134,12 +134,13 @@ def _run(
     summary: Callable[[], dict[str, Any]],
     read_ahead_bytes: int = READ_AHEAD_BYTES,
     fmt: str = common.TEXT,
+    inspect: Callable[[Path], None] | None = None,
 ) -> None:
     """Read `file` (`-`: standard input) chunk by chunk, store each, report; shared by both
     kinds of import.
 
     `read` must pickle (see bot.commands.readahead): a large file is parsed in a
-    helper process.
+    helper process. `inspect` sees the readable file first (the layout, a dry run).
     """
     common.output_format(fmt)  # a bad --format fails before anything is stored
     if str(file) == STDIN:
@@ -147,6 +148,8 @@ def _run(
     else:
         rejects = rejects or file.with_name(file.name + ".rejected.csv")
     with _readable(file) as path:
+        if inspect is not None:
+            inspect(path)
         _run_file(path, file, rejects, read, store, summary, read_ahead_bytes, fmt)
 
 
@@ -263,6 +266,105 @@ def _report(
             typer.echo(f"  line {item.line}: {item.reason}", err=True)
         if out.count > len(out.first):
             typer.echo(f"  ... and {out.count - len(out.first)} more", err=True)
+    if (
+        out.count
+        and not stored_so_far
+        and not counts.get("accepted")
+        and not counts.get("duplicates")
+    ):
+        # Nothing of the file could be used: bad input, whatever the reasons (CONTRACT.md).
+        typer.echo(f"error: every row of the file was rejected (see {out.path})", err=True)
+        raise typer.Exit(common.EXIT_BAD_INPUT)
+
+
+SourceOpt = typer.Option(
+    None, "--source", help="Read the file as this layout (see `cxbot import formats`)."
+)
+MapOpt = typer.Option(
+    None,
+    "--map",
+    help='Which column is what, e.g. score="How likely...",metric=nps,responded_at="Submit '
+    'Date",segment=Plan; repeat for each scored question.',
+)
+MapFileOpt = typer.Option(
+    None, "--map-file", help="The same as --map in a YAML file (README: Data files)."
+)
+DryRunOpt = typer.Option(
+    False, "--dry-run", help="Show the layout, each column's use and the first rows; store nothing."
+)
+DayFirstOpt = typer.Option(False, "--dayfirst", help="Dates like 05/11/2026 are 5 November.")
+MonthFirstOpt = typer.Option(False, "--monthfirst", help="Dates like 05/11/2026 are 11 May.")
+TimezoneOpt = typer.Option(
+    None, "--timezone", help="Time zone of times the file gives without one (e.g. Europe/Oslo)."
+)
+
+
+def _layout_options(
+    source: str | None,
+    maps: list[str] | None,
+    map_file: Path | None,
+    dayfirst: bool,
+    monthfirst: bool,
+    timezone: str | None,
+) -> Any:
+    """core.layouts.Options from the command line; a usage error says which option."""
+    from core import layouts
+
+    if dayfirst and monthfirst:
+        common.fail("--dayfirst and --monthfirst: choose one", common.EXIT_USAGE)
+    parsed: list[dict[str, Any]] = []
+    if map_file is not None:
+        import yaml
+
+        try:
+            content = yaml.safe_load(map_file.read_text(encoding="utf-8-sig"))
+        except OSError as exc:
+            common.fail(f"--map-file: cannot read {map_file}: {exc.strerror or exc}", 2)
+        except yaml.YAMLError as exc:
+            common.fail(f"--map-file: {map_file} is not YAML: {exc}", common.EXIT_USAGE)
+        if not isinstance(content, dict):
+            common.fail(f"--map-file: {map_file} is not a mapping of KEY: COLUMN", 2)
+        parsed.append(content)
+    try:
+        parsed += [layouts.parse_map(m) for m in maps or []]
+        order = layouts.DAYFIRST if dayfirst else layouts.MONTHFIRST if monthfirst else None
+        return layouts.options_from(parsed, source=source, date_order=order, timezone=timezone)
+    except ValueError as exc:
+        common.fail(str(exc), common.EXIT_USAGE)
+
+
+def _show_dry_run(described: dict[str, Any], fmt: str) -> None:
+    if common.output_format(fmt) == common.JSON:
+        typer.echo(json.dumps(described, ensure_ascii=False, default=str))
+        return
+    typer.echo(f"layout: {described['layout']} ({described['tool']})")
+    typer.echo("columns:")
+    width = min(max((len(c["column"]) for c in described["columns"]), default=0), 40)
+    for c in described["columns"]:
+        name = c["column"] if len(c["column"]) <= 40 else c["column"][:37] + "..."
+        typer.echo(f"  {name:<{width}}  -> {c['becomes']}")
+    typer.echo("first answers as they would be stored:")
+    for row in described["rows"]:
+        shown = {k: v for k, v in row.items() if v not in (None, "")}
+        typer.echo("  " + json.dumps(shown, ensure_ascii=False))
+    typer.echo(
+        f"would store: {described['answers']} answers; rejected: {described['rejected']} "
+        "(dry run: nothing stored)"
+    )
+    for item in described["first_rejected"]:
+        typer.echo(f"  line {item['line']}: {item['reason']}", err=True)
+
+
+@import_app.command("formats")
+def import_formats(fmt: str = common.FORMAT, quiet: bool = common.QUIET) -> None:
+    """The layouts `import responses` recognises (and --source takes)."""
+    from core.layouts import formats
+
+    listed = formats()
+    lines = [
+        f"{f['name']:<13} {f['tool']}: {f['reads']}\n{'':<14}source: {f['source']}" for f in listed
+    ]
+    common.summary(fmt, {"formats": listed}, lines)
 
 
 @import_app.command("responses")
@@ -270,21 +372,46 @@ def import_responses(
     file: Path = FileArg,
     team: str | None = TeamOpt,
     rejects: Path | None = RejectsOpt,
+    source: str | None = SourceOpt,
+    maps: list[str] | None = MapOpt,
+    map_file: Path | None = MapFileOpt,
+    dry_run: bool = DryRunOpt,
+    dayfirst: bool = DayFirstOpt,
+    monthfirst: bool = MonthFirstOpt,
+    timezone: str | None = TimezoneOpt,
     chunk_rows: int = ChunkOpt,
     read_ahead_bytes: int = ReadAheadOpt,
     fmt: str = common.FORMAT,
     quiet: bool = common.QUIET,
 ) -> None:
-    """Import survey answers (responded_at, metric, score, ...); duplicates are skipped."""
+    """Import survey answers (responded_at, metric, score, ..., or another tool's export,
+    recognised from its header); duplicates are skipped."""
     from bot.reporting import workspace_tz
-    from core.ingest import read_responses
+    from core.ingest import FileError
+    from core.layouts import CXBOT, describe, detect, read_answers
     from storage.responses import insert_responses
 
+    options = _layout_options(source, maps, map_file, dayfirst, monthfirst, timezone)
     cfg = common.settings()
     eng = common.engine(cfg)
     team_id = common.resolve_team(cfg, eng, team)
     tz = workspace_tz(eng, team_id=team_id, default=cfg.cxbot_timezone)
-    totals = {"accepted": 0, "duplicates": 0}
+    totals: dict[str, Any] = {"accepted": 0, "duplicates": 0}
+    found: list[str] = []
+
+    def inspect(path: Path) -> None:
+        try:
+            if dry_run:
+                _show_dry_run(describe(path, tz, options=options), fmt)
+                raise typer.Exit(0)
+            with path.open("rb") as handle:
+                layout = detect(handle.read(1 << 16), options)
+        except FileError as exc:
+            common.fail(f"{file}: {exc}")
+        except OSError:
+            return  # _run_file says why the file cannot be read
+        if layout is not CXBOT:
+            found.append(layout.name)
 
     def store(frame: pd.DataFrame) -> None:
         result = insert_responses(eng, team_id=team_id, frame=frame)
@@ -293,10 +420,14 @@ def import_responses(
 
     def summary() -> dict[str, Any]:
         lines = [f"accepted: {totals['accepted']}", f"duplicates: {totals['duplicates']}"]
+        if found:
+            # Only another tool's layout is named: the product's own summary stays as it was.
+            lines.insert(0, f"layout: {found[0]}")
+            return {"layout": found[0], **totals, "lines": lines}
         return {**totals, "lines": lines}
 
-    read = partial(read_responses, tz=tz, chunk_rows=chunk_rows)
-    _run(file, rejects, read, store, summary, read_ahead_bytes, fmt)
+    read = partial(read_answers, tz=tz, chunk_rows=chunk_rows, options=options)
+    _run(file, rejects, read, store, summary, read_ahead_bytes, fmt, inspect)
 
 
 @import_app.command("customers")
