@@ -19,60 +19,25 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import sqlite3
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.metrics import DUCK_SQL, TEAM, YEAR, load_sqlite  # noqa: E402
+from benchmarks.metrics import (  # noqa: E402
+    DUCK_SQL,
+    DUCKDB_PROCESS,
+    METRICS_ARGS,
+    cxbot_command,
+    duckdb_file,
+    load_sqlite,
+    process_env,
+    time_process,
+)
 
 HELP_TARGET = 0.3
 DUCKDB_RATIO_TARGET = 3.0
-
-
-def duckdb_file(sqlite_path: Path) -> Path:
-    """A DuckDB copy of the raw answers, made once next to the SQLite file."""
-    import duckdb
-
-    path = sqlite_path.with_suffix(".duckdb")
-    if path.exists():
-        return path
-    print(f"duckdb: copying the answers into {path} (once) ...", flush=True)
-    with sqlite3.connect(sqlite_path) as db:
-        import pandas as pd
-
-        frame = pd.read_sql_query(
-            "SELECT team_id, local_day, metric, segment, touchpoint, score FROM response", db
-        )
-    frame["local_day"] = pd.to_datetime(frame["local_day"]).dt.date
-    partial = path.with_suffix(".partial")
-    partial.unlink(missing_ok=True)
-    con = duckdb.connect(str(partial))
-    con.register("answers", frame)
-    con.execute("CREATE TABLE response AS SELECT * FROM answers")
-    con.close()
-    partial.rename(path)
-    return path
-
-
-def timed(argv: list[str], *, env: dict[str, str], cwd: Path, repeat: int) -> tuple[float, float]:
-    """(median, best) seconds of `argv` run as a process `repeat` times (one warm-up first)."""
-    runs = []
-    for i in range(repeat + 1):
-        began = time.perf_counter()
-        done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, check=False)
-        took = time.perf_counter() - began
-        if done.returncode != 0:
-            raise SystemExit(f"{' '.join(argv)} failed:\n{done.stderr.decode()[-2000:]}")
-        if i:  # the first run fills the page cache
-            runs.append(took)
-    return statistics.median(runs), min(runs)
 
 
 def main() -> None:
@@ -89,34 +54,28 @@ def main() -> None:
     sqlite_path = args.data_dir / f"metrics-{args.rows}.db"
     load_sqlite(sqlite_path, args.rows).dispose()
     duck_path = duckdb_file(sqlite_path)
+    env = process_env(f"sqlite:///{sqlite_path}")
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CXBOT_", "OPENAI_"))}
-    env["DATABASE_URL"] = f"sqlite:///{sqlite_path}"
-    # `python -m bot.cli` from the tree is what the `cxbot` script runs, for any checkout.
-    cxbot = [sys.executable, "-m", "bot.cli"]
-    metrics_args = ["metrics", "--period", "year", "--date", f"{YEAR}-06-30", "--by", "segment"]
-    metrics_args += ["--team", TEAM]
-    duck_code = (
-        "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
-        "rows = con.execute(sys.argv[2]).fetchall(); print(len(rows))"
-    )
     rows: list[tuple[str, list[str]]] = [
         ("python -c pass", [sys.executable, "-c", "pass"]),
         (
             "duckdb process (same aggregate)",
-            [sys.executable, "-c", duck_code, str(duck_path), DUCK_SQL],
+            [sys.executable, "-c", DUCKDB_PROCESS, str(duck_path), DUCK_SQL],
         ),
-        ("cxbot --help", [*cxbot, "--help"]),
-        ("cxbot --version", [*cxbot, "--version"]),
-        ("cxbot metrics (table)", [*cxbot, *metrics_args]),
-        ("cxbot metrics --format json", [*cxbot, *metrics_args, "--format", "json"]),
+        ("cxbot --help", cxbot_command("--help")),
+        ("cxbot --version", cxbot_command("--version")),
+        ("cxbot metrics (table)", cxbot_command(*METRICS_ARGS)),
+        ("cxbot metrics --format json", cxbot_command(*METRICS_ARGS, "--format", "json")),
     ]
     results: dict[str, tuple[float, float]] = {}
     for name, argv in rows:
-        if name == "cxbot --version" and not _has_version(cxbot, env, args.tree):
+        try:
+            median, best, _ = time_process(argv, env=env, cwd=args.tree, repeat=args.repeat)
+        except SystemExit as exc:  # an older checkout without --version, say
+            print(f"  {name}: skipped ({str(exc).splitlines()[0]})")
             continue
-        results[name] = timed(argv, env=env, cwd=args.tree, repeat=args.repeat)
-        print(f"  {name}: median {results[name][0]:.3f} s", flush=True)
+        results[name] = (median, best)
+        print(f"  {name}: median {median:.3f} s", flush=True)
 
     duck = results["duckdb process (same aggregate)"][0]
     print()
@@ -135,14 +94,7 @@ def main() -> None:
         f"target cxbot metrics within {DUCKDB_RATIO_TARGET:g}x of the DuckDB process: "
         f"{'met' if ratio <= DUCKDB_RATIO_TARGET else 'MISSED'} ({ratio:.1f}x)"
     )
-    if shutil.which("nproc"):
-        load = os.getloadavg()[0]
-        print(f"(load average {load:.1f} on {os.cpu_count()} cores while measuring)")
-
-
-def _has_version(cxbot: list[str], env: dict[str, str], tree: Path) -> bool:
-    done = subprocess.run([*cxbot, "--version"], env=env, cwd=tree, capture_output=True)
-    return done.returncode == 0
+    print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores while measuring)")
 
 
 if __name__ == "__main__":

@@ -17,8 +17,11 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
+    # Plain help, as git and pip print it: Rich's boxes cost more to import than the rest of
+    # `cxbot --help` takes (benchmarks/startup.py).
+    rich_markup_mode=None,
 )
-db_app = typer.Typer(help="The database.", no_args_is_help=True)
+db_app = typer.Typer(help="The database.", no_args_is_help=True, rich_markup_mode=None)
 app.add_typer(db_app, name="db")
 
 

@@ -45,10 +45,12 @@ def compute_metrics(
     churn_months = int(stored["metrics.churn_months"] or report.CHURN_MONTHS)
     years = stored["metrics.expected_years"]
 
-    # Both periods (and the breakdown) come from one scan of the counts table.
-    counts = metrics_queries.series_counts(
+    # Both periods (and the breakdown) come from one scan of the counts table, as plain
+    # rows: a few hundred of them, summed without loading pandas (CLI start-up).
+    keyed = metrics_queries.series_count_rows(
         engine, team_id=team_id, periods=[period, previous], by=by
     )
+    counts = {p: [r[1:] for r in rows] for p, rows in keyed.items()} if by else keyed
     start, end = report.churn_window(period, churn_months)
     customers = metrics_queries.customer_counts(engine, team_id=team_id, start=start, end=end)
     start_utc, end_utc = period.utc_bounds(tz)
@@ -57,11 +59,11 @@ def compute_metrics(
     )
     return report.metrics_report(
         period,
-        metrics.summarize(counts[period]),
-        metrics.summarize(counts[previous]),
+        metrics.summarize_rows(counts[period]),
+        metrics.summarize_rows(counts[previous]),
         customers,
         followup,
-        metrics.breakdown(counts[period], by) if by else None,
+        metrics.breakdown_rows(keyed[period]) if by else None,
         csi_weights=weights,
         churn_months=churn_months,
         expected_years=float(years) if years else None,

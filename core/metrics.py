@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from statistics import NormalDist
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    # Imported by the frame functions only: `cxbot metrics` sums a few hundred rows of
+    # the counts tables with `summarize_rows`, faster than pandas takes to import.
+    import pandas as pd
 
 Change = Literal["rise", "fall", "stable"]
 
@@ -464,6 +466,8 @@ def counts_by_metric(frame: pd.DataFrame) -> dict[str, dict[int, int]]:
 
 
 def _checked_counts(frame: pd.DataFrame) -> pd.Series:
+    import pandas as pd
+
     counts = pd.to_numeric(frame["n"], errors="coerce")
     # Checked row by row before summing, so a negative count cannot hide in a total.
     bad = counts.isna() | (counts < 0) | (counts != counts.round())
@@ -482,6 +486,8 @@ def _summed(frame: pd.DataFrame, keys: list[str], extra: pd.Series | None = None
     Validation of metric names and scores happens on the sums, which are a few dozen
     rows where the frame may have a million.
     """
+    import pandas as pd
+
     data = {"metric": frame["metric"], "score": frame["score"], "n": _checked_counts(frame)}
     if extra is not None:
         data = {"key": extra, **data}
@@ -510,6 +516,8 @@ def summarize(frame: pd.DataFrame) -> MetricSet:
 
 
 def _key(value: object) -> str:
+    import pandas as pd
+
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return NONE_KEY
     text = str(value)
@@ -527,6 +535,9 @@ def breakdown(frame: pd.DataFrame, by: str) -> list[BreakdownRow]:
         raise ValueError(f"cannot break down by {by!r}; use a column such as segment or touchpoint")
     if frame.empty:
         return []
+    import numpy as np
+    import pandas as pd
+
     # Keys are named once per distinct value, not once per row.
     codes, uniques = pd.factorize(frame[by], use_na_sentinel=True)
     names = np.array([*(_key(u) for u in uniques), NONE_KEY], dtype=object)
@@ -539,3 +550,55 @@ def breakdown(frame: pd.DataFrame, by: str) -> list[BreakdownRow]:
         rows.append(BreakdownRow(str(key), metrics.nps, metrics.csat, metrics.ces, n))
     rows.sort(key=lambda r: (-r.n, r.key))
     return rows
+
+
+# --- plain rows ---------------------------------------------------------------------
+
+CountRow = tuple[object, object, int]  # (metric, score, n)
+KeyedRow = tuple[object, object, object, int]  # (key, metric, score, n)
+
+
+def _row_count(value: object) -> int:
+    n = _as_int(value, "answer count")
+    if n < 0:
+        raise ValueError(f"answer count must be a whole number 0 or more, not {n!r}")
+    return n
+
+
+def counts_of_rows(rows: Iterable[CountRow]) -> dict[str, dict[int, int]]:
+    """`counts_by_metric` of plain (metric, score, n) rows, checked the same way."""
+    result: dict[str, dict[int, int]] = {m: {} for m in METRICS}
+    for raw, score, count in rows:
+        name = raw.strip().lower() if isinstance(raw, str) else raw
+        if name not in result:
+            raise ValueError(f"metric must be one of {', '.join(METRICS)}, not {_shown(raw)!r}")
+        assert isinstance(name, str)
+        s = _check_score(name, score)
+        result[name][s] = result[name].get(s, 0) + _row_count(count)
+    return result
+
+
+def summarize_rows(rows: Iterable[CountRow]) -> MetricSet:
+    """`summarize` of plain (metric, score, n) rows: what the counts tables give."""
+    return _metric_set(counts_of_rows(rows))
+
+
+def _row_key(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return NONE_KEY
+    text = str(value)
+    return text if text != "" else NONE_KEY
+
+
+def breakdown_rows(rows: Iterable[KeyedRow]) -> list[BreakdownRow]:
+    """`breakdown` of plain (key, metric, score, n) rows, in the same order."""
+    grouped: dict[str, list[CountRow]] = {}
+    for key, metric, score, count in rows:
+        grouped.setdefault(_row_key(key), []).append((metric, score, count))
+    out: list[BreakdownRow] = []
+    for key, group in grouped.items():
+        metrics = summarize_rows(group)
+        n = metrics.nps.n + metrics.csat.n + metrics.ces.n
+        out.append(BreakdownRow(key, metrics.nps, metrics.csat, metrics.ces, n))
+    out.sort(key=lambda r: (-r.n, r.key))
+    return out

@@ -10,15 +10,17 @@ import itertools
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, union_all
 from sqlalchemy.engine import Engine
 
 from core.periods import Period
 from core.report import CustomerCounts
 from storage import light
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BY_COLUMNS = ("segment", "touchpoint")
 
@@ -38,6 +40,8 @@ def _check_by(by: str | None) -> list[str]:
 
 
 def _frame(rows: Sequence[Any], columns: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
     frame = pd.DataFrame([tuple(r) for r in rows], columns=columns)
     # Integer columns even when empty, so callers can sum and compare without casting.
     for name in ("score", "n"):
@@ -115,16 +119,43 @@ def metric_counts(
     return _frame([r[1:] for r in rows], ["metric", "score", *extra, "n"])
 
 
-def series_counts(
-    engine: Engine, *, team_id: str, periods: Sequence[Period], by: str | None = None
-) -> dict[Period, pd.DataFrame]:
-    """`metric_counts` of several periods in one query (periods must not overlap)."""
-    extra = _check_by(by)
-    columns = ["metric", "score", *extra, "n"]
+def _ordered(periods: Sequence[Period]) -> list[Period]:
     ordered = sorted(set(periods), key=lambda p: (p.start, p.end))
     for before, after in itertools.pairwise(ordered):
         if after.start <= before.end:
             raise ValueError(f"periods {before.label()} and {after.label()} overlap")
+    return ordered
+
+
+def series_count_rows(
+    engine: Engine, *, team_id: str, periods: Sequence[Period], by: str | None = None
+) -> dict[Period, list[tuple[Any, ...]]]:
+    """`series_counts` as plain rows: (metric, score, n), or (`by` value, metric, score, n)
+    with `by`; for `core.metrics.summarize_rows` and `breakdown_rows` (no pandas)."""
+    extra = _check_by(by)
+    ordered = _ordered(periods)
+    out: dict[Period, list[tuple[Any, ...]]] = {p: [] for p in ordered}
+    if not ordered:
+        return out
+    for row in _counts(engine, team_id, [(p.start, p.end) for p in ordered], extra):
+        bucket, metric, score, *rest = row
+        if extra:
+            key, n = rest
+            out[ordered[bucket]].append((key, metric, int(score), int(n)))
+        else:
+            out[ordered[bucket]].append((metric, int(score), int(rest[0])))
+    return out
+
+
+def series_counts(
+    engine: Engine, *, team_id: str, periods: Sequence[Period], by: str | None = None
+) -> dict[Period, pd.DataFrame]:
+    """`metric_counts` of several periods in one query (periods must not overlap)."""
+    import pandas as pd
+
+    extra = _check_by(by)
+    columns = ["metric", "score", *extra, "n"]
+    ordered = _ordered(periods)
     if not ordered:
         return {}
     rows = _counts(engine, team_id, [(p.start, p.end) for p in ordered], extra)

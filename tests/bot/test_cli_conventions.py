@@ -70,12 +70,15 @@ def test_help_and_version_load_no_heavy_module() -> None:
         assert not heavy, f"cxbot {' '.join(args)} imported {sorted(heavy)}"
 
 
-def test_metrics_on_a_current_database_loads_no_migration_or_model(tmp_path: Path) -> None:
+def test_metrics_on_a_current_database_loads_no_migration_model_or_data_frame(
+    tmp_path: Path,
+) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'cx.db'}"}
     env.pop("SLACK_BOT_TOKEN", None)
     loaded_modules("db", "upgrade", env=env)  # the first start migrates
     loaded = loaded_modules("metrics", "--format", "json", env=env)
-    assert not top_level(loaded) & {"alembic", "sqlmodel", "matplotlib", "sklearn", "openai"}
+    heavy = {"alembic", "sqlmodel", "pandas", "numpy", "matplotlib", "sklearn", "openai"}
+    assert not top_level(loaded) & heavy
     assert "storage.models" not in loaded
 
 

@@ -207,3 +207,42 @@ def test_breakdown_parts_add_up_to_the_summary(
     assert sum(p.csat.satisfied for p in parts) == total.csat.satisfied
     assert [p.n for p in parts] == sorted((p.n for p in parts), reverse=True)
     assert len({p.key for p in parts}) == len(parts)
+
+
+_ROW = st.one_of(
+    st.tuples(st.just("nps"), st.integers(0, 10)),
+    st.tuples(st.just("csat"), st.integers(1, 5)),
+    st.tuples(st.just("ces"), st.integers(1, 7)),
+)
+
+
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(["retail", "SMB", "", None]), _ROW, st.integers(0, 500)),
+        max_size=40,
+    )
+)
+@settings(max_examples=80, deadline=None)
+def test_plain_rows_give_what_frames_give(
+    rows: list[tuple[str | None, tuple[str, int], int]],
+) -> None:
+    """`cxbot metrics` sums the counts tables' rows without pandas: the same figures."""
+    from core import metrics
+
+    keyed = [(key, metric, score, n) for key, (metric, score), n in rows]
+    frame = pd.DataFrame(keyed, columns=["segment", "metric", "score", "n"])
+    assert metrics.summarize_rows([r[1:] for r in keyed]) == metrics.summarize(frame)
+    assert metrics.breakdown_rows(keyed) == metrics.breakdown(frame, "segment")
+
+
+def test_plain_rows_are_checked_like_frames() -> None:
+    from core import metrics
+
+    for bad, message in (
+        ([("nps", 11, 1)], "between 0 and 10"),
+        ([("promoters", 9, 1)], "metric must be one of"),
+        ([("csat", 4, -1)], "0 or more"),
+        ([("ces", 2, 1.5)], "whole number"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            metrics.summarize_rows(bad)
