@@ -17,15 +17,18 @@ from sqlalchemy.engine import Engine
 
 from core import demo
 from core.ingest import CUSTOMER_COLUMNS, RESPONSE_COLUMNS
+from storage.alerts import load_config
 from storage.customers import upsert_customers
 from storage.responses import insert_responses
-from storage.seeding import store_demo_feedback
+from storage.seeding import settle_demo_alerts, store_demo_feedback
 
 DEFAULT_SEED = 42
 DEFAULT_CUSTOMERS = 3000
 # Progress is reported once for the customers, once per week of answers, once for
 # insights and shout-outs.
 STEPS = demo.WEEKS + 2
+# A new user should find a few detractors to follow up, not two thousand.
+KEEP_OPEN_ALERTS = 4
 
 # The importer's columns (the customers' language is the demo's own, for its comments).
 _CUSTOMER_COLUMNS = [c for c in CUSTOMER_COLUMNS if c != "name"]
@@ -48,6 +51,8 @@ class DemoSummary:
     insights_added: int
     shoutouts_added: int
     feedback_skipped: bool  # demo insights and shout-outs were already there
+    alerts_resolved: int = 0  # detractor alerts followed up and closed in the past
+    alerts_open: int = 0  # the newest, still open (posted when alerts.channel is set)
 
 
 def seed(
@@ -83,6 +88,14 @@ def seed(
         added += result.inserted
         advance(1)
 
+    settled = settle_demo_alerts(
+        engine,
+        team_id=team_id,
+        now=now,
+        keep_open=KEEP_OPEN_ALERTS,
+        channel=load_config(engine, team_id=team_id).channel,
+        dip=(data.dip.start, data.dip.end),
+    )
     feedback = store_demo_feedback(
         engine,
         team_id=team_id,
@@ -108,4 +121,6 @@ def seed(
         insights_added=feedback.insights,
         shoutouts_added=feedback.shoutouts,
         feedback_skipped=feedback.skipped,
+        alerts_resolved=settled.resolved,
+        alerts_open=settled.open,
     )

@@ -350,6 +350,13 @@ def latest_due(
     return period, due
 
 
+def _channel_set_after(engine: Engine, team_id: str, cadence: str, due: datetime) -> bool:
+    """Whether the setting that sends `cadence` somewhere was changed after `due`."""
+    keys = [CHANNEL_KEYS[cadence], CHANNEL_KEYS["week"], ENABLED_KEYS[cadence]]
+    changed = settings_store.set_since(engine, team_id=team_id, keys=keys)
+    return any(at > due for at in changed.values())
+
+
 def run_schedule(services: Services) -> list[str]:
     """Queue every report whose time has come and that is not queued yet; the keys queued.
 
@@ -371,8 +378,13 @@ def run_schedule(services: Services) -> list[str]:
             key = message_key(cadence, channel, period)
             if queue.statuses(engine, team_id=team_id, keys=[key]):
                 continue
+            late = now - due > LATE_AFTER
+            if late and _channel_set_after(engine, team_id, cadence, due):
+                # Not missed while the bot was down: nobody had asked for it yet. The
+                # next report comes on time; `/cx digest` shows this one.
+                continue
             try:
-                d = build(services, team_id, cadence, period, late=now - due > LATE_AFTER, place=ws)
+                d = build(services, team_id, cadence, period, late=late, place=ws)
                 rendered = render(services, d, translator(ws.locale), tz=ws.tz, due=due)
                 if enqueue(
                     engine, team_id=team_id, channel=channel, d=d, rendered=rendered, now=now

@@ -22,6 +22,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any, TextIO
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -32,6 +33,7 @@ from bot.views.text import Button, Input, Names, Rendered, indent, render_messag
 
 DEFAULT_USER = "U0ADA"
 DEFAULT_CHANNEL = "C0GENERAL"
+INSIGHT_SHORTCUT = "save_insight"  # manifest.yml's message shortcut
 REPLY_WAIT_SECONDS = 4.0  # how long to wait for the bot's first reply before prompting again
 QUIET_SECONDS = 0.3  # then, how long the bot must stay silent before the prompt returns
 
@@ -44,12 +46,29 @@ HELP = """\
   /command text        send a slash command as the current user in the current channel
   :home                open the current user's App Home tab
   :press N             press button [N] of the last message or view shown
-  :submit f=v ...      submit the open form (f: a field's number or [name]; "quote spaces")
+  :press M N           press button [N] of message (M) (every message shows its number)
+  :submit f=v ...      submit your open form (f: a field's number or [name]; "quote spaces")
+  :say text            write a message in the current channel as the current user
+  :shortcut M          "Save as customer insight" on message (M)
+  :react M emoji       react to message (M) with :emoji: as the current user
+  :demo alert [text]   a customer answers NPS 2 just now: a fresh detractor alert
   :user NAME           act as another user (name or id);  :users  lists them
   :lang nb|da|sv|en    set the current user's Slack language
   :channel NAME        post commands from another channel;  :channels  lists them
-  :read #channel       print a channel's messages
+  :read #channel       print a channel's messages;  :read @user  that person's DMs from cxbot
+  :dms                 whose DMs have messages;  :read  alone reads your own
   :quit                leave (Ctrl-D too)"""
+
+# What a new sandbox workspace is wired with (the demo workspace's channels).
+SANDBOX_CONFIG = {
+    "alerts.channel": "C0ALERTS",
+    "alerts.escalation_channel": "C0ESCAL",
+    "digest.channel": "C0DIGEST",
+    "insights.channel": "C0INSIGHT",
+    "shoutouts.channel": "C0SHOUT",
+}
+STATE_FILE_SUFFIX = ".sandbox.json"  # beside the database: the local Slack's history
+DEMO_DETRACTOR_TEXT = "The invoice was wrong again and nobody called me back."
 
 SLACK_LOCALES = {"en": "en-US", "nb": "nb-NO", "da": "da-DK", "sv": "sv-SE"}
 
@@ -65,12 +84,13 @@ class _QuietHandler(WSGIRequestHandler):
 
 @dataclass
 class _Shown:
-    """The last message or view with buttons (what `:press` acts on)."""
+    """A message or view printed at the terminal (what `:press`, `:shortcut`, `:react` act on)."""
 
     buttons: list[Button]
     message: dict[str, Any] | None = None
     view: dict[str, Any] | None = None
     ephemeral: bool = False
+    number: int = 0
 
 
 @dataclass
@@ -88,9 +108,11 @@ class Sandbox:
         self.out = out or sys.stdout
         self.user = DEFAULT_USER
         self.channel = DEFAULT_CHANNEL
-        self.shown: _Shown | None = None
-        self.modal: dict[str, Any] | None = None
-        self.modal_inputs: list[Input] = []
+        self.shown: _Shown | None = None  # the last one with buttons
+        self.numbered: list[_Shown] = []  # everything printed, by its number
+        # Each person has their own open form, as in Slack.
+        self.modals: dict[str, tuple[dict[str, Any], list[Input]]] = {}
+        self._state_lock = threading.Lock()
         self._output = _Output()
         self._print_lock = threading.Lock()
         self._prompting = False
@@ -107,8 +129,13 @@ class Sandbox:
         from bot.web import WebApp
         from core.analyzer import make_analyzer
 
-        self.slack = LocalSlack.demo(rate_limits=True).start()
+        self.slack = LocalSlack.demo(rate_limits=True)
+        self.state_path = state_path(self.base_settings.database_url)
+        first_start = not (self.state_path and self.state_path.exists())
+        self._load_state()
+        self.slack.start()
         self._stops.append(self.slack.stop)
+        self._stops.append(self.save_state)
         self.signing_secret = secrets.token_hex(16)
         self.settings = self.base_settings.model_copy(
             update={
@@ -130,6 +157,8 @@ class Sandbox:
                 self.settings.openai_model,
             ),
         )
+        if first_start:
+            self._wire()
         self._seed()
         app = create_app(self.settings, self.services)
         httpd = make_server(
@@ -157,6 +186,47 @@ class Sandbox:
                 stop()
             except Exception as exc:  # leaving must never end in a traceback
                 self.print(f"(while stopping: {exc})")
+
+    def _wire(self) -> None:
+        """A new sandbox workspace has every channel and the promises set, and a pulse
+        ready to send: what an admin would set up first (never over their own choice)."""
+        from core.demo import PROMISES
+        from storage import settings_store
+        from storage.surveys import create_survey, list_surveys
+
+        engine, team = self.services.engine, self.team_id
+        stored = settings_store.get_settings(engine, team_id=team)
+        wanted = {**SANDBOX_CONFIG, "promises": "; ".join(PROMISES)}
+        for key, value in wanted.items():
+            if key not in stored:
+                settings_store.set(engine, team_id=team, key=key, value=value)
+        if not list_surveys(engine, team_id=team, active_only=False):
+            create_survey(
+                engine,
+                team_id=team,
+                definition=_sandbox_pulse(),
+                created_by=DEFAULT_USER,
+                now=self.services.clock(),
+            )
+
+    def _load_state(self) -> None:
+        path = self.state_path
+        if path is None or not path.exists():
+            return
+        try:
+            self.slack.restore(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.print(f"(the sandbox's message history in {path} could not be read: {exc})")
+
+    def save_state(self) -> None:
+        """Keep the local Slack's channels, DMs and Home tabs for the next start."""
+        path = self.state_path
+        if path is None:
+            return
+        with self._state_lock:
+            temp = path.with_name(path.name + ".tmp")
+            temp.write_text(json.dumps(self.slack.state(), default=str), encoding="utf-8")
+            temp.replace(path)
 
     def _seed(self) -> None:
         from storage.home_queries import has_responses
@@ -224,6 +294,11 @@ class Sandbox:
             "channel": self.switch_channel,
             "channels": lambda _r: self.list_channels(),
             "read": self.read_channel,
+            "dms": lambda _r: self.list_dms(),
+            "say": self.say,
+            "shortcut": self.shortcut,
+            "react": self.react,
+            "demo": self.demo,
         }
         if name in ("quit", "exit", "q"):
             return False
@@ -232,6 +307,7 @@ class Sandbox:
             self.print(f"unknown sandbox command :{name} (see :help)")
             return True
         action(rest)
+        self.save_state()
         return True
 
     def print(self, text: str) -> None:
@@ -261,6 +337,8 @@ class Sandbox:
                 self._emit(f"{where}  (cxbot deleted a message)")
                 return
             rendered = render_message(item, names)
+            if not rendered.text.strip() and item.get("files"):
+                return  # a shared file: its "file" record says what it is
             label = "cxbot (edited)" if kind == "update" else "cxbot"
             thread = "  (in thread)" if item.get("thread_ts") not in (None, item.get("ts")) else ""
             self._emit_rendered(f"{where}{thread}  {label}:", rendered, message=item)
@@ -272,12 +350,10 @@ class Sandbox:
                 f"{where}  cxbot (only {who} can see this):", rendered, message=item, ephemeral=True
             )
         elif kind == "modal":
-            self.modal = item
+            owner = str(item.get("user") or self.user)
             rendered = render_view(item, names)
-            self.modal_inputs = rendered.inputs
-            self._emit_rendered(
-                f"form for {names.user(str(item.get('user')))}:", rendered, view=item
-            )
+            self.modals[owner] = (item, rendered.inputs)
+            self._emit_rendered(f"form for {names.user(owner)}:", rendered, view=item)
         elif kind == "home" and item.get("user") == self.user:
             self._emit_rendered("App Home:", render_view(item, names), view=item)
         elif kind == "file":
@@ -293,9 +369,17 @@ class Sandbox:
         view: dict[str, Any] | None = None,
         ephemeral: bool = False,
     ) -> None:
+        shown = _Shown(
+            rendered.buttons,
+            message=message,
+            view=view,
+            ephemeral=ephemeral,
+            number=len(self.numbered) + 1,
+        )
+        self.numbered.append(shown)
         if rendered.buttons:
-            self.shown = _Shown(rendered.buttons, message=message, view=view, ephemeral=ephemeral)
-        self._emit(head + "\n" + indent(rendered.text))
+            self.shown = shown
+        self._emit(f"({shown.number}) {head}\n" + indent(rendered.text))
 
     def _emit(self, text: str) -> None:
         self.print(text)
@@ -419,14 +503,41 @@ class Sandbox:
         if not self._wait_for_output(seen, timeout=10):
             self.print("(the bot published no Home view)")
 
+    def _numbered(self, ref: str) -> _Shown | None:
+        ref = ref.strip().strip("()")
+        if not ref.isdigit() or not 1 <= int(ref) <= len(self.numbered):
+            self.print(f"no message ({ref}) shown yet (every message shows its number)")
+            return None
+        return self._latest(self.numbered[int(ref) - 1])
+
+    def _latest(self, shown: _Shown) -> _Shown:
+        """A channel message as it is now (claimed, resolved ...), with today's buttons."""
+        message = shown.message or {}
+        channel, ts = str(message.get("channel") or ""), str(message.get("ts") or "")
+        if shown.ephemeral or not channel or not ts:
+            return shown
+        for now in self.slack.messages(channel):
+            if now.get("ts") == ts:
+                buttons = render_message(now, self._names()).buttons
+                return _Shown(buttons, message=now, number=shown.number)
+        return shown
+
     def press(self, rest: str) -> None:
-        if not rest.isdigit():
-            self.print("usage: :press N  (N is a button number shown as [N])")
+        words = rest.replace(".", " ").split()
+        if not words or len(words) > 2 or not all(w.strip("()").isdigit() for w in words):
+            self.print("usage: :press N  or  :press M N  (message (M), button [N])")
             return
-        shown = self.shown
-        button = next((b for b in shown.buttons if b.number == int(rest)), None) if shown else None
+        if len(words) == 2:
+            shown = self._numbered(words[0])
+            if shown is None:
+                return
+            where = f"message ({shown.number})"
+        else:
+            shown, where = self.shown, "the last message or view shown"
+        number = int(words[-1].strip("()"))
+        button = next((b for b in shown.buttons if b.number == number), None) if shown else None
         if shown is None or button is None:
-            self.print(f"no button [{rest}] on the last message or view shown")
+            self.print(f"no button [{number}] on {where}")
             return
         if button.url and button.type == "button" and not button.action_id:
             self.print(f"(a link: {button.url})")
@@ -476,10 +587,11 @@ class Sandbox:
             self._wait_for_output(seen, timeout=2)
 
     def submit(self, rest: str) -> None:
-        modal = self.modal
-        if modal is None:
-            self.print("no form is open")
+        open_form = self.modals.get(self.user)
+        if open_form is None:
+            self.print(f"no form is open for {self._names().user(self.user)}")
             return
+        modal, inputs = open_form
         try:
             pairs = shlex.split(rest)
         except ValueError as exc:
@@ -488,9 +600,9 @@ class Sandbox:
         answers: dict[str, str] = {}
         for pair in pairs:
             key, eq, value = pair.partition("=")
-            target = _find_input(self.modal_inputs, key)
+            target = _find_input(inputs, key)
             if not eq or target is None:
-                fields = ", ".join(f"{i.number}/{i.block_id}" for i in self.modal_inputs)
+                fields = ", ".join(f"{i.number}/{i.block_id}" for i in inputs)
                 self.print(f"{pair!r}: expected field=value with a field of: {fields}")
                 return
             answers[target.block_id] = value
@@ -503,7 +615,7 @@ class Sandbox:
             "trigger_id": self.slack.new_trigger_id(self.user),
             "view": {
                 **modal,
-                "state": {"values": state_values(self.modal_inputs, answers)},
+                "state": {"values": state_values(inputs, answers)},
             },
             "response_urls": [],
         }
@@ -523,7 +635,7 @@ class Sandbox:
             self._on_slack("modal", view)
             return
         self.slack.close_view(str(modal.get("id")))
-        self.modal, self.modal_inputs = None, []
+        self.modals.pop(self.user, None)
         self.print("(form sent)")
         self._wait_for_output(seen, timeout=2)
 
@@ -605,7 +717,39 @@ class Sandbox:
             count = len(self.slack.messages(c["id"]))
             self.print(f"  #{c['name']:<16} {c['id']:<12} {count} message(s)")
 
+    def list_dms(self) -> None:
+        found = False
+        for c in self.slack.channels():
+            if not c.get("is_im") or not c.get("user"):
+                continue
+            count = len(self.slack.messages(c["id"]))
+            if count:
+                found = True
+                self.print(f"  @{self._user_name(str(c['user'])):<12} {count} message(s)")
+        if not found:
+            self.print("cxbot has sent no direct messages yet")
+        else:
+            self.print("(:read @name reads one)")
+
+    def read_dms(self, rest: str) -> None:
+        user = self._find_user(rest) if rest.strip("@") else self._find_user(self.user)
+        if user is None:
+            self.print(f"no such person: {rest!r} (see :users)")
+            return
+        messages = self.slack.messages(user["id"])
+        if not messages:
+            self.print(f"cxbot has sent @{user['name']} no direct messages yet")
+            return
+        names = self._names()
+        for message in messages[-20:]:
+            self._emit_rendered(
+                f"DM @{user['name']}  cxbot:", render_message(message, names), message=message
+            )
+
     def read_channel(self, rest: str) -> None:
+        if not rest or rest.startswith("@"):
+            self.read_dms(rest)
+            return
         ref = rest.lstrip("#").lower()
         channel = next(
             (
@@ -626,6 +770,148 @@ class Sandbox:
         for message in messages[-20:]:
             rendered = render_message(message, names)
             self._emit_rendered(f"#{channel['name']}  cxbot:", rendered, message=message)
+
+    # ------------------------------------------------------------------ what people do
+
+    def say(self, rest: str) -> None:
+        if not rest:
+            self.print("usage: :say text")
+            return
+        message = self.slack.post_as(self.user, self.channel, rest)
+        names = self._names()
+        head = f"{names.channel(self.channel)}  {names.user(self.user)}:"
+        self._emit_rendered(head, render_message(message, names), message=message)
+
+    def _message_ref(self, ref: str) -> dict[str, Any] | None:
+        shown = self._numbered(ref)
+        if shown is None:
+            return None
+        message = shown.message or {}
+        if shown.view is not None or shown.ephemeral or not message.get("ts"):
+            self.print(f"({shown.number}) is not a message in a channel or DM")
+            return None
+        return message
+
+    def shortcut(self, rest: str) -> None:
+        message = self._message_ref(rest)
+        if message is None:
+            return
+        channel = str(message["channel"])
+        payload: dict[str, Any] = {
+            "type": "message_action",
+            "callback_id": INSIGHT_SHORTCUT,
+            "user": self._user_obj(),
+            "team": {"id": self.team_id, "domain": "local"},
+            "api_app_id": getattr(self.slack, "app_id", "A0CXBOT"),
+            "token": "sandbox",
+            "trigger_id": self.slack.new_trigger_id(self.user),
+            "action_ts": f"{time.time():.6f}",
+            "message_ts": message["ts"],
+            "channel": {"id": channel, "name": self._names().channel(channel).lstrip("#")},
+            "message": {k: v for k, v in message.items() if k != "channel"},
+            "response_url": self.slack.response_url(channel, self.user),
+        }
+        seen = self._output.count
+        status, body = self._interactive(payload)
+        if self._show_ack(status, body):
+            self._wait_for_output(seen)
+
+    def react(self, rest: str) -> None:
+        ref, _, emoji = rest.partition(" ")
+        emoji = emoji.strip().strip(":")
+        if not emoji:
+            self.print("usage: :react M emoji  (e.g. :react 3 tada)")
+            return
+        message = self._message_ref(ref)
+        if message is None:
+            return
+        channel, ts = str(message["channel"]), str(message["ts"])
+        if not self.slack.react_as(self.user, channel, ts, emoji):
+            self.print(f"(already reacted with :{emoji}:)")
+            return
+        event = {
+            "type": "reaction_added",
+            "user": self.user,
+            "reaction": emoji,
+            "item": {"type": "message", "channel": channel, "ts": ts},
+            "item_user": message.get("user"),
+            "event_ts": f"{time.time():.6f}",
+        }
+        status, body = self._event(event)
+        if status != 200:
+            self.print(f"(the bot answered HTTP {status}: {body[:200]})")
+            return
+        self.print(f"(you reacted :{emoji}: to ({ref.strip('()')}))")
+
+    def _event(self, event: dict[str, Any]) -> tuple[int, str]:
+        envelope = {
+            "token": "sandbox",
+            "team_id": self.team_id,
+            "api_app_id": getattr(self.slack, "app_id", "A0CXBOT"),
+            "event": event,
+            "type": "event_callback",
+            "event_id": "Ev" + secrets.token_hex(8).upper(),
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": self.team_id, "user_id": self.slack.bot_user_id}],
+        }
+        return self._send(json.dumps(envelope), "application/json")
+
+    def demo(self, rest: str) -> None:
+        what, _, text = rest.partition(" ")
+        if what.lower() != "alert":
+            self.print("usage: :demo alert [what the customer wrote]")
+            return
+        from core.ingest import validate_response_objects
+        from storage.responses import insert_responses
+
+        now = self.services.clock()
+        answer = {
+            "responded_at": now.isoformat(),
+            "metric": "nps",
+            "score": 2,
+            "comment": text.strip() or DEMO_DETRACTOR_TEXT,
+            "customer_id": f"sandbox-{secrets.token_hex(3)}",
+            "segment": "Private",
+            "touchpoint": "Billing",
+            "response_id": f"sandbox-{secrets.token_hex(6)}",
+        }
+        frame, rejected = validate_response_objects([answer], self.settings.tz, now=now)
+        if rejected:
+            self.print(f"(could not make the answer: {rejected[0]})")
+            return
+        seen = self._output.count
+        insert_responses(self.services.engine, team_id=self.team_id, frame=frame, source="sandbox")
+        self.print("(a customer answered NPS 2 just now)")
+        if not self._wait_for_output(seen, timeout=10):
+            self.print("(no alert posted: is alerts.channel set? /cx config show)")
+
+
+def state_path(database_url: str) -> Path | None:
+    """Where the sandbox keeps its local Slack history: beside a SQLite file, else in the
+    working directory; None for an in-memory database."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        database = url.database or ""
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        path = Path(database)
+        return path.with_name(path.name + STATE_FILE_SUFFIX)
+    return Path.cwd() / ("cxbot" + STATE_FILE_SUFFIX)
+
+
+def _sandbox_pulse() -> Any:
+    from core.surveys import parse_definition
+
+    return parse_definition(
+        {
+            "template": "culture",
+            "audience": "C0GENERAL",
+            "schedule": {"repeat": "once"},
+            "min_answers_to_show": 5,
+        }
+    )
 
 
 def _describe_seed(summary: Any) -> str:

@@ -548,3 +548,52 @@ def _shoutouts(
         )
     result.sort(key=lambda s: s.created_at)
     return tuple(result)
+
+
+# --------------------------------------------------------------------------- alert history
+
+# The customer promises the demo's shout-outs are tagged with (the `promises` setting).
+PROMISES: Final = tuple(dict.fromkeys(promise for promise, _ in SHOUTOUTS.values()))
+
+# How the demo team followed up its detractors: most within a few working hours, a
+# tail of slow ones, and the carrier weeks (more alerts, same people) slower still.
+FOLLOWUP_MEDIAN_HOURS: Final = 3.0
+FOLLOWUP_SPREAD: Final = 0.9  # sigma of the log-normal
+RESOLVE_MEDIAN_HOURS: Final = 20.0
+DIP_SLOWDOWN: Final = 2.5
+HISTORY_SEED: Final = 7  # the follow-up story is drawn apart from the answers
+OUTCOME_SHARE: Final = {"called": 0.5, "fixed": 0.25, "compensated": 0.1, "could_not_reach": 0.15}
+
+
+@dataclass(frozen=True)
+class AlertHistory:
+    """What happened to one demo detractor alert, in the past."""
+
+    created_at: datetime
+    first_response_at: datetime
+    resolved_at: datetime
+    owner: str
+    outcome: str
+
+
+def alert_history(key: int, responded_at: datetime, *, in_dip: bool = False) -> AlertHistory:
+    """A plausible follow-up of the alert raised for an answer; the same for the same `key`
+    (the answer's id), so a second seeding tells the same story."""
+    rng = np.random.default_rng([HISTORY_SEED, key])
+    slow = DIP_SLOWDOWN if in_dip else 1.0
+    created = responded_at + timedelta(minutes=float(rng.uniform(1, 10)))
+    first = created + timedelta(
+        hours=float(rng.lognormal(np.log(FOLLOWUP_MEDIAN_HOURS * slow), FOLLOWUP_SPREAD))
+    )
+    resolved = first + timedelta(
+        hours=float(rng.lognormal(np.log(RESOLVE_MEDIAN_HOURS * slow), FOLLOWUP_SPREAD))
+    )
+    people = list(EMPLOYEES)
+    outcomes = list(OUTCOME_SHARE)
+    return AlertHistory(
+        created_at=created,
+        first_response_at=first,
+        resolved_at=resolved,
+        owner=people[int(rng.integers(0, len(people)))],
+        outcome=outcomes[int(rng.choice(len(outcomes), p=list(OUTCOME_SHARE.values())))],
+    )

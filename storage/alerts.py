@@ -278,6 +278,11 @@ def _queue(
     )
 
 
+def queue_post(conn: Connection, *, team_id: str, alert_id: int, now: datetime) -> bool:
+    """Queue the message of an alert raised outside `raise_for_batch` (the demo's newest)."""
+    return _queue(conn, team_id, alert_id, "post", now)
+
+
 # --------------------------------------------------------------------------- reading
 
 

@@ -8,12 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from core.demo import DemoInsight, DemoShoutout
-from storage.models import Insight, InsightVote, Shoutout, ShoutoutReceiver
+from core.demo import DemoInsight, DemoShoutout, alert_history
+from storage import alerts as alert_store
+from storage.models import (
+    Alert,
+    Insight,
+    InsightVote,
+    OutboxMessage,
+    Response,
+    Shoutout,
+    ShoutoutReceiver,
+)
 
 DEMO_SOURCE = "demo"
 
@@ -21,6 +31,9 @@ _I = Insight.__table__  # type: ignore[attr-defined]
 _V = InsightVote.__table__  # type: ignore[attr-defined]
 _S = Shoutout.__table__  # type: ignore[attr-defined]
 _R = ShoutoutReceiver.__table__  # type: ignore[attr-defined]
+_AL = Alert.__table__  # type: ignore[attr-defined]
+_RS = Response.__table__  # type: ignore[attr-defined]
+_O = OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -125,3 +138,108 @@ def store_demo_feedback(
                 [{"shoutout_id": new_id, "user_id": r, "team_id": team_id} for r in s.receivers],
             )
         return FeedbackResult(len(insights), len(shoutouts), *deleted, skipped=False)
+
+
+# --------------------------------------------------------------------------- demo alerts
+
+
+@dataclass(frozen=True)
+class SettledAlerts:
+    resolved: int  # history: followed up and closed in the past
+    open: int  # kept open (posted when a channel was given)
+
+
+def settle_demo_alerts(
+    engine: Engine,
+    *,
+    team_id: str,
+    now: datetime,
+    keep_open: int = 4,
+    channel: str | None = None,
+    dip: tuple[date, date] | None = None,
+) -> SettledAlerts:
+    """Turn the demo's untouched detractor alerts into a history that happened.
+
+    Importing a year of answers raises an open alert for every detractor, never posted
+    and all due at once: no team works like that. All but the `keep_open` newest are
+    resolved with follow-up times drawn by `core.demo.alert_history`; the newest stay
+    open as if just raised, and are posted to `channel` when one is given. `dip`: the
+    carrier weeks (local days), when follow-up was slower. Alerts anyone has touched
+    are left alone, so a second run changes nothing.
+    """
+    policy = alert_store.load_config(engine, team_id=team_id).policy
+    with engine.begin() as conn:
+        rows = conn.execute(
+            select(_AL.c.id, _AL.c.response_id, _RS.c.responded_at, _RS.c.local_day)
+            .join(_RS, _RS.c.id == _AL.c.response_id)
+            .where(
+                _AL.c.team_id == team_id,
+                _RS.c.source == DEMO_SOURCE,
+                _AL.c.status == alert_store.OPEN,
+                _AL.c.first_response_at.is_(None),
+                _AL.c.ts.is_(None),
+            )
+            .order_by(_RS.c.responded_at, _AL.c.id)
+        ).all()
+        if len(rows) <= keep_open:
+            # Nothing left to make history of (a second run finds only the open ones).
+            return SettledAlerts(0, 0)
+        keep = rows[-keep_open:] if keep_open > 0 else []
+        history = rows[: len(rows) - len(keep)]
+        for row in history:
+            in_dip = bool(dip and dip[0] <= row.local_day <= dip[1])
+            story = alert_history(int(row.response_id), row.responded_at, in_dip=in_dip)
+            created = story.created_at
+            # The newest history is a few days old: what would end after now ended by now.
+            resolved = min(story.resolved_at, now - timedelta(minutes=5))
+            first = min(story.first_response_at, resolved - timedelta(minutes=1))
+            conn.execute(
+                update(_AL)
+                .where(_AL.c.id == row.id)
+                .values(
+                    status=alert_store.RESOLVED,
+                    posted=True,
+                    channel=channel,
+                    group_key=None,
+                    created_at=created,
+                    due_at=policy.due(created),
+                    first_response_at=max(first, created),
+                    resolved_at=max(resolved, created),
+                    resolved_by=story.owner,
+                    owner=story.owner,
+                    outcome=story.outcome,
+                )
+            )
+        # What an import queued for the alerts now in the past must not be posted.
+        queued = [f"alert:{row.id}:post" for row in history]
+        for start in range(0, len(queued), 500):
+            conn.execute(
+                delete(_O).where(
+                    _O.c.team_id == team_id,
+                    _O.c.status == "pending",
+                    _O.c.key.in_(queued[start : start + 500]),
+                )
+            )
+        conn.execute(
+            delete(_O).where(
+                _O.c.team_id == team_id, _O.c.status == "pending", _O.c.key.like("alertstorm:%")
+            )
+        )
+        for index, row in enumerate(reversed(keep)):
+            # Raised a little while ago, one after the other: due within the target.
+            created = now - timedelta(minutes=25 * (index + 1))
+            conn.execute(
+                update(_AL)
+                .where(_AL.c.id == row.id)
+                .values(
+                    posted=channel is not None,
+                    channel=channel,
+                    group_key=None,
+                    created_at=created,
+                    due_at=policy.due(created),
+                )
+            )
+        if channel is not None:
+            for row in keep:
+                alert_store.queue_post(conn, team_id=team_id, alert_id=int(row.id), now=now)
+    return SettledAlerts(len(history), len(keep))

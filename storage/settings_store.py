@@ -52,13 +52,16 @@ def get(engine: Engine, *, team_id: str, key: str) -> str | None:
         return conn.execute(query).scalar_one_or_none()
 
 
-def set(engine: Engine, *, team_id: str, key: str, value: str) -> tuple[str, str]:
-    """Store a setting; returns the (key, value) as stored. ConfigError when invalid."""
+def set(
+    engine: Engine, *, team_id: str, key: str, value: str, now: datetime | None = None
+) -> tuple[str, str]:
+    """Store a setting; returns the (key, value) as stored. ConfigError when invalid.
+    `now`: when it was set (the bot's clock; default the wall clock)."""
     name, text = config_keys.validate(key, value)
     with engine.begin() as conn:
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         stmt = dialect.insert(_T).values(
-            team_id=team_id, key=name, value=text, updated_at=datetime.now(UTC)
+            team_id=team_id, key=name, value=text, updated_at=now or datetime.now(UTC)
         )
         conn.execute(
             stmt.on_conflict_do_update(
@@ -68,6 +71,14 @@ def set(engine: Engine, *, team_id: str, key: str, value: str) -> tuple[str, str
         )
     _copies.forget((database_key(engine), team_id))
     return name, text
+
+
+def set_since(engine: Engine, *, team_id: str, keys: list[str]) -> dict[str, datetime]:
+    """When each of `keys` that is set was last changed."""
+    query = select(_T.c.key, _T.c.updated_at).where(_T.c.team_id == team_id, _T.c.key.in_(keys))
+    with reading(engine) as conn:
+        rows = conn.execute(query).all()
+    return {str(k): (at if at.tzinfo else at.replace(tzinfo=UTC)) for k, at in rows}
 
 
 def unset(engine: Engine, *, team_id: str, key: str) -> bool:

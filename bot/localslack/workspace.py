@@ -31,6 +31,7 @@ KINDS = ("message", "update", "ephemeral", "response", "home", "modal", "file", 
 
 RESPONSE_URL_TTL = 30 * 60.0  # Slack: a response URL works for 30 minutes ...
 RESPONSE_URL_USES = 5  # ... and at most 5 times
+STATE_VERSION = 1  # of what `Workspace.state` returns
 
 
 @dataclass(frozen=True)
@@ -422,6 +423,87 @@ class Workspace:
         """Marks a modal as closed (the user submitted or dismissed it)."""
         with self._lock:
             self._closed_views.add(view_id)
+
+    # ------------------------------------------------------- keeping and person-made
+    def state(self) -> dict[str, Any]:
+        """What the sandbox keeps across restarts (JSON-safe): people, channels, messages,
+        reactions and Home tabs. Calls, triggers and response URLs are per run."""
+        with self._lock:
+            return snapshot(
+                {
+                    "version": STATE_VERSION,
+                    "users": self._users,
+                    "channels": self._channels,
+                    "members": self._members,
+                    "usergroups": self._usergroups,
+                    "messages": self._messages,
+                    "reactions": self._reactions,
+                    "home": self._home,
+                    "last_ts_us": self._last_ts_us,
+                }
+            )
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Take back what `state()` returned (an unknown version is ignored)."""
+        if state.get("version") != STATE_VERSION:
+            return
+        with self._lock:
+            self._users.update(state.get("users") or {})
+            self._channels.update(state.get("channels") or {})
+            self._members.update(state.get("members") or {})
+            self._usergroups.update(state.get("usergroups") or {})
+            self._messages = list(state.get("messages") or [])
+            self._by_ts = {(str(m["channel"]), str(m["ts"])): m for m in self._messages}
+            self._reactions = list(state.get("reactions") or [])
+            self._home = dict(state.get("home") or {})
+            self._last_ts_us = max(self._last_ts_us, int(state.get("last_ts_us") or 0))
+        self._bump()
+
+    def post_as(self, user: str, channel: str, text: str) -> dict[str, Any]:
+        """A message a person wrote (the sandbox's `:say`), stored as Slack stores it."""
+        ts = self._next_ts()
+        msg: dict[str, Any] = {
+            "type": "message",
+            "channel": channel,
+            "ts": ts,
+            "text": self.stored_text(text),
+            "blocks": [],
+            "user": user,
+            "team": self.team_id,
+            "thread_ts": None,
+            "metadata": None,
+            "attachments": [],
+            "files": [],
+            "reactions": [],
+            "updated": False,
+            "via": "person",
+            "_deleted": False,
+        }
+        with self._lock:
+            self._messages.append(msg)
+            self._by_ts[(channel, ts)] = msg
+        self._bump()
+        return self._message_view(msg)
+
+    def react_as(self, user: str, channel: str, ts: str, name: str) -> bool:
+        """A person's reaction on a message; False when the message is unknown or the
+        person had already reacted so."""
+        with self._lock:
+            msg = self._by_ts.get((channel, ts))
+            if msg is None or msg["_deleted"]:
+                return False
+            for reaction in msg["reactions"]:
+                if reaction["name"] == name:
+                    if user in reaction["users"]:
+                        return False
+                    reaction["users"].append(user)
+                    reaction["count"] += 1
+                    break
+            else:
+                msg["reactions"].append({"name": name, "users": [user], "count": 1})
+            self._reactions.append({"channel": channel, "ts": ts, "name": name, "user": user})
+        self._bump()
+        return True
 
     # --------------------------------------------------------------- reading
     def calls_to(self, method: str) -> list[Call]:

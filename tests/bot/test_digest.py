@@ -41,6 +41,7 @@ WEEK = period_containing("week", date(2026, 11, 16))  # 2026-W47, Monday 16 Nov
 BEFORE = WEEK.previous()
 # Monday 23 Nov 08:00 in Oslo is 07:00 UTC: the weekly digest's default time.
 DUE = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+WEEK_SET_UP = DUE - timedelta(days=7)
 CHANNEL = "C0DIGEST"
 
 
@@ -265,7 +266,10 @@ def scheduled(services: Services, localslack: LocalSlack, clock: FakeClock) -> S
     team = localslack.team_id
     store(services, team, nps_rows(BEFORE, "Private", 70, 30, 0), "a")
     store(services, team, nps_rows(WEEK, "Private", 20, 30, 50), "b")
-    settings_store.set(services.engine, team_id=team, key="digest.channel", value=CHANNEL)
+    # Set up the week before, as a team would: a report missed later is posted late.
+    settings_store.set(
+        services.engine, team_id=team, key="digest.channel", value=CHANNEL, now=WEEK_SET_UP
+    )
     # Only the weekly digest here: the monthly report is due the same morning.
     for key in ("digest.monthly.enabled", "digest.quarterly.enabled", "digest.yearly.enabled"):
         settings_store.set(services.engine, team_id=team, key=key, value="off")
@@ -315,6 +319,27 @@ def test_the_scheduled_job_posts_one_message_and_one_chart_once(
         engine.dispose()
     assert tuple(map(len, _posted(localslack))) == (1, 1)
     assert len(localslack.files()) == 1
+
+
+def test_a_channel_set_after_the_report_was_due_gets_no_late_report(
+    scheduled: Services, localslack: LocalSlack, clock: FakeClock
+) -> None:
+    # The bot ran all Monday; at 10:00 an admin picks the channel: nothing was missed.
+    team = localslack.team_id
+    clock.now = DUE + timedelta(hours=3)
+    settings_store.set(
+        scheduled.engine, team_id=team, key="digest.channel", value=CHANNEL, now=clock.now
+    )
+    for key in ("digest.monthly.enabled", "digest.quarterly.enabled", "digest.yearly.enabled"):
+        settings_store.set(scheduled.engine, team_id=team, key=key, value="on", now=clock.now)
+    assert digest.run_schedule(scheduled) == []
+    assert not localslack.messages(CHANNEL)
+    # The next week's report comes on time, not late.
+    clock.now = DUE + timedelta(days=7, seconds=20)
+    queued = digest.run_schedule(scheduled)
+    assert queued == [digest.message_key("week", CHANNEL, WEEK.next())]
+    d = digest.build(scheduled, team, "week", WEEK.next(), late=False)
+    assert not d.late
 
 
 def test_a_missed_run_is_posted_late_and_a_stale_one_skipped(
