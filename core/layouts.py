@@ -111,6 +111,28 @@ ASKNICELY = Layout(
     "comment, responded/sent epoch, email, segment, custom fields (*_c)",
     "https://demo.asknice.ly/help/apidocs/responses",
 )
+ASKNICELY_CSV = Layout(
+    "asknicely_csv",
+    "AskNicely",
+    "CSV (Get Responses with format csv): one response a row, the API's fields as "
+    "columns: response_id, answer, question_type (NPS, CSAT, 5STAR), comment, "
+    "responded/sent epoch seconds, email, segment, custom fields (*_c)",
+    "https://demo.asknice.ly/help/apidocs/responses (the format argument: 'csv to get "
+    "data in csv format'); https://demo.asknice.ly/help/apidocs/auth (custom fields in "
+    "snake_case suffixed _c)",
+)
+MEDALLIA_AGENT_CONNECT = Layout(
+    "medallia_agent_connect",
+    "Medallia Agent Connect (formerly Stella Connect)",
+    "CSV of Settings > Export Responses: request_id, response_received_at (UTC), "
+    "star_rating (1-5: CSAT), comments, channel, request_sent_to, employee_email, ... "
+    "(Medallia Experience Cloud exports are per program: use --map)",
+    "https://docs.medallia.com/en/agent-connect/reports-and-dashboards/export-data/"
+    "feedback-exports-field-descriptions-and-request-delivery-status (the export's fields); "
+    "https://docs.medallia.com/en/agent-connect/user-guide/introducing-agent-connect/"
+    "customer-feedback/exporting-data (a CSV file); times as date-time in the Data API: "
+    "github:api-evangelist/stellaconnect openapi/stellaconnect-data-api-openapi.yml",
+)
 LAYOUTS: tuple[Layout, ...] = (
     CXBOT,
     QUALTRICS,
@@ -120,6 +142,8 @@ LAYOUTS: tuple[Layout, ...] = (
     FORMBRICKS,
     DELIGHTED,
     ASKNICELY,
+    ASKNICELY_CSV,
+    MEDALLIA_AGENT_CONNECT,
 )
 BY_NAME = {layout.name: layout for layout in LAYOUTS}
 # For --map without a layout of its own: one header row, the columns as mapped.
@@ -358,6 +382,10 @@ def _detect_csv(rows: list[list[str]]) -> Layout | None:
         return TYPEFORM
     if {"responseid", "surveyid", "timestamp"} <= keys:
         return FORMBRICKS
+    if {"responseid", "answer"} <= keys and {"questiontype", "responded"} & keys:
+        return ASKNICELY_CSV
+    if {"requestid", "responsereceivedat", "starrating"} <= keys:
+        return MEDALLIA_AGENT_CONNECT
     table = ingest.response_header_map(names)
     if all(c in table for c in ingest.RESPONSE_REQUIRED):
         return CXBOT
@@ -601,6 +629,8 @@ class Plan:
     fallbacks: dict[str, list[int]] = field(default_factory=dict)
     questions: list[_Q] = field(default_factory=list)
     notes: dict[int, str] = field(default_factory=dict)  # column -> what it became
+    # The comment column may hold a flag (Yes / No) rather than the text: not a comment.
+    comment_flags: bool = False
 
 
 # Columns a layout writes for its own bookkeeping: never a question or a comment.
@@ -689,11 +719,17 @@ def _plan(table: _Table, layout: Layout, options: Options) -> Plan:
         plan.when_zone = "UTC"
         plan.when_note = "epoch seconds or milliseconds"
         plan.ids = find("id")
-    elif layout is ASKNICELY:
+    elif layout in (ASKNICELY, ASKNICELY_CSV):
         plan.when = find("responded", "sent", "created")
         plan.when_zone = "UTC"
         plan.when_note = "epoch seconds"
         plan.ids = find("responseid")
+    elif layout is MEDALLIA_AGENT_CONNECT:
+        plan.when = find("responsereceivedat")
+        plan.when_zone = "UTC"
+        plan.when_note = "UTC timestamps, per the export's docs"
+        plan.ids = find("requestid")
+        _plan_agent_connect(plan, keys)
     elif layout in (CXBOT, CUSTOM):
         own = ingest.response_header_map(table.names)
         plan.when = own.get("responded_at")
@@ -708,7 +744,7 @@ def _plan(table: _Table, layout: Layout, options: Options) -> Plan:
             plan.questions.append(_Q(own["score"], None, metric_col, comments, "score column"))
 
     taken = {c for c in (plan.when, plan.ids) if c is not None}
-    if layout in (DELIGHTED, ASKNICELY):
+    if layout in (DELIGHTED, ASKNICELY, ASKNICELY_CSV):
         _plan_api(plan, table, keys)
     # The answer's other fields, by name: the product's aliases, then the tools' words.
     own_names = ingest.response_header_map(table.names)
@@ -737,11 +773,23 @@ def _plan(table: _Table, layout: Layout, options: Options) -> Plan:
     for q in plan.questions:
         taken |= {q.col, *q.comments, *([q.metric_col] if q.metric_col is not None else [])}
 
-    if layout not in (CXBOT, CUSTOM, DELIGHTED, ASKNICELY):
+    if layout not in _OWN_QUESTIONS:
         _plan_questions(plan, table, keys, meta, taken)
     _apply_options(plan, table, options)
     _check_plan(plan, table)
     return plan
+
+
+def _plan_agent_connect(plan: Plan, keys: list[str]) -> None:
+    """Medallia Agent Connect: the 1-5 star rating is the scored question (CSAT), with
+    `comments`; the respondent's e-mail (`request_sent_to`) identifies the customer."""
+    if "starrating" in keys:
+        comments = [keys.index("comments")] if "comments" in keys else []
+        why = "csat (star_rating: the 1-5 star response, per the export's docs)"
+        plan.questions.append(_Q(keys.index("starrating"), "csat", None, comments, why))
+        plan.comment_flags = True
+    if "requestsentto" in keys:
+        plan.fields["customer_id"] = keys.index("requestsentto")
 
 
 def _qualtrics_zone(table: _Table, col: int) -> str | None:
@@ -788,6 +836,11 @@ def _plan_api(plan: Plan, table: _Table, keys: list[str]) -> None:
     if found:
         plan.fields["customer_id"] = found[0]
         plan.fallbacks["customer_id"] = found[1:]
+
+
+# Layouts whose questions come from the layout itself, not from the columns' wording.
+_OWN_QUESTIONS = (CXBOT, CUSTOM, DELIGHTED, ASKNICELY, ASKNICELY_CSV, MEDALLIA_AGENT_CONNECT)
+_FLAG = re.compile(r"(?i)(yes|no|true|false|ja|nei|nej|[01])")
 
 
 def _score_text(value: str) -> str:
@@ -1130,7 +1183,12 @@ def _answers(
                 "responded_at": moment,
                 "metric": metric,
                 "score": _score_text(row[q.col]),
-                "comment": "\n".join(row[c] for c in q.comments if row[c].strip()),
+                "comment": "\n".join(
+                    row[c]
+                    for c in q.comments
+                    if row[c].strip()
+                    and not (plan.comment_flags and _FLAG.fullmatch(row[c].strip()))
+                ),
             }
             if rid:
                 # The tool's own id for the first answer (as the webhooks store it, so

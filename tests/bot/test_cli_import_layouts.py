@@ -89,6 +89,8 @@ CASES = [
     ("formbricks.csv", "formbricks", 3, 5, {"nps": 3, "csat": 2}),
     ("delighted.json", "delighted", 3, 3, {"nps": 1, "csat": 1, "ces": 1}),
     ("asknicely.json", "asknicely", 3, 3, {"nps": 2, "csat": 1}),
+    ("asknicely.csv", "asknicely_csv", 4, 4, {"nps": 2, "csat": 2}),
+    ("medallia_agent_connect.csv", "medallia_agent_connect", 4, 4, {"csat": 4}),
 ]
 
 
@@ -210,6 +212,79 @@ def test_epoch_seconds_and_milliseconds_are_utc(
     assert by_key["id:3"]["customer_id"] == "ola@example.no"
 
 
+def test_asknicely_csv_reads_the_apis_fields_with_epoch_seconds_as_utc(
+    cli: Callable[..., Result], db: Engine, tmp_path: Path
+) -> None:
+    assert cli("import", "responses", str(copy(tmp_path, "asknicely.csv"))).exit_code == 0
+    by_key = {r["response_key"]: r for r in stored(db)}
+    # responded 1795217400 is 2026-11-20 23:30:00 UTC, already the 21st in Oslo.
+    late = by_key["id:64"]
+    assert moment(late["responded_at"]) == datetime(2026, 11, 20, 23, 30)
+    assert day(late["local_day"]) == date(2026, 11, 21)
+    # question_type decides the metric (5STAR is a 1-5 satisfaction scale).
+    assert [(by_key[f"id:{n}"]["metric"], by_key[f"id:{n}"]["score"]) for n in range(61, 65)] == [
+        ("nps", 9),
+        ("nps", 2),
+        ("csat", 4),
+        ("csat", 5),
+    ]
+    assert late["comment"] == 'Five stars: quick, friendly "real" people'
+    first = by_key["id:61"]
+    assert (first["customer_id"], first["segment"], first["touchpoint"]) == (
+        "kari@example.no",
+        "Enterprise",
+        "Delivery",  # the custom field touchpoint_c
+    )
+    assert first["comment"] == "Rask levering, og supporten svarte med en gang"
+
+
+def test_medallia_agent_connect_times_are_utc_and_a_comments_flag_is_no_comment(
+    cli: Callable[..., Result], db: Engine, tmp_path: Path
+) -> None:
+    path = copy(tmp_path, "medallia_agent_connect.csv")
+    assert cli("import", "responses", str(path)).exit_code == 0
+    rows = {str(r["response_key"])[-3:]: r for r in stored(db)}
+    # response_received_at is UTC (the export's docs): 23:30 is the 21st in Oslo.
+    assert moment(rows["504"]["responded_at"]) == datetime(2026, 11, 20, 23, 30)
+    assert day(rows["504"]["local_day"]) == date(2026, 11, 21)
+    assert moment(rows["501"]["responded_at"]) == datetime(2026, 11, 5, 9, 15)
+    assert [(r["metric"], r["score"]) for r in rows.values()] == [
+        ("csat", 5),
+        ("csat", 2),
+        ("csat", 4),
+        ("csat", 1),
+    ]
+    assert rows["501"]["comment"] == "Bjørn løste saken på første forsøk, tusen takk"
+    assert rows["503"]["comment"] is None  # "No": the response had no comment
+    assert (rows["502"]["customer_id"], rows["502"]["touchpoint"]) == ("john@example.com", "phone")
+
+
+def test_medallia_agent_connect_ambiguous_dates_are_refused(
+    cli: Callable[..., Result], db: Engine, tmp_path: Path
+) -> None:
+    # The same export re-saved by a spreadsheet with day/month dates none of which
+    # decides the order: refused with the choice, never guessed.
+    lines = (IMPORTS / "medallia_agent_connect.csv").read_text().splitlines()
+    swaps = {"2026-11-05 09:15:00": "05/11/2026 09:15", "2026-11-12 14:20:05": "12/11/2026 14:20"}
+    rows = [lines[0]]
+    for line in lines[1:3]:
+        for iso, local in swaps.items():
+            line = line.replace(iso, local)
+        rows.append(line)
+    path = tmp_path / "agent_connect_local.csv"
+    path.write_text("\n".join(rows) + "\n")
+    refused = cli("import", "responses", str(path))
+    assert refused.exit_code == 1
+    assert "could be day-first or month-first" in refused.stderr
+    assert stored(db) == []
+    chosen = cli("import", "responses", str(path), "--dayfirst")
+    assert chosen.exit_code == 0, chosen.output
+    assert sorted(moment(r["responded_at"]) for r in stored(db)) == [
+        datetime(2026, 11, 5, 9, 15),  # UTC, as the layout's timestamps are
+        datetime(2026, 11, 12, 14, 20),
+    ]
+
+
 def test_timezone_option_overrides_the_layouts_zone(
     cli: Callable[..., Result], db: Engine, tmp_path: Path
 ) -> None:
@@ -274,7 +349,15 @@ def test_source_forces_a_layout_and_formats_lists_them(
     listed = json.loads(cli("import", "formats", "--format", "json").stdout)["formats"]
     names = [f["name"] for f in listed]
     assert names[:1] == ["cxbot"]
-    assert {"qualtrics", "surveymonkey", "typeform", "google_forms", "formbricks"} <= set(names)
+    assert {
+        "qualtrics",
+        "surveymonkey",
+        "typeform",
+        "google_forms",
+        "formbricks",
+        "asknicely_csv",
+        "medallia_agent_connect",
+    } <= set(names)
     assert all(f["source"] for f in listed)
     text_listing = cli("import", "formats")
     assert text_listing.exit_code == 0 and "typeform" in text_listing.stdout
