@@ -76,7 +76,8 @@ def test_rejected_rows_report_neutralises_formula_cells_and_keeps_numbers(
             writer.writerow(["2026-11-20", "nps", "-7.0", text])
         writer.writerow(["=HYPERLINK(1)", "@metric", "9", "x"])
     result = cli("import", "responses", str(path))
-    assert result.exit_code == 0, result.output
+    # Every row rejected is bad input (CONTRACT.md: exit 1); the report is written all the same.
+    assert result.exit_code == 1, result.output
     rows = read_csv(tmp_path / "bad.csv.rejected.csv")
     assert rows[0] == ["line", "reason", "responded_at", "metric", "score", "comment", "other"]
     for row in rows[1:]:
