@@ -511,15 +511,16 @@ class Sandbox:
         return self._latest(self.numbered[int(ref) - 1])
 
     def _latest(self, shown: _Shown) -> _Shown:
-        """A channel message as it is now (claimed, resolved ...), with today's buttons."""
+        """A channel message as it is now (claimed, resolved ...)."""
         message = shown.message or {}
         channel, ts = str(message.get("channel") or ""), str(message.get("ts") or "")
         if shown.ephemeral or not channel or not ts:
             return shown
         for now in self.slack.messages(channel):
             if now.get("ts") == ts:
-                buttons = render_message(now, self._names()).buttons
-                return _Shown(buttons, message=now, number=shown.number)
+                # The buttons as printed (what the person chose from); the bot checks
+                # whether what they ask for still applies.
+                return _Shown(shown.buttons, message=now, number=shown.number)
         return shown
 
     def press(self, rest: str) -> None:
@@ -762,7 +763,12 @@ class Sandbox:
         if channel is None:
             self.print(f"no such channel: {rest!r} (see :channels)")
             return
-        messages = self.slack.messages(channel["id"])
+        # As Slack shows a channel: replies stay in their threads.
+        messages = [
+            m
+            for m in self.slack.messages(channel["id"])
+            if m.get("thread_ts") in (None, m.get("ts"))
+        ]
         if not messages:
             self.print(f"#{channel['name']} has no messages yet")
             return

@@ -548,10 +548,11 @@ def list_insights(
     user_id: str = "",
     category: str | None = None,
     limit: int = 10,
+    offset: int = 0,
 ) -> tuple[list[InsightCard], int]:
     """`open`: open insights, the highest priority first; `mine`: the user's own, newest
     first, whatever their status; `category`: the open insights of `category`, by priority.
-    Returns (up to `limit` cards, how many in all)."""
+    Returns (up to `limit` cards after the first `offset`, how many in all)."""
     where: list[Any] = [_I.c.team_id == team_id]
     if kind == "mine":
         where.append(_I.c.reporter == user_id)
@@ -563,15 +564,21 @@ def list_insights(
         order = [func.coalesce(_I.c.priority, 0).desc(), _I.c.id.desc()]
     else:
         raise ValueError(f"unknown list {kind!r}")
-    return _page(engine, team_id, where, order, limit)
+    return _page(engine, team_id, where, order, limit, offset)
 
 
 def _page(
-    engine: Engine, team_id: str, where: list[Any], order: list[Any], limit: int
+    engine: Engine,
+    team_id: str,
+    where: list[Any],
+    order: list[Any],
+    limit: int,
+    offset: int = 0,
 ) -> tuple[list[InsightCard], int]:
     with reading(engine) as conn:
         total = conn.execute(select(func.count()).select_from(_I).where(*where)).scalar_one()
-        rows = conn.execute(_cards(team_id).where(*where).order_by(*order).limit(limit)).all()
+        query = _cards(team_id).where(*where).order_by(*order).limit(limit)
+        rows = conn.execute(query.offset(max(offset, 0))).all()
     return [_card(r) for r in rows], int(total)
 
 

@@ -70,7 +70,7 @@ HELP_ENTRIES: dict[str, HelpEntry] = {
         N_("Workspace settings: channels, schedules, customer promises (admins only)."),
     ),
     "alerts": HelpEntry(
-        N_("/cx alerts"),
+        N_("/cx alerts [open|mine|overdue]"),
         N_("Open detractor alerts, who owns them and which are overdue."),
     ),
 }

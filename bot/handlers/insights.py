@@ -44,6 +44,9 @@ BAD_LIST = N_(
     "“{value}” is not a list of insights. Use open, mine or a category ({categories}), "
     "e.g. `/insight list mine`."
 )
+PAGE_SIZE = 10  # insights per list message
+MORE_HINT = N_("Showing {first}–{last} of {total}. For the next ones: `{command}`.")
+PAGE_SHOWN = N_("Showing {first}–{last} of {total}.")
 SEARCH_EMPTY = N_("Tell me what to look for, e.g. `/insight search delivery late`.")
 OPEN_TITLE = N_("Open customer insights")
 OPEN_EMPTY = N_("No open insights. Record what you hear from customers with `/insight`.")
@@ -215,8 +218,9 @@ def parse_command(text: str) -> tuple[str, str]:
     """What `/insight TEXT` asks for: ("form", ""), ("help", ""), ("list", kind),
     ("search", words) or ("record", text).
 
-    Command words are English in every language. `list` takes at most one word, so an
-    insight that happens to start with "list" ("list prices went up again") is recorded.
+    Command words are English in every language. `list` takes at most one word and a
+    page number, so an insight that happens to start with "list" ("list prices went up
+    again") is recorded.
     """
     stripped = text.strip()
     if not stripped:
@@ -227,6 +231,8 @@ def parse_command(text: str) -> tuple[str, str]:
         return "help", ""
     if first == "list" and len(words) <= 2:
         return "list", words[1] if len(words) == 2 else ""
+    if first == "list" and len(words) == 3 and words[2].isascii() and words[2].isdigit():
+        return "list", f"{words[1]} {words[2]}"  # a page: `/insight list open 2`
     if first == "search":
         return "search", stripped[len(words[0]) :].strip()
     return "record", stripped
@@ -243,7 +249,11 @@ def _list(
     arg: str,
 ) -> None:
     config = store.load_config(services.engine, team_id=team)
-    word = arg.strip().lower()
+    words = arg.strip().lower().split()
+    page = 1
+    if words and words[-1].isascii() and words[-1].isdigit() and len(words[-1]) <= 6:
+        page = max(int(words.pop()), 1)
+    word = " ".join(words)
     category: str | None = None
     if word in ("", "open"):
         kind: store.ListKind = "open"
@@ -257,9 +267,29 @@ def _list(
         label = views.category_label(category, t)
         title, empty = t.gettext(CATEGORY_TITLE, category=label), t.gettext(CATEGORY_EMPTY)
     cards, total = store.list_insights(
-        services.engine, team_id=team, kind=kind, user_id=user, category=category
+        services.engine,
+        team_id=team,
+        kind=kind,
+        user_id=user,
+        category=category,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
     )
-    text, blocks = views.insight_list(cards, total, title, empty, t, _tz(services, client, user))
+    more = None
+    if cards and (total > page * PAGE_SIZE or page > 1):
+        first = (page - 1) * PAGE_SIZE + 1
+        last = first + len(cards) - 1
+        hint = MORE_HINT if total > last else PAGE_SHOWN
+        more = t.gettext(
+            hint,
+            first=t.number(first, 0),
+            last=t.number(last, 0),
+            total=t.number(total, 0),
+            command=f"/insight list {word or 'open'} {page + 1}",
+        )
+    text, blocks = views.insight_list(
+        cards, total, title, empty, t, _tz(services, client, user), more=more
+    )
     respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
 
 

@@ -32,6 +32,14 @@ SLASH_COMMANDS: tuple[HelpEntry, ...] = (
         N_("Record what you heard from a customer. Without text, a form opens."),
     ),
     HelpEntry(
+        N_("/insight list [open|mine|CATEGORY] [PAGE]"),
+        N_("The open customer insights (or yours, or one category's), ten per page."),
+    ),
+    HelpEntry(
+        N_("/insight search WORDS"),
+        N_("Find insights by what they say, in any of our languages."),
+    ),
+    HelpEntry(
         N_("/shoutout @person [text]"),
         N_("Praise a colleague who did something good for a customer."),
     ),

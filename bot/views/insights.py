@@ -300,8 +300,11 @@ def insight_list(
     empty: str,
     t: Translator,
     tz: tzinfo,
+    *,
+    more: str | None = None,
 ) -> tuple[str, list[dict[str, Any]]]:
-    """A list of insights as (fallback text, blocks): `title` and `empty` are translated."""
+    """A list of insights as (fallback text, blocks): `title`, `empty` and `more` (which
+    page this is and how to see the next) are translated."""
     _ = t.gettext
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=f"*{title}* ({t.number(total, 0)})"))
@@ -340,7 +343,9 @@ def insight_list(
         if card.duplicate_of:
             facts.append(_("same as #{id}", id=card.duplicate_of))
         blocks.append(_context(" · ".join(facts)))
-    if total > len(cards):
+    if more:
+        blocks.append(_context(more))
+    elif total > len(cards):
         blocks.append(_context(_("and {count} more", count=t.number(total - len(cards), 0))))
     return f"{_plain(title)}: {total}", [b.to_dict() for b in blocks[:MAX_MESSAGE_BLOCKS]]
 

@@ -67,6 +67,20 @@ def test_help_lists_the_slack_surface(slack: Any, no_digest: None) -> None:
         assert command in text
     assert "/cx digest" not in text  # only subcommands that work are listed
     assert "What cxbot can do" in text
+    for usage in ("/insight list [open|mine|CATEGORY] [PAGE]", "/insight search WORDS"):
+        assert usage in text
+
+
+def test_help_names_the_lists_and_translates_the_period_words(slack: Any) -> None:
+    from bot.handlers.cx import HELP_ENTRIES
+    from bot.i18n import translator
+
+    assert HELP_ENTRIES["alerts"].usage == "/cx alerts [open|mine|overdue]"
+    norwegian = translator("nb")
+    assert norwegian.gettext(HELP_ENTRIES["digest"].usage) == "/cx digest [uke|måned|kvartal|år]"
+    assert (
+        translator("sv").gettext(HELP_ENTRIES["digest"].usage).endswith("[vecka|månad|kvartal|år]")
+    )
 
 
 def test_cx_alone_is_help_in_the_users_language(slack: Any) -> None:

@@ -483,6 +483,25 @@ def test_list_and_search(slack: SlackKit, services: Services, team: str) -> None
     assert recorded["text"].startswith(":white_check_mark: Thanks!")
 
 
+def test_lists_page_through_every_insight(slack: SlackKit, services: Services, team: str) -> None:
+    ids = [record(services, team, f"The parcel {n} came late again", "U0ADA") for n in range(23)]
+
+    def reply(text: str, user: str = "U0ADA") -> dict[str, Any]:
+        r = slack.command("/insight", text, user=user)
+        return slack.wait_reply(r, where=lambda x: x["kind"] in ("ephemeral", "response"))
+
+    first = mrkdwn(reply("list"))
+    assert "Showing 1–10 of 23. For the next ones: `/insight list open 2`." in first
+    third = mrkdwn(reply("list open 3"))
+    assert "Showing 21–23 of 23." in third and "next ones" not in third
+    shown = {i for i in ids if f"*#{i}*" in first + mrkdwn(reply("list open 2")) + third}
+    assert shown == set(ids)  # every one of them, each on one page
+    assert reply("list open 2", user="U0BJORN")["blocks"]  # a reader of another language
+    assert "Viser 11–20 av 23. De neste: `/insight list open 3`." in mrkdwn(
+        reply("list open 2", user="U0BJORN")
+    )
+
+
 def test_parse_command() -> None:
     assert parse_command("  ") == ("form", "")
     assert parse_command("help") == ("help", "")
