@@ -23,7 +23,7 @@ import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
@@ -74,6 +74,9 @@ class Analysis:
     impact: int  # 1..3: 1 a remark, 2 a problem for this customer, 3 churn, money or safety
     language: str  # en, nb, da, sv
     source: str  # "model" or "offline"
+    # 0..1, how sure the category is; None when the source does not say (the model).
+    # Below LOW_CONFIDENCE the analysis is "I don't know": other, neutral.
+    confidence: float | None = field(default=None, compare=False)
 
 
 @runtime_checkable
@@ -257,9 +260,16 @@ class OfflineAnalyzer:
     def analyze(self, text: str, *, categories: Sequence[str] = CATEGORIES) -> Analysis:
         categories = _check_categories(categories)
         language = detect_language(text)
+        other = "other" if "other" in categories else categories[-1]
+        if not_an_answer(text):
+            # "ok", "hi", emoji, a language the word lists do not read: guessing a
+            # category and a complaint from stray letters would be inventing one.
+            return Analysis(other, "neutral", 1, language, "offline", confidence=0.0)
         sentiment, impact = sentiment_and_impact(text, language)
         category = self.categorize(text, categories, language=language, sentiment=sentiment)
-        return Analysis(category, sentiment, impact, language, "offline")
+        scores = self.category_scores(text, language)
+        confidence = min(1.0, max(scores.get(category, 0.0), 0.0))
+        return Analysis(category, sentiment, impact, language, "offline", confidence=confidence)
 
     def narrate(self, facts: Mapping[str, Any], *, locale: str) -> str | None:
         return None  # the digest falls back to its own templated sentences
@@ -319,6 +329,39 @@ class OfflineAnalyzer:
         if candidates[best] < self.MIN_SCORE:
             return other
         return best
+
+
+LOW_CONFIDENCE = 0.2
+
+# Letters of the scripts the word lists are written in (Latin, with the Nordic letters).
+_LATIN = re.compile(r"[A-Za-zÀ-ÖØ-öø-ɏ]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def not_an_answer(text: str) -> bool:
+    """Whether `text` says nothing the offline analyzer can read: no letters (emoji,
+    digits, punctuation), mostly another script (Arabic, Hebrew, ...), or one or two
+    words that no category or sentiment list knows ("ok", "hi", "test")."""
+    clean = _strip_placeholders(text)
+    letters = _LETTER.findall(clean)
+    if not letters:
+        return True
+    latin = sum(1 for ch in letters if _LATIN.match(ch))
+    if latin < 0.5 * len(letters):
+        return True
+    tokens = words(clean)
+    if len(tokens) > 2:
+        return False
+    if any(score > 0 for score in lexicon_scores(clean).values()):
+        return False
+    sentiment_words = _sentiment_terms()
+    _, joined = _tokens(clean)
+    for per_kind in sentiment_words.values():
+        for kind in ("positive", "negative"):
+            terms = per_kind.get(kind)
+            if terms is not None and terms.hits(tokens, joined):
+                return False
+    return True
 
 
 def _check_categories(categories: Sequence[str]) -> tuple[str, ...]:

@@ -15,11 +15,13 @@ from hypothesis import strategies as st
 
 from core.analyzer import (
     CATEGORIES,
+    LOW_CONFIDENCE,
     SIMILAR_THRESHOLD,
     Analysis,
     Analyzer,
     OfflineAnalyzer,
     _seed_documents,
+    not_an_answer,
     priority,
     sentiment_and_impact,
     similar,
@@ -259,3 +261,48 @@ def test_similar_scores_as_sklearn_tfidf_would() -> None:
         got = dict(similar(query, earlier, threshold=0.0))
         for (insight, _), score in zip(earlier, expected, strict=True):
             assert got[insight] == pytest.approx(round(float(score), 4), abs=1e-4)
+
+
+# --------------------------------------------------------------------------- "I don't know"
+
+
+def test_non_answers_are_other_neutral_and_unsure(analyzer: OfflineAnalyzer) -> None:
+    rows = [
+        json.loads(line)
+        for line in (DATA.parent / "insights_nonanswers.jsonl")
+        .read_text(encoding="utf-8")
+        .splitlines()
+        if line.strip()
+    ]
+    assert len(rows) >= 20
+    wrong = []
+    for row in rows:
+        got = analyzer.analyze(row["text"])
+        if (got.category, got.sentiment) != ("other", "neutral") or got.impact != 1:
+            wrong.append((row["text"], got.category, got.sentiment))
+        assert got.confidence is not None and got.confidence < LOW_CONFIDENCE
+    print(f"non-answers read as other/neutral: {1 - len(wrong) / len(rows):.3f}")
+    assert not wrong
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The invoice was wrong again",
+        "I was billed twice this month",
+        "Fakturaen var feil igjen",
+        "Regningen var forkert igen",
+        "Fakturan hade fel belopp igen",
+    ],
+)
+def test_invoice_complaints_are_about_price_and_billing(
+    analyzer: OfflineAnalyzer, text: str
+) -> None:
+    assert analyzer.analyze(text).category == "price"
+
+
+def test_short_answers_with_meaning_are_still_read(analyzer: OfflineAnalyzer) -> None:
+    late = analyzer.analyze("Late delivery")
+    assert late.category == "delivery" and late.confidence and late.confidence >= LOW_CONFIDENCE
+    assert analyzer.analyze("Too expensive").category == "price"
+    assert not not_an_answer("Great service")
