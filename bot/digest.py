@@ -153,6 +153,18 @@ def build(
         response_rate=inputs.response_rate,
         late=late,
         csi_weights=ws.csi_weights,
+        loop=_loop(services, team_id, period, ws.tz),
+    )
+
+
+def _loop(services: Services, team_id: str, period: Period, tz: Any) -> dict[str, int]:
+    """How far mail with the period's detractors went (reached, replied, recovered)."""
+    from core.mail import loop_figures
+    from storage.mail import loop_rows
+
+    start_utc, end_utc = period.utc_bounds(tz)
+    return loop_figures(
+        loop_rows(services.engine, team_id=team_id, start_utc=start_utc, end_utc=end_utc)
     )
 
 
@@ -173,7 +185,9 @@ def narrative(analyzer: Any, d: Digest, t: Translator) -> tuple[str, str]:
             return text.strip(), "model"
         if text:
             log.warning("digest: the model's paragraph has numbers not in the facts; offline")
-    return offline_narrative(facts, t.gettext, number=t.number, join=t.join), "offline"
+    return offline_narrative(
+        facts, t.gettext, number=t.number, join=t.join, percent=t.percent
+    ), "offline"
 
 
 @dataclass(frozen=True)

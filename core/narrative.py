@@ -50,7 +50,7 @@ FIRST = N_("{metric} was {value} ({n} answers), with nothing earlier to compare.
 SMALL = N_("Only {n} answers for {metric}: read it as a hint, not a trend.")
 CSI_LINE = N_("The satisfaction index (CSI) was {value}.")
 ANSWERS = N_("{n} answers in all.")
-ANSWERS_RATE = N_("{n} answers in all, a response rate of {rate} %.")
+ANSWERS_RATE = N_("{n} answers in all, a response rate of {rate}.")
 RATE_RISE = N_("{by}, the rise in {metric} came mainly from {groups}.")
 RATE_FALL = N_("{by}, the fall in {metric} came mainly from {groups}.")
 MIX_RISE = N_(
@@ -76,7 +76,7 @@ THEME_COUNT = N_("{theme} ({count} comments)")
 FOLLOWUP = N_(
     "{alerts} detractor alerts: {handled} handled within {hours} hours, {overdue} overdue."
 )
-CHURN = N_("Churn is {churn} % and retention {retention} %.")
+CHURN = N_("Churn is {churn} and retention {retention}.")
 SHOUTOUTS = N_("Shout-outs: {count}; the promise lived most: {promise}.")
 SHOUTOUTS_PLAIN = N_("Shout-outs: {count}.")
 
@@ -100,7 +100,9 @@ def _say(translate: Translate, msgid: str, **values: object) -> str:
         return msgid.format(**values)
 
 
-def _headline(facts: Mapping[str, Any], translate: Translate, number: NumberFormat) -> list[str]:
+def _headline(
+    facts: Mapping[str, Any], translate: Translate, number: NumberFormat, percent: NumberFormat
+) -> list[str]:
     sentences: list[str] = []
     headline = facts.get("headline", {})
     for key in ("nps", "csat", "ces"):
@@ -127,7 +129,7 @@ def _headline(facts: Mapping[str, Any], translate: Translate, number: NumberForm
         sentences.append(_say(translate, CSI_LINE, value=number(csi["value"], DIGITS["csi"])))
     answers = number(facts.get("answers", 0), 0)
     if facts.get("response_rate") is not None:
-        rate = number(facts["response_rate"], 1)
+        rate = percent(facts["response_rate"], 1)
         sentences.append(_say(translate, ANSWERS_RATE, n=answers, rate=rate))
     else:
         sentences.append(_say(translate, ANSWERS, n=answers))
@@ -217,7 +219,9 @@ def _themes(
     return [_say(translate, THEMES_TOP, themes=listed)]
 
 
-def _others(facts: Mapping[str, Any], translate: Translate, number: NumberFormat) -> list[str]:
+def _others(
+    facts: Mapping[str, Any], translate: Translate, number: NumberFormat, percent: NumberFormat
+) -> list[str]:
     sentences = []
     follow = facts.get("followup", {})
     if follow.get("alerts"):
@@ -235,7 +239,7 @@ def _others(facts: Mapping[str, Any], translate: Translate, number: NumberFormat
     retention = facts.get("retention", {}).get("rate")
     if churn is not None and retention is not None:
         sentences.append(
-            _say(translate, CHURN, churn=number(churn, 1), retention=number(retention, 1))
+            _say(translate, CHURN, churn=percent(churn, 1), retention=percent(retention, 1))
         )
     shout = facts.get("shoutouts", {})
     if shout.get("count"):
@@ -259,15 +263,19 @@ def offline_narrative(
     *,
     number: NumberFormat | None = None,
     join: Join | None = None,
+    percent: NumberFormat | None = None,
 ) -> str:
     """The digest's paragraph from templates: what moved, why, and what else happened.
 
     ``translate`` maps an English message id to the reader's text (identity for
     English); ``number(value, digits)`` formats a number for the reader's locale
-    (plain ``42.5`` when not given) and ``join`` lists names ("a, b and c"). A
+    (plain ``42.5`` when not given), ``percent(value, digits)`` a percentage, and
+    ``join`` lists names ("a, b and c"). A
     non-significant move is never called a rise or a fall.
     """
     fmt = number or _plain_number
+    # Percentages as the rest of the report writes them (the reader's "12.0%" or "12,0 %").
+    pct = percent or (lambda value, digits: fmt(value, digits) + "%")
     listing = join or _plain_join
     sentences: list[str] = []
     if facts.get("late"):
@@ -276,10 +284,10 @@ def offline_narrative(
         sentences.append(translate(EMPTY.get(facts.get("cadence", "week"), EMPTY["week"])))
         sentences.append(translate(CHECK_FEED))
         return " ".join(sentences)
-    sentences += _headline(facts, translate, fmt)
+    sentences += _headline(facts, translate, fmt, pct)
     sentences += _drivers(facts, translate, fmt, listing)
     sentences += _themes(facts, translate, fmt, listing)
-    sentences += _others(facts, translate, fmt)
+    sentences += _others(facts, translate, fmt, pct)
     return " ".join(sentences)
 
 

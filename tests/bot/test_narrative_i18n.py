@@ -33,3 +33,13 @@ def test_empty_week_is_one_line_in_every_language(locale: str) -> None:
     assert text.count(".") == 2  # what happened, what to check
     if locale != "en":
         assert "No answers" not in text
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_paragraph_writes_percentages_as_the_report_does(locale: str) -> None:
+    t = translator(locale)
+    facts = {**_facts(), "churn": {"rate": 12.0}, "retention": {"rate": 88.0}}
+    text = offline_narrative(facts, t.gettext, number=t.number, join=t.join, percent=t.percent)
+    # One form per reader: the card's "12.0%" is the paragraph's "12.0%" ("12,0 %" in nb).
+    assert t.percent(12.0) in text and t.percent(88.0) in text
+    assert check_narrative(text, facts)

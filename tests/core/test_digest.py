@@ -188,9 +188,9 @@ def test_report_parts_are_taken_from_the_metrics_report() -> None:
     assert facts["response_rate"] == 37.5
     text = english(facts)
     assert "NPS was 40.0 (50 answers), with nothing earlier to compare." in text
-    assert "50 answers in all, a response rate of 37.5 %." in text
+    assert "50 answers in all, a response rate of 37.5%." in text
     assert "12 detractor alerts: 10 handled within 24 hours, 1 overdue." in text
-    assert "Churn is 10.0 % and retention 90.0 %." in text
+    assert "Churn is 10.0% and retention 90.0%." in text
     assert "Shout-outs: 4; the promise lived most: We keep our word." in text
     assert check_narrative(text, facts)
 
