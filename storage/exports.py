@@ -7,7 +7,7 @@ millions of answers is written without ever being held in memory at once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TextIO
@@ -16,6 +16,7 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.engine import Connection, Engine
 
 from core.csvsafe import SafeWriter
+from core.text import redact
 from storage.models import (
     Alert,
     Customer,
@@ -43,9 +44,17 @@ _RD = SurveyRound.__table__  # type: ignore[attr-defined]
 _SA = SurveyAnswer.__table__  # type: ignore[attr-defined]
 
 
-def _query(kind: str, team_id: str) -> Select[Any]:
+# Contact details: personal data, exported only when asked for (`--personal-data`).
+PERSONAL = ("customer_email", "customer_name")
+# What people wrote can hold addresses, phone numbers and ID numbers: masked like everywhere
+# else unless `--personal-data` asks for the words as written.
+FREE_TEXT = ("comment", "text", "value")
+
+
+def _query(kind: str, team_id: str, personal_data: bool = False) -> Select[Any]:
     if kind == "responses":
-        cols = [c for c in _R.c if c.name != "batch_id"]  # batch ids mean nothing outside
+        hidden = {"batch_id"} | (set() if personal_data else set(PERSONAL))
+        cols = [c for c in _R.c if c.name not in hidden]  # batch ids mean nothing outside
         return select(*cols).where(_R.c.team_id == team_id).order_by(_R.c.id)
     if kind == "customers":
         cols = [c for c in _C.c if c.name not in ("id", "team_id")]
@@ -64,6 +73,8 @@ def _query(kind: str, team_id: str) -> Select[Any]:
             _R.c.touchpoint,
             _R.c.responded_at,
         ]
+        if personal_data:
+            answer += [c for c in _R.c if c.name in PERSONAL]
         return (
             select(*_A.c, *answer)
             .join(_R, and_(_R.c.id == _A.c.response_id, _R.c.team_id == team_id))
@@ -93,9 +104,9 @@ def _query(kind: str, team_id: str) -> Select[Any]:
     raise ValueError(f"export kind must be one of {', '.join(EXPORT_KINDS)}, not {kind!r}")
 
 
-def columns(kind: str) -> list[str]:
+def columns(kind: str, personal_data: bool = False) -> list[str]:
     """The column names of an export, in order."""
-    names = [c.name for c in _query(kind, "").selected_columns]
+    names = [c.name for c in _query(kind, "", personal_data).selected_columns]
     if kind == "shoutouts":
         names.insert(names.index("giver") + 1, "receivers")
     return names
@@ -114,11 +125,19 @@ def _receivers(conn: Connection, team_id: str, ids: list[int]) -> dict[int, list
 
 
 def iter_rows(
-    engine: Engine, *, team_id: str, kind: str, chunk_rows: int = CHUNK_ROWS
+    engine: Engine,
+    *,
+    team_id: str,
+    kind: str,
+    chunk_rows: int = CHUNK_ROWS,
+    personal_data: bool = False,
+    mask: Callable[[str], str] = redact,
 ) -> Iterator[list[dict[str, Any]]]:
-    """The team's records of `kind`, `chunk_rows` at a time, as dicts in `columns(kind)` order."""
-    query = _query(kind, team_id)
-    names = columns(kind)
+    """The team's records of `kind`, `chunk_rows` at a time, as dicts in `columns(kind)` order;
+    free text passed through `mask` unless `personal_data`."""
+    query = _query(kind, team_id, personal_data)
+    names = columns(kind, personal_data)
+    masked = [] if personal_data else [n for n in names if n in FREE_TEXT]
     with engine.connect() as conn:
         result = conn.execution_options(yield_per=chunk_rows).execute(query)
         for chunk in result.partitions():
@@ -129,7 +148,12 @@ def iter_rows(
                     receivers = _receivers(side, team_id, [r["id"] for r in rows])
                 for row in rows:
                     row["receivers"] = " ".join(receivers.get(row["id"], []))
-            yield [{name: row[name] for name in names} for row in rows]
+            out = [{name: row[name] for name in names} for row in rows]
+            for row in out:
+                for name in masked:
+                    if isinstance(row[name], str):
+                        row[name] = mask(row[name])
+            yield out
 
 
 def _plain(value: Any) -> Any:
@@ -158,21 +182,26 @@ def write_export(
     fmt: str,
     out: TextIO,
     chunk_rows: int = CHUNK_ROWS,
+    personal_data: bool = False,
+    mask: Callable[[str], str] = redact,
 ) -> int:
-    """Write the export to `out` as CSV (with a header) or a JSON array; returns rows written."""
+    """Write the export to `out` as CSV (with a header) or a JSON array; returns rows written.
+    `personal_data` adds the customers' e-mail addresses and names and keeps free text as
+    written; without it free text goes through `mask`."""
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    names = columns(kind)
+    names = columns(kind, personal_data)
+    how: dict[str, Any] = {"chunk_rows": chunk_rows, "personal_data": personal_data, "mask": mask}
     written = 0
     if fmt == "csv":
         writer = SafeWriter(out, lineterminator="\n")
         writer.writerow(names)
-        for chunk in iter_rows(engine, team_id=team_id, kind=kind, chunk_rows=chunk_rows):
+        for chunk in iter_rows(engine, team_id=team_id, kind=kind, **how):
             writer.writerows([_cell(row[n]) for n in names] for row in chunk)
             written += len(chunk)
         return written
     out.write("[")
-    for chunk in iter_rows(engine, team_id=team_id, kind=kind, chunk_rows=chunk_rows):
+    for chunk in iter_rows(engine, team_id=team_id, kind=kind, **how):
         for row in chunk:
             out.write(",\n" if written else "\n")
             out.write(json.dumps({k: _plain(v) for k, v in row.items()}, ensure_ascii=False))

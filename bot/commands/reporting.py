@@ -214,10 +214,20 @@ def export(
     fmt: str = typer.Option("csv", "--format", help="csv or json"),
     out: Path = typer.Option(None, "--out", help="file to write (default: standard output)"),
     team: str = typer.Option(None, "--team", help="workspace (team) ID"),
+    personal_data: bool = typer.Option(
+        False,
+        "--personal-data",
+        help="include customers' e-mail addresses and names, and free text unmasked",
+    ),
     quiet: bool = common.QUIET,
 ) -> None:
     """Export a workspace's records as CSV or JSON (anonymous answers carry no person)."""
+    from bot.text import literal_parts
+    from core.text import redact
     from storage.exports import EXPORT_KINDS, FORMATS, write_export
+
+    def mask(text: str) -> str:
+        return literal_parts(text, redact)
 
     what = _required("KIND", kind, EXPORT_KINDS)
     output = _required("--format", fmt, FORMATS)
@@ -225,7 +235,15 @@ def export(
     eng = common.engine(cfg)
     team_id = common.resolve_team(cfg, eng, team)
     if out is None:
-        count = write_export(eng, team_id=team_id, kind=what, fmt=output, out=sys.stdout)
+        count = write_export(
+            eng,
+            team_id=team_id,
+            kind=what,
+            fmt=output,
+            out=sys.stdout,
+            personal_data=personal_data,
+            mask=mask,
+        )
         sys.stdout.flush()
         common.say(f"exported {count} {what}", err=True)
         return
@@ -234,7 +252,15 @@ def export(
     partial = out.with_name(f".{out.name}.partial")
     try:
         with partial.open("w", encoding="utf-8", newline="") as fh:
-            count = write_export(eng, team_id=team_id, kind=what, fmt=output, out=fh)
+            count = write_export(
+                eng,
+                team_id=team_id,
+                kind=what,
+                fmt=output,
+                out=fh,
+                personal_data=personal_data,
+                mask=mask,
+            )
         os.replace(partial, out)
     except OSError as exc:
         partial.unlink(missing_ok=True)

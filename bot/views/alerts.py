@@ -27,7 +27,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.i18n import N_, Translator
-from bot.text import chunks, escape, mention, quote, shown
+from bot.text import chunks, escape, literal_parts, mention, quote, shown
+from core.text import redact
 from storage.alerts import OUTCOMES, AlertCard
 
 CLAIM_ACTION = "alert_claim"
@@ -110,7 +111,7 @@ def alert_message(
     ]
     if card.comment:
         # A customer's words: shown, never acting (no mention, no link).
-        quoted = quote(shown(card.comment, SNIPPET, people=False))
+        quoted = quote(shown(literal_parts(card.comment, redact), SNIPPET, people=False))
         blocks.append(SectionBlock(text=MarkdownTextObject(text=quoted)))
     facts = [_("Answered {when}", when=t.timestamp(card.responded_at, tz))]
     if card.employee:
@@ -184,7 +185,8 @@ def escalation_message(
     )
     lines = [text, headline(card, t)]
     if card.comment:
-        lines.append("> " + shown(card.comment, 300, people=False, oneline=True))
+        comment = literal_parts(card.comment, redact)
+        lines.append("> " + shown(comment, 300, people=False, oneline=True))
     if card.channel:
         lines.append(_("The alert is in {channel}.", channel=f"<#{card.channel}>"))
     body = "\n".join(lines)

@@ -135,7 +135,8 @@ def _alerts(alerts: Sequence[HomeAlert], t: Translator, tz: tzinfo, now: datetim
             customer=who,
         )
         if alert.comment:
-            text += "\n> " + shown(alert.comment, SNIPPET, people=False, oneline=True)
+            comment = literal_parts(alert.comment, redact)
+            text += "\n> " + shown(comment, SNIPPET, people=False, oneline=True)
         blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
         due = _("due {when}", when=t.timestamp(alert.due_at, tz))
         if alert.due_at < now:
@@ -196,7 +197,8 @@ def _shoutouts(shoutouts: Sequence[HomeShoutout], t: Translator, tz: tzinfo) -> 
             head = _("From <@{giver}> to {receivers}", giver=shout.giver, receivers=receivers)
         else:
             head = _("From a customer to {receivers}", receivers=receivers)
-        text = f"{head}\n{shown(shout.text, SNIPPET, people=bool(shout.giver))}"
+        said = shown(literal_parts(shout.text, redact), SNIPPET, people=bool(shout.giver))
+        text = f"{head}\n{said}"
         blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
         parts = [t.date(shout.created_at, tz=tz)]
         if shout.promise:

@@ -25,9 +25,10 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.i18n import N_, Translator
-from bot.text import escape, fit, mrkdwn, quote, shown
+from bot.text import escape, fit, literal_parts, mrkdwn, quote, shown
 from core.metrics import SCORE_RANGES
 from core.shoutouts import MAX_RECEIVERS, MAX_TEXT, Allowance, promise_tag, slug
+from core.text import redact
 from storage.shoutouts import ShoutoutDetail
 
 SHOUTOUT_MODAL = "shoutout_modal"
@@ -82,11 +83,11 @@ def mentions(users: Sequence[str], t: Translator) -> str:
 
 def _quoted(shout: ShoutoutDetail) -> str:
     # A colleague's words keep their mentions; a customer's can mention no one.
-    return quote(shown(shout.text, QUOTE_LIMIT, people=bool(shout.giver)))
+    return quote(shown(literal_parts(shout.text, redact), QUOTE_LIMIT, people=bool(shout.giver)))
 
 
 def _said(shout: ShoutoutDetail) -> str:
-    return mrkdwn(shout.text, people=bool(shout.giver))
+    return mrkdwn(literal_parts(shout.text, redact), people=bool(shout.giver))
 
 
 def score_label(metric: str | None, score: int | None) -> str:
