@@ -88,7 +88,7 @@ def render_alert(
     if card is None:
         raise Gone(f"alert {payload.get('alert_id')} does not exist")
     if action == "post":
-        text, blocks = views.alert_message(card, t, tz, now)
+        text, blocks = views.alert_message(card, t, tz, now, _mail(engine, card))
         call: dict[str, Any] = {"channel": card.channel, "text": text, "blocks": blocks}
         if card.group_key:
             parent = _storm_parent(engine, team_id, card.group_key)
@@ -104,7 +104,7 @@ def render_alert(
     # Everything else refers to the alert message itself.
     channel, ts = _location(engine, card)
     if action == "update":
-        text, blocks = views.alert_message(card, t, tz, now)
+        text, blocks = views.alert_message(card, t, tz, now, _mail(engine, card))
         return "chat.update", {"channel": channel, "ts": ts, "text": text, "blocks": blocks}
     thread = _thread_of(engine, card, ts)
     if action == "note":
@@ -132,6 +132,12 @@ def render_alert(
         "text": text,
         "blocks": blocks,
     }
+
+
+def _mail(engine: Engine, card: store.AlertCard) -> Any:
+    from storage import mail as mail_store
+
+    return mail_store.summary(engine, team_id=card.team_id, alert_id=card.id)
 
 
 def _storm_parent(engine: Engine, team_id: str, group_key: str) -> str | None:
@@ -247,9 +253,7 @@ def answers_stored(services: Services, *, team_id: str, response_ids: list[int])
     wake(services)
 
 
-def may_resolve(
-    services: Services, client: WebClient, card: store.AlertCard, user_id: str
-) -> bool:
+def may_resolve(services: Services, client: WebClient, card: store.AlertCard, user_id: str) -> bool:
     """Who may resolve an alert: anyone while nobody has claimed it, then its owner or an
     admin. Notes stay open to all: anyone may add what they know."""
     if not card.owner or card.owner == user_id:

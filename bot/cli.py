@@ -57,9 +57,19 @@ def db_upgrade(fmt: str = common.FORMAT, quiet: bool = common.QUIET) -> None:
 def _register() -> None:
     # Each feature keeps its commands in its own module under bot/commands; those modules
     # import only Typer at the top.
-    from bot.commands import demo, digest, forget, imports, pulse, reporting, runtime, sandbox
+    from bot.commands import (
+        demo,
+        digest,
+        forget,
+        imports,
+        mail,
+        pulse,
+        reporting,
+        runtime,
+        sandbox,
+    )
 
-    for module in (imports, reporting, demo, runtime, sandbox, digest, pulse, forget):
+    for module in (imports, reporting, demo, runtime, sandbox, digest, pulse, forget, mail):
         module.register(app)
 
 

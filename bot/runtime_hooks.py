@@ -23,6 +23,7 @@ STARTERS: list[str] = [
     "bot.alerts:start",
     "bot.shoutouts:start",
     "bot.insights:start",
+    "bot.mail:start",
     "bot.outbox:start_dispatcher",
     # The scheduler runs in one instance at a time: the one holding the leader lock.
     "bot.leader:start",

@@ -3,6 +3,9 @@
     POST /slack/events         slash commands, interactivity and events, handed to Bolt
     POST /webhooks/responses   survey answers from other systems (HMAC-signed JSON)
     POST /webhooks/<tool>      a survey tool's own payload and signature (core/webhook_adapters.py)
+    POST /webhooks/email       a customer's mail reply as Postmark's inbound JSON (basic auth)
+    GET|POST /mail/rate        the follow-up rating page; /mail/unsubscribe the opt-out
+                               (bot/mail_web.py)
     GET  /healthz              200 with the outbox backlog and whether it moves; 503 when the
                                database does not answer (and, with ?strict=1, when a due outbox
                                message waits too long: nothing is sending)
@@ -113,6 +116,9 @@ class WebApp:
         self._replays = ReplayGuard(services.engine)
         # Bolt's work for requests acknowledged at once (see `_ack_now`).
         self._later = ThreadPoolExecutor(LATER_THREADS, thread_name_prefix="cxbot-acked")
+        from bot.mail_web import routes as mail_routes  # customers' mail, ratings, opt-outs
+
+        self.routes.update(mail_routes(self))
         if getattr(bolt_app, "oauth_flow", None) is not None:
             self.routes["/slack/install"] = {"GET": self.slack_install}
             self.routes["/slack/oauth_redirect"] = {"GET": self.slack_oauth_redirect}

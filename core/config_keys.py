@@ -236,6 +236,42 @@ def _secret(value: str) -> str:
     return value
 
 
+def _smtp_url(value: str) -> str:
+    from core.mail import parse_smtp_url
+
+    value = value.strip()
+    parse_smtp_url(value)
+    return value
+
+
+def _mail_from(value: str) -> str:
+    from core.mail import normalise_address
+
+    value = " ".join(value.split())
+    if normalise_address(value) is None or len(value) > 300:
+        raise ValueError
+    return value
+
+
+def _mail_domain(value: str) -> str:
+    from core.mail import is_domain
+
+    value = value.strip().lower().rstrip(".")
+    if not is_domain(value):
+        raise ValueError
+    return value
+
+
+def _public_url(value: str) -> str:
+    from urllib.parse import urlsplit
+
+    value = value.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname or parts.query:
+        raise ValueError
+    return value
+
+
 def is_secret(key: str) -> bool:
     """Whether the value of `key` must not be shown (see `mask`)."""
     try:
@@ -427,6 +463,45 @@ KEYS: dict[str, ConfigKey] = {
                 "the signing secret (whsec_...) of this workspace's Formbricks webhook "
                 "(POST /webhooks/formbricks)"
             ),
+            N_("at least 16 characters without spaces"),
+            None,
+            _secret,
+            secret=True,
+        ),
+        ConfigKey(
+            "mail.smtp",
+            N_("the SMTP server that sends mail to customers (STARTTLS when offered)"),
+            N_("a URL like smtp://user:password@host:587, or smtps://... for TLS from the start"),
+            None,
+            _smtp_url,
+            secret=True,
+        ),
+        ConfigKey(
+            "mail.from",
+            N_("the sender of mail to customers"),
+            N_("an address, or a name and an address like Acme Care <care@acme.example>"),
+            None,
+            _mail_from,
+        ),
+        ConfigKey(
+            "mail.reply_domain",
+            N_(
+                "the domain whose reply+... addresses bring customers' replies back (cxbot mail-in)"
+            ),
+            N_("a domain name like replies.acme.example"),
+            None,
+            _mail_domain,
+        ),
+        ConfigKey(
+            "mail.public_url",
+            N_("where customers reach cxbot serve for the rating and unsubscribe pages"),
+            N_("an https:// address like https://cx.acme.example"),
+            None,
+            _public_url,
+        ),
+        ConfigKey(
+            "mail.inbound_secret",
+            N_("the password of POST /webhooks/email in the provider's webhook URL (basic auth)"),
             N_("at least 16 characters without spaces"),
             None,
             _secret,

@@ -28,6 +28,8 @@ from core.report import CSI_WEIGHTS, EMPTY_FOLLOWUP
 from core.themes import Comment, NpsTally, ThemeReport, ThemeStat, analyse
 
 HEADLINE: tuple[str, ...] = ("nps", "csat", "ces", "csi")
+# The mail follow-up of the period's detractors (core.mail.loop_figures), 0 without mail.
+LOOP_DEFAULTS: dict[str, int] = {"reached": 0, "replied": 0, "rated": 0, "recovered": 0}
 DRIVER_COLUMNS: tuple[str, ...] = ("segment", "touchpoint")
 SERIES_PERIODS = 12
 # Comment themes listed in the report and its facts.
@@ -307,6 +309,7 @@ def build_digest(
     response_rate: float | None = None,
     late: bool = False,
     csi_weights: tuple[float, float, float] = CSI_WEIGHTS,
+    loop: Mapping[str, int] | None = None,
 ) -> Digest:
     """The digest of ``period`` compared with ``previous``.
 
@@ -317,7 +320,8 @@ def build_digest(
     ``shoutouts`` and ``pulse`` are the callers' summaries, passed through; ``response_rate``
     is in percent. ``comments_*`` are the periods' commented answers (or a sample, each
     standing for ``comment_scale`` answers): their themes, and how much of the NPS change
-    came from the answers on each.
+    came from the answers on each. ``loop`` (`core.mail.loop_figures`) adds to the detractor
+    follow-up how many detractors were reached by mail, replied and were recovered.
     """
     _check_periods(cadence, period, previous)
     rate = _check_rate(response_rate)
@@ -339,7 +343,12 @@ def build_digest(
         churn=dict(metrics_report.get("churn") or {}),
         retention=dict(metrics_report.get("retention") or {}),
         clv=dict(metrics_report.get("clv") or {}),
-        followup={**EMPTY_FOLLOWUP, **(metrics_report.get("detractor_followup") or {})},
+        followup={
+            **EMPTY_FOLLOWUP,
+            **LOOP_DEFAULTS,
+            **(metrics_report.get("detractor_followup") or {}),
+            **(loop or {}),
+        },
         insights=[dict(i) for i in insights],
         shoutouts=dict(shoutouts or {}),
         pulse=[dict(p) for p in pulse],

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from charset_normalizer import from_bytes
 
+from core.mail import is_address
 from core.metrics import SCORE_RANGES
 
 RESPONSE_COLUMNS = [
@@ -63,6 +64,9 @@ CUSTOMER_COLUMNS = [
     "annual_revenue",
     "acquisition_cost",
 ]
+# Optional contact details of the customer (personal data: storage.mail). A frame carries
+# them only when its source had them, so frames built without them keep RESPONSE_COLUMNS.
+CONTACT_COLUMNS = ["customer_email", "customer_name"]
 RESPONSE_REQUIRED = ("responded_at", "metric", "score")
 CUSTOMER_REQUIRED = ("customer_id", "started_at")
 
@@ -102,6 +106,11 @@ RESPONSE_ALIASES: dict[str, tuple[str, ...]] = {
         "employee", "agent", "ansatt", "medarbeider", "medarbejder", "medarbetare", "ansat",
         "anställd", "saksbehandler", "handläggare",
     ),
+    "customer_email": (
+        "customer_email", "email", "e_mail", "epost", "e_post", "kunde_epost", "kund_epost",
+        "kunde_e_mail", "kund_e_post", "mejl",
+    ),
+    "customer_name": ("customer_name", "kundenavn", "kundenavn_fullt", "kundnamn"),
 }  # fmt: skip
 
 CUSTOMER_ALIASES: dict[str, tuple[str, ...]] = {
@@ -1361,6 +1370,12 @@ def _check_responses(
     touchpoint = _optional_text(chunk, "touchpoint", problems)
     employee = _optional_text(chunk, "employee", problems)
     comment = _optional_text(chunk, "comment", problems, strip=False, limit=None)
+    email = _optional_text(chunk, "customer_email", problems, limit=320)
+    name = _optional_text(chunk, "customer_name", problems)
+    bad_email = [v is not None and not is_address(v) for v in email.tolist()]
+    problems.add(
+        bad_email, lambda i: f"customer_email {_shown(email.iat[i])} is not an e-mail address"
+    )
 
     ok = problems.valid()
     every = bool(ok.all())
@@ -1381,6 +1396,8 @@ def _check_responses(
             "employee": kept(employee),
         }
     )
+    if any(c in chunk.columns for c in CONTACT_COLUMNS):
+        frame["customer_email"], frame["customer_name"] = kept(email), kept(name)
     frame.insert(0, "response_key", response_keys(frame, kept(response_id)))
     frame = frame.reset_index(drop=True)
     return frame, sorted(chunk.rejected + problems.rejected(chunk), key=lambda r: r.line)

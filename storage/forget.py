@@ -3,7 +3,9 @@ retention settings (`retention.*`). Both go through `erase_responses`, so an ans
 leaves the same way whichever reason removes it:
 
 - its counts leave the daily and monthly tables (storage.rollup.remove_responses),
-- its detractor alert goes, with the alert's notes and queued messages,
+- its detractor alert goes, with the alert's notes and queued messages, and the mails
+  to and from the customer in its thread (storage.mail; the answer's `customer_email` and
+  `customer_name` go with the answer),
 - a "the customer said" shout-out made from it goes, with its receivers and seconds,
 - the Slack messages that showed any of these are deleted in Slack (chat.delete,
   queued in the outbox in the same transaction, so they are deleted even if Slack is
@@ -34,6 +36,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from storage import insights as insight_store
+from storage import mail as mail_store
 from storage import outbox, rollup
 from storage.models import (
     Alert,
@@ -118,6 +121,7 @@ class Erased:
     payloads: int = 0  # old outbox payloads emptied (retention)
     survey_answers: int = 0  # answers of long-closed pulse rounds (retention)
     directory: int = 0  # member-directory entries not listed by Slack lately (retention)
+    mails: int = 0  # mails to and from customers, with their alerts
 
     def __add__(self, other: Erased) -> Erased:
         return Erased(
@@ -200,6 +204,8 @@ def erase_responses(
             # new alert with it must not find its key already used.
             outbox_rows += conn.execute(delete(_O).where(mine)).rowcount or 0
 
+    # Mails with the customer (both ways) and their mailbox go before the alerts they hang on.
+    mails = mail_store.erase_alerts(conn, team_id=team_id, alert_ids=alert_ids)["mails"]
     for chunk in _chunks(alert_ids):
         notes += (
             conn.execute(
@@ -236,6 +242,7 @@ def erase_responses(
         shoutouts=shoutouts,
         outbox=outbox_rows,
         slack_messages=queued,
+        mails=mails,
     )
 
 
@@ -258,9 +265,16 @@ def _queue_slack_deletes(
 
 
 def _customer_erasure(conn: Connection, *, team_id: str, customer_id: str, now: datetime) -> Erased:
+    # A customer is named by their id or, where answers carry one, their e-mail address.
     response_ids = (
         conn.execute(
-            select(_R.c.id).where(_R.c.team_id == team_id, _R.c.customer_id == customer_id)
+            select(_R.c.id).where(
+                _R.c.team_id == team_id,
+                or_(
+                    _R.c.customer_id == customer_id,
+                    func.lower(_R.c.customer_email) == customer_id.lower(),
+                ),
+            )
         )
         .scalars()
         .all()

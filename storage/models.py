@@ -57,6 +57,10 @@ class Response(SQLModel, table=True):
     comment: str | None = Field(default=None, sa_type=Text)
     employee: str | None = Field(default=None, max_length=200)
     language: str | None = Field(default=None, max_length=8)
+    # Personal data: erased with the answer (forget, retention), exported only on request,
+    # shown only to members who may act on the answer's alert (storage/mail.py).
+    customer_email: str | None = Field(default=None, max_length=320)
+    customer_name: str | None = Field(default=None, max_length=200)
     source: str = Field(default="import", max_length=16)
     batch_id: str = Field(max_length=40)
     created_at: datetime = _ts(default_factory=utcnow)
@@ -251,6 +255,61 @@ class AlertNote(SQLModel, table=True):
     user_id: str = Field(max_length=32)
     text: str = Field(sa_type=Text)
     request_key: str | None = Field(default=None, max_length=100)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class AlertMailbox(SQLModel, table=True):
+    """An alert's mail thread with its customer: the token of its reply address.
+
+    The token is the only way in from outside (`reply+<token>@<mail.reply_domain>`), so it
+    is random (32 bytes) and never derived from the alert id."""
+
+    alert_id: int = Field(foreign_key="alert.id", primary_key=True)
+    team_id: str = Field(max_length=TEAM, index=True)
+    token: str = Field(max_length=64, unique=True)
+    locale: str = Field(default="en", max_length=8)
+    created_at: datetime = _ts(default_factory=utcnow)
+    replied_at: datetime | None = _ts(default=None)  # the customer's latest reply
+
+
+class AlertMail(SQLModel, table=True):
+    """A mail to the customer (`direction` out) or their reply (in), in an alert's thread."""
+
+    __table_args__ = (
+        # The same reply delivered twice (a sender's retry, both inbound routes) is one.
+        UniqueConstraint("team_id", "message_id", name="uq_alertmail_message"),
+        # A modal submitted twice sends one mail.
+        UniqueConstraint("team_id", "request_key", name="uq_alertmail_request"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: str = Field(max_length=TEAM)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    direction: str = Field(max_length=4)  # out, in
+    user_id: str | None = Field(default=None, max_length=32)  # who sent it (out)
+    address: str = Field(max_length=320)  # to (out) or from (in)
+    subject: str = Field(default="", max_length=300)
+    body: str = Field(default="", sa_type=Text)
+    message_id: str = Field(max_length=300)
+    in_reply_to: str | None = Field(default=None, max_length=300)
+    attachments: list[Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    locale: str = Field(default="en", max_length=8)
+    request_key: str | None = Field(default=None, max_length=100)
+    # The key the rating link of an outgoing mail is signed with (one answer per mail).
+    rating_key: str | None = Field(default=None, max_length=64)
+    rating: int | None = None
+    rated_at: datetime | None = _ts(default=None)
+    # When the SMTP server took it (250 to DATA): an uncertain retry does not send again.
+    accepted_at: datetime | None = _ts(default=None)
+    created_at: datetime = _ts(default_factory=utcnow)
+
+
+class MailOptOut(SQLModel, table=True):
+    """Addresses that unsubscribed, as a keyed hash: kept after `forget` (the address itself
+    is gone), so a customer who opted out is never mailed again."""
+
+    team_id: str = Field(max_length=TEAM, primary_key=True)
+    address_hash: str = Field(max_length=64, primary_key=True)
     created_at: datetime = _ts(default_factory=utcnow)
 
 

@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from core.ingest import RESPONSE_COLUMNS
+from core.ingest import CONTACT_COLUMNS, RESPONSE_COLUMNS
 from storage import alerts, rollup, shoutouts
 from storage.db import reading
 from storage.models import Response
@@ -34,7 +34,7 @@ _T = Response.__table__  # type: ignore[attr-defined]
 
 # Order of the values in each inserted row: the frame's columns between the team and
 # what the batch adds.
-_INSERTED = ("team_id", *RESPONSE_COLUMNS, "source", "batch_id", "created_at")
+_INSERTED = ("team_id", *RESPONSE_COLUMNS, *CONTACT_COLUMNS, "source", "batch_id", "created_at")
 
 
 _BIG_BATCH = 5_000
@@ -151,6 +151,9 @@ def _columns(
     }
     for name in ("customer_id", "segment", "touchpoint", "comment", "employee"):
         columns[name] = _texts(frame[name], name)
+    # Contact details are optional columns: a frame without them stores none.
+    for name in CONTACT_COLUMNS:
+        columns[name] = _texts(frame[name], name) if name in frame.columns else [None] * n
     columns.update(source=[source] * n, batch_id=[batch_id] * n, created_at=[now] * n)
     return columns
 

@@ -30,6 +30,7 @@ from bot.i18n import N_, Translator
 from bot.text import chunks, escape, literal_parts, mention, quote, shown
 from core.text import redact
 from storage.alerts import OUTCOMES, AlertCard
+from storage.mail import Summary
 
 CLAIM_ACTION = "alert_claim"
 NOTE_ACTION = "alert_note"
@@ -102,9 +103,12 @@ def status_line(card: AlertCard, t: Translator, tz: tzinfo, now: datetime) -> st
 
 
 def alert_message(
-    card: AlertCard, t: Translator, tz: tzinfo, now: datetime
+    card: AlertCard, t: Translator, tz: tzinfo, now: datetime, mail: Summary | None = None
 ) -> tuple[str, list[dict[str, Any]]]:
-    """(fallback text, blocks) of the alert message in the channel."""
+    """(fallback text, blocks) of the alert message in the channel; `mail`: its mail
+    thread with the customer (a reply button when there is an address)."""
+    from bot.views import mail as mail_views
+
     _ = t.gettext
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=":rotating_light: " + headline(card, t)))
@@ -127,6 +131,8 @@ def alert_message(
         status += " · " + t.ngettext(
             "{n} note in the thread", "{n} notes in the thread", card.notes
         )
+    for bit in mail_views.status_bits(mail, t):
+        status += " · " + bit
     blocks.append(SectionBlock(text=MarkdownTextObject(text=status)))
     buttons: list[ButtonElement] = []
     value = str(card.id)
@@ -137,6 +143,12 @@ def alert_message(
     buttons.append(ButtonElement(text=_("Add note"), action_id=NOTE_ACTION, value=value))
     if card.status != "resolved":
         buttons.append(ButtonElement(text=_("Resolve"), action_id=RESOLVE_ACTION, value=value))
+    if mail is not None and mail.has_email:
+        buttons.append(
+            ButtonElement(
+                text=mail_views.button_label(t), action_id=mail_views.MAIL_ACTION, value=value
+            )
+        )
     blocks.append(ActionsBlock(block_id=f"alert:{card.id}", elements=buttons))
     text = _("Detractor alert: {headline}", headline=_plain(headline(card, t)))
     return text, [b.to_dict() for b in blocks[:MAX_MESSAGE_BLOCKS]]

@@ -224,12 +224,21 @@ def _followup_text(d: Digest, t: Translator) -> str:
     alerts = int(f.get("alerts") or 0)
     if not alerts:
         return t.gettext("No detractor alerts in this period.")
-    return t.gettext(
+    text = t.gettext(
         "Detractor alerts: {alerts}, handled within 24 hours: {handled}, overdue: {overdue}",
         alerts=t.number(alerts, 0),
         handled=t.number(int(f.get("handled_within_24h") or 0), 0),
         overdue=t.number(int(f.get("open_overdue") or 0), 0),
     )
+    reached = int(f.get("reached") or 0)
+    if reached:
+        text += "\n" + t.gettext(
+            "Reached by mail: {reached}, replied: {replied}, recovered: {recovered}",
+            reached=t.number(reached, 0),
+            replied=t.number(int(f.get("replied") or 0), 0),
+            recovered=t.number(int(f.get("recovered") or 0), 0),
+        )
+    return text
 
 
 def insight_lines(insights: Sequence[Mapping[str, Any]], t: Translator) -> list[str]:

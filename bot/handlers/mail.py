@@ -1,0 +1,169 @@
+"""Reply to customer: the button on an alert, its form, and the submission.
+
+The form opens only for members who may act on the alert (bot.alerts.may_resolve): it is
+the one place the customer's address and name are shown. The submission re-checks that,
+and storage refuses an address that unsubscribed, whatever the form said.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.alerts import may_resolve, wake
+from bot.errors import UserError
+from bot.i18n import N_, Translator, translator
+from bot.mail import missing_settings
+from bot.services import Services
+from bot.views import alerts as alert_views
+from bot.views import mail as views
+from core import mail as core_mail
+from storage import alerts as alert_store
+from storage import mail as store
+from storage.settings_store import get_settings
+
+log = logging.getLogger(__name__)
+
+NOT_SET_UP = N_("Mail to customers is not set up yet: an admin sets {keys} with `/cx config set`.")
+NOT_YOURS = N_("{user} has claimed this alert: only they or an admin can write to the customer.")
+NOT_YOURS_FORM = N_("Someone else claimed this alert while the form was open.")
+EMPTY = N_("Write a message, or cancel.")
+
+
+def register(app: App, services: Services) -> None:
+    @app.action(views.MAIL_ACTION)
+    def mail_button_callback(
+        ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        user, team, alert_id, t = _who(body, context, (body.get("actions") or [{}])[0].get("value"))
+        card = alert_store.get_card(services.engine, team_id=team, alert_id=alert_id)
+        found = store.contact(services.engine, team_id=team, alert_id=alert_id)
+        if card is None or found is None:
+            return _tell(respond, t.gettext(views.REFUSALS["gone"]))
+        if not found.email:
+            return _tell(respond, t.gettext(views.REFUSALS["no_email"]))
+        if found.opted_out_at is not None:
+            return _tell(respond, t.gettext(views.REFUSALS["opted_out"]))
+        missing = missing_settings(get_settings(services.engine, team_id=team))
+        if missing:
+            keys = ", ".join(f"`{k}`" for k in missing)
+            return _tell(respond, t.gettext(NOT_SET_UP, keys=keys))
+        if not may_resolve(services, client, card, user):
+            return _tell(respond, t.gettext(NOT_YOURS, user=alert_views.mention(card.owner)))
+        locale = core_mail.customer_locale(found.language, found.comment)
+        client.views_open(trigger_id=body["trigger_id"], view=_form(card, found, locale, user, t))
+
+    @app.action(views.LANG_INPUT)
+    def mail_language_callback(
+        ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient
+    ) -> None:
+        """Another language picked in the form: the draft is written again in it."""
+        ack()
+        view = body.get("view") or {}
+        if view.get("callback_id") != views.MAIL_MODAL:
+            return
+        user, team, alert_id, t = _who(body, context, view.get("private_metadata"))
+        card = alert_store.get_card(services.engine, team_id=team, alert_id=alert_id)
+        found = store.contact(services.engine, team_id=team, alert_id=alert_id)
+        if card is None or found is None or not found.email:
+            return
+        picked = _selected(view, views.LANG_BLOCK, views.LANG_INPUT) or "en"
+        client.views_update(
+            view_id=view["id"],
+            hash=view.get("hash"),
+            view=_form(card, found, picked, user, t),
+        )
+
+    @app.view(views.MAIL_MODAL)
+    def mail_submit_callback(
+        ack: Ack,
+        body: dict[str, Any],
+        view: dict[str, Any],
+        context: BoltContext,
+        client: WebClient,
+    ) -> None:
+        user, team, alert_id, t = _who(body, context, view.get("private_metadata"))
+        text = _value(view, views.BODY_BLOCK, views.BODY_INPUT)
+        if not text.strip():
+            ack(response_action="errors", errors={views.BODY_BLOCK: t.gettext(EMPTY)})
+            return
+        card = alert_store.get_card(services.engine, team_id=team, alert_id=alert_id)
+        if card is None:
+            raise UserError(views.REFUSALS["gone"])
+        if not may_resolve(services, client, card, user):
+            ack(response_action="errors", errors={views.BODY_BLOCK: t.gettext(NOT_YOURS_FORM)})
+            return
+        settings = get_settings(services.engine, team_id=team)
+        locale = _selected(view, views.LANG_BLOCK, views.LANG_INPUT) or "en"
+        rate = bool(
+            (((view.get("state") or {}).get("values") or {}).get(views.RATE_BLOCK) or {})
+            .get(views.RATE_INPUT, {})
+            .get("selected_options")
+        )
+        queued = store.queue_reply(
+            services.engine,
+            team_id=team,
+            alert_id=alert_id,
+            user_id=user,
+            subject=_value(view, views.SUBJECT_BLOCK, views.SUBJECT_INPUT),
+            body=text,
+            locale=locale if locale in core_mail.LOCALES else "en",
+            reply_domain=settings.get("mail.reply_domain") or "cxbot.invalid",
+            now=services.clock(),
+            request_key=f"{view.get('id')}:{alert_id}",
+            ask_rating=rate,
+        )
+        if queued.mail_id is None:
+            reason = views.REFUSALS.get(queued.refused or "gone", views.REFUSALS["gone"])
+            ack(response_action="errors", errors={views.BODY_BLOCK: t.gettext(reason)})
+            return
+        ack()
+        wake(services)
+
+
+def _form(
+    card: alert_store.AlertCard, found: store.Contact, locale: str, user: str, t: Translator
+) -> dict[str, Any]:
+    words = core_mail.texts(locale)
+    return views.mail_modal(
+        alert_id=card.id,
+        headline=alert_views.headline(card, t),
+        address=found.email or "",
+        name=found.name,
+        locale=locale,
+        subject=words["subject"],
+        body=core_mail.draft(locale, name=found.name, comment=found.comment, sender=""),
+        t=t,
+    )
+
+
+def _who(
+    body: dict[str, Any], context: BoltContext, value: Any
+) -> tuple[str, str, int, Translator]:
+    user = str((body.get("user") or {}).get("id") or "")
+    team = str(context.team_id or (body.get("team") or {}).get("id") or "")
+    try:
+        alert_id = int(str(value))
+    except (TypeError, ValueError):
+        raise UserError(views.REFUSALS["gone"]) from None
+    return user, team, alert_id, translator(str(context.get("locale") or "en"))
+
+
+def _value(view: dict[str, Any], block: str, action: str) -> str:
+    state = ((view.get("state") or {}).get("values") or {}).get(block) or {}
+    return str((state.get(action) or {}).get("value") or "")
+
+
+def _selected(view: dict[str, Any], block: str, action: str) -> str | None:
+    state = ((view.get("state") or {}).get("values") or {}).get(block) or {}
+    option = (state.get(action) or {}).get("selected_option") or {}
+    value = option.get("value")
+    return str(value) if value else None
+
+
+def _tell(respond: Respond, text: str) -> None:
+    respond(text=text, response_type="ephemeral", replace_original=False)

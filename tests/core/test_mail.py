@@ -1,0 +1,120 @@
+"""core.mail: settings, tokens and signed links, drafts in four languages, the composed
+mail's headers, inbound parsing (quoted history, attachments, Postmark) and the digest's
+follow-up figures."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import mail as m
+
+
+def test_smtp_urls() -> None:
+    assert m.parse_smtp_url("smtp://u%40x:p%3Ass@mail.example:2525") == m.SmtpTarget(
+        "mail.example", 2525, False, "u@x", "p:ss"
+    )
+    assert m.parse_smtp_url("smtps://mail.example").port == 465
+    assert m.parse_smtp_url("smtp://mail.example").port == 587
+    for bad in ("http://mail.example", "smtp://", "smtp://h:99999"):
+        with pytest.raises(ValueError):
+            m.parse_smtp_url(bad)
+
+
+def test_tokens_and_signed_links() -> None:
+    token = m.new_token()
+    assert len(token) == 32 and token == token.lower()
+    address = m.reply_address(token, "Replies.Example")
+    assert m.token_of(f"Support <{address}>") == token
+    assert m.token_of("reply+short@replies.example") is None
+    assert m.token_of("someone@replies.example") is None
+    key = m.new_key()
+    link = m.sign(41, key, "rate")
+    assert m.verify(link, key, "rate") and m.signed_id(link) == 41
+    assert not m.verify(link, key, "unsubscribe")  # a rating link unsubscribes nobody
+    assert not m.verify(link.replace("41.", "42."), key, "rate")
+    assert not m.verify(link, m.new_key(), "rate")
+
+
+def test_language_and_drafts() -> None:
+    assert m.customer_locale(None, "Jeg ventet i en time og ingen ringte meg tilbake") == "nb"
+    assert m.customer_locale("sv-SE", "anything") == "sv"
+    assert m.customer_locale(None, None) == "en"
+    for locale, greeting in (("en", "Hi Kari,"), ("nb", "Hei Kari,"), ("da", "Hej Kari,"),
+                             ("sv", "Hej Kari,")):  # fmt: skip
+        text = m.draft(locale, name="Kari", comment="x" * 400, sender="Ada")
+        assert text.startswith(greeting) and text.endswith("Ada") and "…" in text
+    assert m.draft("en", name=None, comment=None, sender="").startswith("Hi,")
+
+
+def test_compose_threads_and_unsubscribes() -> None:
+    msg = m.compose(
+        m.Outgoing(
+            mail_id=7, to="kari@kunde.example", sender="Acme <care@acme.example>",
+            reply_to="reply+abc@r.example", subject="Om tilbakemeldingen din", body="Hei Kari",
+            locale="nb", message_id="<cxbot.1@r.example>", in_reply_to="<their@kunde.example>",
+            rating_url="https://cx.example/mail/rate?t=7.x",
+            unsubscribe_url="https://cx.example/mail/unsubscribe?t=7.y",
+        )
+    )  # fmt: skip
+    assert msg["In-Reply-To"] == "<their@kunde.example>"
+    assert msg["References"] == "<their@kunde.example>"
+    assert msg["List-Unsubscribe"] == "<https://cx.example/mail/unsubscribe?t=7.y>"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    body = msg.get_content()
+    assert "Hvordan opplever du det nå?" in body and "rate?t=7.x&score=5" in body
+
+
+def test_quoted_history_is_stripped() -> None:
+    reply = (
+        "Takk, det hjalp!\n\nHilsen Kari\n\n"
+        "Den man. 23. nov. 2026 kl. 10:00 skrev Acme <care@acme.example>:\n> Hei Kari\n"
+    )
+    assert m.strip_quoted(reply) == "Takk, det hjalp!\n\nHilsen Kari"
+    outlook = "Fine now.\r\n\r\n-----Original Message-----\r\nFrom: Acme\r\nold text"
+    assert m.strip_quoted(outlook) == "Fine now."
+    gmail = "Yes.\n\nOn Mon, 23 Nov 2026 at 10:00, Acme <care@acme.example>\nwrote:\n> hi"
+    assert m.strip_quoted(gmail) == "Yes."
+    assert m.strip_quoted("ok\n-- \nKari Nordmann\n+47 99") == "ok"
+
+
+def test_parse_message_lists_attachments() -> None:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = "Kari <kari@kunde.example>"
+    msg["To"] = "reply+" + "a" * 32 + "@r.example"
+    msg["Message-ID"] = "<1@kunde.example>"
+    msg.set_content("Svar\n\n> gammelt")
+    msg.add_attachment(b"12345", maintype="image", subtype="png", filename="bilde.png")
+    found = m.parse_message(msg.as_bytes())
+    assert found.text == "Svar" and found.tokens() == ["a" * 32]
+    assert found.attachments == (m.Attachment("bilde.png", "image/png", 5),)
+
+
+def test_postmark() -> None:
+    found = m.from_postmark(
+        {
+            "FromFull": {"Email": "kari@kunde.example"},
+            "ToFull": [{"Email": "reply+" + "b" * 32 + "@r.example"}],
+            "TextBody": "Hei\n\nOn Mon wrote:\n> x",
+            "Headers": [{"Name": "Message-ID", "Value": "<2@kunde.example>"}],
+            "MessageID": "pm-1",
+            "Attachments": [{"Name": "a.pdf", "ContentType": "application/pdf",
+                             "ContentLength": 10, "Content": "eA=="}],
+        }
+    )  # fmt: skip
+    assert found.text == "Hei" and found.message_id == "<2@kunde.example>"
+    assert found.tokens() == ["b" * 32] and found.attachments[0].size == 10
+
+
+def test_loop_figures() -> None:
+    rows = [
+        m.LoopRow(mailed=False, replied=False, rating=None),  # never contacted
+        m.LoopRow(mailed=True, replied=False, rating=None),  # reached, silent
+        m.LoopRow(mailed=True, replied=True, rating=2),  # replied, still unhappy
+        m.LoopRow(mailed=True, replied=True, rating=5),  # recovered
+        m.LoopRow(mailed=True, replied=False, rating=4),  # rated without writing: recovered
+    ]
+    assert m.loop_figures(rows) == {"reached": 4, "replied": 2, "rated": 3, "recovered": 2}
+    assert m.loop_figures([]) == {"reached": 0, "replied": 0, "rated": 0, "recovered": 0}
+    assert m.loop_figures(rows, recovered_at=5)["recovered"] == 1
