@@ -49,7 +49,8 @@ _FRAME_COLUMNS = ["metric", "score", "n", *DRIVER_COLUMNS]
 class HeadlineMetric:
     """One metric of the period: value, interval, answers and its change from the last one.
 
-    ``delta`` is ``value - previous`` at full precision (None unless both exist);
+    ``delta`` is ``value - previous`` as shown (`core.metrics.shown_change`; None unless
+    both exist);
     ``change`` is rise / fall / stable by the metric's significance test.
     """
 
@@ -104,8 +105,8 @@ def _empty_counts() -> pd.DataFrame:
     return frame
 
 
-def _delta(value: float | None, previous: float | None) -> float | None:
-    return None if value is None or previous is None else value - previous
+def _delta(value: float | None, previous: float | None, metric: str) -> float | None:
+    return m.shown_change(value, previous, DIGITS[metric])
 
 
 def _csi_change(components: list[HeadlineMetric], delta: float | None) -> m.Change:
@@ -132,7 +133,7 @@ def headline_metrics(
         now.nps.ci95,
         now.nps.n,
         before.nps.score,
-        _delta(now.nps.score, before.nps.score),
+        _delta(now.nps.score, before.nps.score, "nps"),
         m.nps_change(now.nps, before.nps),
         now.nps.small_sample,
     )
@@ -142,7 +143,7 @@ def headline_metrics(
         None,
         now.csat.n,
         before.csat.score,
-        _delta(now.csat.score, before.csat.score),
+        _delta(now.csat.score, before.csat.score, "csat"),
         m.csat_change(now.csat, before.csat),
         now.csat.small_sample,
     )
@@ -152,13 +153,13 @@ def headline_metrics(
         None,
         now.ces.n,
         before.ces.score,
-        _delta(now.ces.score, before.ces.score),
+        _delta(now.ces.score, before.ces.score, "ces"),
         m.ces_change(now.ces, before.ces),
         now.ces.small_sample,
     )
     value = m.csi(now.nps.score, now.csat.score, now.ces.score, csi_weights)
     previous = m.csi(before.nps.score, before.csat.score, before.ces.score, csi_weights)
-    delta = _delta(value, previous)
+    delta = _delta(value, previous, "csi")
     components = [nps, csat, ces]
     csi = HeadlineMetric(
         "csi",
@@ -378,7 +379,7 @@ def _headline_facts(h: HeadlineMetric) -> dict[str, Any]:
         "n": h.n,
         "previous": previous,
         # From the shown numbers, so "42.4, up 2.4 from 40.0" always adds up.
-        "delta": None if value is None or previous is None else _round(value - previous, digits),
+        "delta": _round(h.delta, digits),
         "change": h.change,
         "small_sample": h.small_sample,
     }

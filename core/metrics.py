@@ -248,6 +248,19 @@ def _z_change(difference: float, standard_error: float) -> Change:
     return _direction(difference) if abs(difference / standard_error) > _Z95 else "stable"
 
 
+def shown_change(value: float | None, previous: float | None, digits: int) -> float | None:
+    """The change between two values as a reader sees them: each rounded to `digits`
+    first, so "20.3, previous 38.0" always reads "−17.7"; None unless both exist.
+
+    The one place a change is rounded: the metrics reply, the digest and its facts all
+    take it from here and agree to the last digit.
+    """
+    if value is None or previous is None:
+        return None
+    change = round(round(float(value), digits) - round(float(previous), digits), digits)
+    return 0.0 if change == 0 else change  # no "-0.0"
+
+
 def nps_change(current: NpsResult, previous: NpsResult) -> Change:
     """Rise or fall when the NPS moved significantly at 95 % (z-test), else stable.
 

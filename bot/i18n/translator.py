@@ -58,7 +58,8 @@ class Translator:
         if _missing(value):
             return MISSING
         assert value is not None
-        return format_decimal(value, format=_number_pattern(digits), locale=self.babel_locale)
+        text = format_decimal(value, format=_number_pattern(digits), locale=self.babel_locale)
+        return _minus(text, value)
 
     def percent(self, value: float | None, digits: int = 1) -> str:
         """`value` is already in percent (42.5 -> "42,5 %")."""
@@ -68,7 +69,8 @@ class Translator:
         pattern = self.babel_locale.percent_formats[None].pattern.replace(
             "#,##0", _number_pattern(digits), 1
         )
-        return format_percent(Decimal(str(value)) / 100, format=pattern, locale=self.babel_locale)
+        text = format_percent(Decimal(str(value)) / 100, format=pattern, locale=self.babel_locale)
+        return _minus(text, value)
 
     def signed(self, value: float | None, digits: int = 1) -> str:
         """A change with its sign: "+3,2", "−1,0"; zero (after rounding) has none."""
@@ -110,13 +112,23 @@ class Translator:
             return MISSING
         assert value is not None
         if currency:
-            return format_currency(value, currency, locale=self.babel_locale)
+            return _minus(format_currency(value, currency, locale=self.babel_locale), value)
         pattern = "#,##0" if Decimal(value) == Decimal(value).to_integral_value() else "#,##0.00"
-        return format_decimal(value, format=pattern, locale=self.babel_locale)
+        return _minus(format_decimal(value, format=pattern, locale=self.babel_locale), value)
 
     def join(self, items: Iterable[str]) -> str:
         """A list in prose: "a, b and c" / "a, b og c"."""
         return format_list(list(items), locale=self.babel_locale)
+
+
+def _minus(text: str, value: float | int | Decimal) -> str:
+    # CLDR gives English and Danish "-" and Norwegian and Swedish "−": every reader gets the
+    # one minus of `signed`, so "−7,0" and "−17,6" never sit side by side in two styles.
+    if not value < 0:
+        return text
+    if not any(ch in "123456789" for ch in text):
+        return text.replace("-", "", 1).replace(MINUS, "", 1)  # rounded to zero: no sign
+    return text.replace("-", MINUS, 1)
 
 
 def translator(locale: str) -> Translator:

@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.i18n import N_, Translator
+from core.metrics import shown_change
 
 SMALL_SAMPLE = 30  # DOMAIN.md: fewer answers than this are shown with a warning
 
@@ -109,7 +110,7 @@ def metric_lines(report: Mapping[str, Any], t: Translator) -> list[MetricLine]:
         value = t.percent(score, digits) if style == "percent" else t.number(score, digits)
         if key == "ces" and score is not None:
             value = _("{value} of 7", value=value)
-        delta = score - previous if score is not None and previous is not None else None
+        delta = shown_change(score, previous, digits)
         change = change_text(item.get("change"), delta, t, digits) if score is not None else ""
         ci = item.get("ci95")
         interval = ""

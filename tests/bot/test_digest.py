@@ -102,7 +102,7 @@ def test_the_digest_names_the_segment_that_fell(services: Services) -> None:
     assert d.metric("nps").change == "fall"
     why = text.split("Why it moved", 1)[1]
     assert "NPS fell (−50.0)" in why
-    assert "By segment: mostly Private (70.0 → -30.0, −50.0 points)" in why
+    assert "By segment: mostly Private (70.0 → −30.0, −50.0 points)" in why
     assert "Business" not in why.split("\n")[1]  # the segment that held is not a reason
     assert "shift in who answered" not in why
 
@@ -136,9 +136,9 @@ def test_answers_without_a_segment_are_named_as_such(services: Services) -> None
         "d",
     )
     _, text = render_week(services, "T1")
-    assert "By segment: mostly no segment given (70.0 → -50.0" in text
+    assert "By segment: mostly no segment given (70.0 → −50.0" in text
     _, norsk = render_week(services, "T1", "nb")
-    assert "Etter segment: mest uten oppgitt segment (70,0 → -50,0" in norsk
+    assert "Etter segment: mest uten oppgitt segment (70,0 → −50,0" in norsk
 
 
 def test_a_small_move_is_never_a_fall_and_a_small_sample_is_flagged(services: Services) -> None:
@@ -185,7 +185,7 @@ def test_a_model_paragraph_is_used_only_when_its_numbers_are_facts(services: Ser
         assert "FACTS" in sent and "70.0" in sent and "-30.0" in sent
         server.script(answer("NPS fell by 142 % this week."))  # a number it made up
         text, source = digest.narrative(model, d, translator("en"))
-        assert source == "offline" and text.startswith("NPS fell to -30.0 from 70.0")
+        assert source == "offline" and text.startswith("NPS fell to −30.0 from 70.0")
 
 
 # --------------------------------------------------------------------------- the demo year

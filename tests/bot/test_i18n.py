@@ -125,7 +125,7 @@ def test_numbers_and_percentages_follow_the_locale(
     t = translator(locale)
     assert t.number(42.5) == number
     assert t.percent(42.5) == percent
-    assert t.number(-1234.5).replace("\u2212", "-") == negative
+    assert t.number(-1234.5) == negative.replace("-", "\u2212")  # one minus in every language
     assert t.number(Decimal("5.41"), 2) == ("5.41" if locale == "en" else "5,41")
     assert t.number(1234, 0).replace(NBSP, " ") in ("1,234", "1 234", "1.234")
     assert t.number(None) == MISSING

@@ -65,7 +65,7 @@ def test_themes_names_late_delivery_with_trend_nps_effect_and_redacted_quotes(
     text = reply(slack, slack.command("/cx", "themes"))
     assert "What customers talked about this week" in text
     assert "*late delivery*" in text and "12 comments (↑ 0 → 12)" in text
-    assert "NPS -100 among them" in text
+    assert "NPS \u2212100 among them" in text
     assert "points of the NPS change" in text
     assert "In the comments: mostly *late delivery*" in text
     # Quotes from five comments on, personal data masked.
