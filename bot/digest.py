@@ -85,6 +85,7 @@ class Workspace:
     promises: list[str]
     csi_weights: tuple[float, float, float]
     channels: dict[str, str]  # cadence -> channel, only for enabled cadences with a channel
+    currency: str | None = None  # of CLV; None shows a plain number
 
 
 def workspace(services: Services, team_id: str) -> Workspace:
@@ -106,6 +107,7 @@ def workspace(services: Services, team_id: str) -> Workspace:
         promises=config_keys.parse_promises(stored["promises"]),
         csi_weights=config_keys.parse_weights(stored["metrics.csi_weights"] or "1,1,1"),
         channels=channels,
+        currency=stored["currency"],
     )
 
 
@@ -212,12 +214,15 @@ def render(
     due: datetime | None = None,
     note: str | None = None,
     chart: bool = True,
+    currency: str | None = None,
 ) -> Rendered:
     # matplotlib (~30 MB) is loaded when a chart is first drawn, not at start.
     from bot.views.chart import render_chart
 
     paragraph, source = narrative(services.analyzer, d, t)
-    blocks = views.digest_blocks(d, t, narrative=paragraph, due=due, tz=tz, note=note)
+    blocks = views.digest_blocks(
+        d, t, narrative=paragraph, due=due, tz=tz, note=note, currency=currency
+    )
     title = views.chart_title(d, t)
     png = (
         render_chart(d.series, title=title, locale_labels=views.chart_labels(t), number=t.number)
@@ -399,7 +404,9 @@ def run_schedule(services: Services) -> list[str]:
                 continue
             try:
                 d = build(services, team_id, cadence, period, late=late, place=ws)
-                rendered = render(services, d, translator(ws.locale), tz=ws.tz, due=due)
+                rendered = render(
+                    services, d, translator(ws.locale), tz=ws.tz, due=due, currency=ws.currency
+                )
                 if enqueue(
                     engine, team_id=team_id, channel=channel, d=d, rendered=rendered, now=now
                 ):

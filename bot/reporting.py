@@ -23,6 +23,11 @@ def workspace_tz(engine: Engine, *, team_id: str, default: str) -> ZoneInfo:
     return config_keys.zone(settings_store.get(engine, team_id=team_id, key="timezone"), default)
 
 
+def workspace_currency(engine: Engine, *, team_id: str) -> str | None:
+    """The workspace's `currency` setting (ISO 4217), None for plain numbers."""
+    return settings_store.get(engine, team_id=team_id, key="currency")
+
+
 def compute_metrics(
     engine: Engine,
     *,

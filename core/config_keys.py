@@ -157,6 +157,16 @@ def _timezone(value: str) -> str:
     return value
 
 
+def _currency(value: str) -> str:
+    from babel.numbers import list_currencies
+
+    # ISO 4217 as CLDR knows it, so every code accepted here can also be formatted.
+    value = value.strip().upper()
+    if len(value) != 3 or value not in list_currencies():
+        raise ValueError
+    return value
+
+
 def zone(stored: str | None, default: str) -> ZoneInfo:
     """The timezone a stored `timezone` setting names, else `default` (CXBOT_TIMEZONE).
 
@@ -419,6 +429,15 @@ KEYS: dict[str, ConfigKey] = {
             N_("one of en, nb, da, sv"),
             None,
             _locale,
+        ),
+        ConfigKey(
+            "currency",
+            N_(
+                "the currency of customers' revenue, so CLV is shown as money (else a plain number)"
+            ),
+            N_("an ISO 4217 currency code like NOK, DKK, SEK, EUR or USD"),
+            None,
+            _currency,
         ),
         ConfigKey(
             "timezone",

@@ -100,7 +100,9 @@ def digest(
     chosen = period_containing(kind, when) if when is not None else None
     report = glue.build(services, team_id, kind, chosen, place=place)
     t = translator(language or place.locale)
-    rendered = glue.render(services, report, t, tz=place.tz, chart=bool(chart) or post)
+    rendered = glue.render(
+        services, report, t, tz=place.tz, chart=bool(chart) or post, currency=place.currency
+    )
     typer.echo(render_blocks([*rendered.blocks]).text)
     if chart is not None and rendered.chart is not None:
         try:

@@ -23,7 +23,7 @@ from slack_sdk import WebClient
 
 from bot.errors import UserError
 from bot.i18n import N_, Translator, translator, user_locale
-from bot.reporting import compute_metrics, workspace_tz
+from bot.reporting import compute_metrics, workspace_currency, workspace_tz
 from bot.services import Services
 from bot.text import echo
 from bot.views.help import SLASH_COMMANDS, HelpEntry, help_blocks, help_fallback
@@ -209,5 +209,10 @@ def metrics_subcommand(call: CxCall) -> None:
     _reply(
         call,
         text=metrics_fallback(report, kind, call.t),
-        blocks=metrics_blocks(report, kind, call.t),
+        blocks=metrics_blocks(
+            report,
+            kind,
+            call.t,
+            workspace_currency(call.services.engine, team_id=call.team_id),
+        ),
     )

@@ -35,7 +35,9 @@ def digest_subcommand(call: CxCall) -> None:
         note = call.t.gettext(PREVIEW_NO_CHANNEL, key=digest.CHANNEL_KEYS[kind])
     report = digest.build(services, call.team_id, kind, place=place)
     # The chart is uploaded with the posted report; an ephemeral message cannot carry it.
-    rendered = digest.render(services, report, call.t, tz=place.tz, note=note, chart=False)
+    rendered = digest.render(
+        services, report, call.t, tz=place.tz, note=note, chart=False, currency=place.currency
+    )
     call.respond(
         text=rendered.text,
         blocks=rendered.blocks,

@@ -207,7 +207,7 @@ def theme_lines(d: Digest, t: Translator) -> list[str]:
 # --------------------------------------------------------------------------- the rest
 
 
-def _customers_text(d: Digest, t: Translator) -> str:
+def _customers_text(d: Digest, t: Translator, currency: str | None) -> str:
     from decimal import Decimal
 
     clv = d.clv.get("average")
@@ -215,7 +215,7 @@ def _customers_text(d: Digest, t: Translator) -> str:
         "Churn {churn} · Retention {retention} · Average CLV {clv} (last 12 months)",
         churn=t.percent(d.churn.get("rate")),
         retention=t.percent(d.retention.get("rate")),
-        clv=t.money(None if clv is None else Decimal(str(clv))),
+        clv=t.money(None if clv is None else Decimal(str(clv)), currency),
     )
 
 
@@ -367,6 +367,7 @@ def digest_blocks(
     due: datetime | None = None,
     tz: tzinfo | None = None,
     note: str | None = None,
+    currency: str | None = None,
 ) -> list[Block]:
     """The whole report as one message (at most 50 blocks).
 
@@ -402,7 +403,7 @@ def digest_blocks(
     blocks.append(
         SectionBlock(
             fields=[
-                MarkdownTextObject(text=_("*Customers*") + "\n" + _customers_text(d, t)),
+                MarkdownTextObject(text=_("*Customers*") + "\n" + _customers_text(d, t, currency)),
                 MarkdownTextObject(text=_("*Detractor follow-up*") + "\n" + _followup_text(d, t)),
             ]
         )

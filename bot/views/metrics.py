@@ -171,7 +171,9 @@ def period_dates(report: Mapping[str, Any]) -> tuple[date, date]:
     )
 
 
-def metrics_blocks(report: Mapping[str, Any], kind: str, t: Translator) -> list[Block]:
+def metrics_blocks(
+    report: Mapping[str, Any], kind: str, t: Translator, currency: str | None = None
+) -> list[Block]:
     """The `/cx metrics` message: one section per metric, customers and follow-up below."""
     _ = t.gettext
     start, end = period_dates(report)
@@ -189,7 +191,9 @@ def metrics_blocks(report: Mapping[str, Any], kind: str, t: Translator) -> list[
             text += f"\n:warning: {line.warning}"
         blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
     blocks.append(DividerBlock())
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_customers_text(report, t))]))
+    blocks.append(
+        ContextBlock(elements=[MarkdownTextObject(text=_customers_text(report, t, currency))])
+    )
     followup = _followup_text(report, t)
     if followup:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=followup)]))
@@ -203,7 +207,7 @@ def metrics_fallback(report: Mapping[str, Any], kind: str, t: Translator) -> str
     return f"{period_title(kind, start, end, t)}: {values}"
 
 
-def _customers_text(report: Mapping[str, Any], t: Translator) -> str:
+def _customers_text(report: Mapping[str, Any], t: Translator, currency: str | None) -> str:
     _ = t.gettext
     churn = (report.get("churn") or {}).get("rate")
     retention = (report.get("retention") or {}).get("rate")
@@ -212,7 +216,7 @@ def _customers_text(report: Mapping[str, Any], t: Translator) -> str:
         "Churn {churn} · Retention {retention} · Average CLV {clv} (last 12 months)",
         churn=t.percent(churn),
         retention=t.percent(retention),
-        clv=t.money(None if clv is None else _decimal(clv)),
+        clv=t.money(None if clv is None else _decimal(clv), currency),
     )
 
 
