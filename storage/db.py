@@ -38,6 +38,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # Deleted rows and freed pages are zeroed, not left readable in the file: an
+            # anonymous round's key and slots must be gone once it closes (storage.surveys).
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         return engine
