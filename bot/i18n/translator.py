@@ -13,7 +13,7 @@ import logging
 import math
 import string
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from functools import cache, lru_cache
 
@@ -93,13 +93,24 @@ class Translator:
             value = value.date()
         return format_date(value, format=format, locale=self.babel_locale)
 
-    def timestamp(self, value: datetime, tz: tzinfo | None = None) -> str:
-        """A moment in the reader's timezone: date and short time ("16. nov. 2026 14:03")."""
+    def timestamp(self, value: datetime, tz: tzinfo | None = None, *, zone: bool = False) -> str:
+        """A moment in `tz`: date and short time ("16. nov. 2026 14:03"); with `zone` the
+        zone's abbreviation too ("14:03 CET"), for readers whose timezone may be another
+        (a channel, a DM sent in the workspace's time)."""
         if tz is not None and value.tzinfo is not None:
             value = value.astimezone(tz)
         day = format_date(value.date(), format="medium", locale=self.babel_locale)
         clock = format_time(value.time(), format="short", locale=self.babel_locale)
-        return f"{day} {clock}"
+        label = value.tzname() if zone and value.tzinfo is not None else None
+        return f"{day} {clock} {label}" if label else f"{day} {clock}"
+
+    def moment(self, value: datetime, tz: tzinfo | None = None, *, zone: bool = False) -> str:
+        """Like `timestamp`, but a moment at midnight exactly is a date given without a time
+        of day (an import's "2026-11-20"): shown as the date, never "12:00 AM"."""
+        local = value.astimezone(tz) if tz is not None and value.tzinfo is not None else value
+        if local.time() == time(0, 0):
+            return self.date(local)
+        return self.timestamp(value, tz, zone=zone)
 
     def duration(self, value: timedelta, format: str = "long") -> str:
         """A rounded length of time ("3 hours", "3 timer")."""

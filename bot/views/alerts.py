@@ -75,15 +75,19 @@ def headline(card: AlertCard, t: Translator) -> str:
     return f"{text} ({where})" if where else text
 
 
-def status_line(card: AlertCard, t: Translator, tz: tzinfo, now: datetime) -> str:
+def status_line(
+    card: AlertCard, t: Translator, tz: tzinfo, now: datetime, *, zone: bool = True
+) -> str:
+    """`zone`: name the timezone (the channel's readers may be anywhere; a list is shown
+    in its reader's own)."""
     _ = t.gettext
-    due = t.timestamp(card.due_at, tz)
+    due = t.timestamp(card.due_at, tz, zone=zone)
     if card.status == "resolved" and card.resolved_at is not None:
         outcome = _(OUTCOME_LABELS[card.outcome]) if card.outcome in OUTCOME_LABELS else "–"
         line = ":white_check_mark: " + _(
             "Resolved by {user} on {when}: {outcome}",
             user=mention(card.resolved_by),
-            when=t.timestamp(card.resolved_at, tz),
+            when=t.timestamp(card.resolved_at, tz, zone=zone),
             outcome=outcome,
         )
         if card.view_changed is True:
@@ -117,7 +121,7 @@ def alert_message(
         # A customer's words: shown, never acting (no mention, no link).
         quoted = quote(shown(literal_parts(card.comment, redact), SNIPPET, people=False))
         blocks.append(SectionBlock(text=MarkdownTextObject(text=quoted)))
-    facts = [_("Answered {when}", when=t.timestamp(card.responded_at, tz))]
+    facts = [_("Answered {when}", when=t.moment(card.responded_at, tz, zone=True))]
     if card.employee:
         facts.append(_("concerns {employee}", employee=mention(card.employee)))
     blocks.append(_context(" · ".join(facts)))
@@ -170,7 +174,7 @@ def reminder_message(
     card: AlertCard, t: Translator, tz: tzinfo, *, to_owner: bool
 ) -> tuple[str, list[dict[str, Any]]]:
     _ = t.gettext
-    when = t.timestamp(card.due_at, tz)
+    when = t.timestamp(card.due_at, tz, zone=True)
     if to_owner:
         text = ":hourglass: " + _(
             "Reminder: you claimed this detractor alert and it is due {when}.", when=when
@@ -192,7 +196,7 @@ def escalation_message(
     owner = mention(card.owner) if card.owner else _("nobody")
     text = ":warning: " + _(
         "A detractor alert passed its follow-up target unresolved (due {when}). Owner: {owner}.",
-        when=t.timestamp(card.due_at, tz),
+        when=t.timestamp(card.due_at, tz, zone=True),
         owner=owner,
     )
     lines = [text, headline(card, t)]
@@ -312,7 +316,7 @@ def alert_list(
         if card.channel:
             line += f" · <#{card.channel}>"
         blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
-        blocks.append(_context(status_line(card, t, tz, now)))
+        blocks.append(_context(status_line(card, t, tz, now, zone=False)))
     if total > len(cards):
         blocks.append(_context(_("and {count} more", count=t.number(total - len(cards), 0))))
     blocks.append(_context(_("Type `/cx alerts open`, `/cx alerts mine` or `/cx alerts overdue`.")))

@@ -355,7 +355,7 @@ def chart_labels(t: Translator) -> dict[str, str]:
 
 def late_text(due: datetime, t: Translator, tz: tzinfo | None) -> str:
     return t.gettext(
-        ":hourglass: Posted late: this report was due {when}.", when=t.timestamp(due, tz)
+        ":hourglass: Posted late: this report was due {when}.", when=t.timestamp(due, tz, zone=True)
     )
 
 

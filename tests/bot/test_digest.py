@@ -351,7 +351,7 @@ def test_a_missed_run_is_posted_late_and_a_stale_one_skipped(
     _dispatcher(scheduled).drain()
     reports, charts = _posted(localslack)
     text = render_blocks(reports[0]["blocks"]).text
-    assert "Posted late: this report was due Nov 23, 2026 8:00\u202fAM." in text
+    assert "Posted late: this report was due Nov 23, 2026 8:00\u202fAM CET." in text
     assert "This report comes late" in text
     assert len(charts) == 1
 
