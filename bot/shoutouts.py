@@ -106,6 +106,8 @@ class Given:
     channel: str | None  # where it is posted; None: DMs only
     allowance: Allowance
     promises: tuple[str, ...]
+    # A `#tag` typed while no promises are set: not kept as a promise, and the giver is told.
+    untagged: str | None = None
 
 
 # --------------------------------------------------------------------------- reading
@@ -357,6 +359,7 @@ def give(
         channel=config.channel,
         allowance=allowance,
         promises=config.promises,
+        untagged=tag if tag and not config.promises else None,
     )
 
 

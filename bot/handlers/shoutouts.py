@@ -74,6 +74,7 @@ def register(app: App, services: Services) -> None:
                 suggested=given.suggested,
                 promises=given.promises,
                 allowance=given.allowance,
+                untagged=given.untagged,
             ),
             response_type="ephemeral",
             replace_original=False,
@@ -137,6 +138,7 @@ def register(app: App, services: Services) -> None:
             suggested=given.suggested,
             promises=given.promises,
             allowance=given.allowance,
+            untagged=given.untagged,
         )
         tell(client, giver, form["channel"], text)
 

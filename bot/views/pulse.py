@@ -418,7 +418,7 @@ def create_modal(t: Translator) -> dict[str, Any]:
         ),
         InputBlock(
             block_id="name",
-            label=t.gettext("Name (optional)"),
+            label=t.gettext("Name"),
             optional=True,
             element=PlainTextInputElement(action_id="value", max_length=200),
         ),
@@ -474,7 +474,7 @@ def create_modal(t: Translator) -> dict[str, Any]:
         ),
         InputBlock(
             block_id="results",
-            label=t.gettext("Post results in (optional)"),
+            label=t.gettext("Post results in"),
             optional=True,
             element=ConversationSelectElement(action_id="value"),
         ),

@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.i18n import N_, Translator
-from bot.text import escape, fit, literal_parts, mrkdwn, quote, shown
+from bot.text import echo, escape, fit, literal_parts, mrkdwn, quote, shown
 from core.metrics import SCORE_RANGES
 from core.shoutouts import MAX_RECEIVERS, MAX_TEXT, Allowance, promise_tag, slug
 from core.text import redact
@@ -59,13 +59,13 @@ TEXT_HINT = N_("Be specific: what happened, and what it meant for the customer."
 PROMISE_LABEL = N_("Which customer promise did they keep?")
 PROMISE_PLACEHOLDER = N_("Pick a promise")
 
-SENT_TO_CHANNEL = N_(
-    "Thanks! Your shout-out to {receivers} is on its way to {channel}, "
-    "and each of them gets a direct message."
-)
 SENT_DM_ONLY = N_(
     "Thanks! {receivers} will get your shout-out by direct message. No shout-out channel is "
     "set up yet: an admin can choose one with `/cx config` (shoutouts.channel)."
+)
+UNTAGGED = N_(
+    "“#{tag}” is not tagged: no customer promises are set up yet. An admin can add them "
+    "with `/cx config` (promises)."
 )
 TAGGED = N_("Tagged with our promise “{promise}”.")
 SUGGESTED = N_(
@@ -242,16 +242,28 @@ def receipt(
     suggested: bool,
     promises: Sequence[str],
     allowance: Allowance,
+    untagged: str | None = None,
 ) -> str:
     """What the giver reads after a shout-out was recorded: where it goes, the promise,
-    and how many they have left today (warned before the last)."""
+    and how many they have left today (warned before the last); `untagged`: a typed
+    `#tag` that named no promise because none are set."""
     _ = t.gettext
     names = mentions(receivers, t)
     lines = [
-        _(SENT_TO_CHANNEL, receivers=names, channel=f"<#{channel}>")
+        t.ngettext(
+            "Thanks! Your shout-out to {receivers} is on its way to {channel}, "
+            "and they get a direct message too.",
+            "Thanks! Your shout-out to {receivers} is on its way to {channel}, "
+            "and each of them gets a direct message.",
+            len(receivers),
+            receivers=names,
+            channel=f"<#{channel}>",
+        )
         if channel
         else _(SENT_DM_ONLY, receivers=names)
     ]
+    if untagged:
+        lines.append(_(UNTAGGED, tag=echo(untagged)))
     if promise and suggested:
         other = next((p for p in promises if p != promise), promise)
         lines.append(_(SUGGESTED, promise=escape(promise), tag=promise_tag(other)))

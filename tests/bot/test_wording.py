@@ -1,0 +1,59 @@
+"""Wording: a receipt for one receiver speaks of one, a `#tag` that cannot be used is
+explained to the giver, and an optional field's label does not say "optional" twice."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.i18n import forget_user_locale
+from bot.localslack import LocalSlack
+from bot.services import Services
+from storage import settings_store
+from tests.bot.slackkit import SlackKit
+from tests.bot.test_pulse import open_modal
+from tests.bot.test_shoutouts import TickingClock, reply_text
+from tests.conftest import FakeClock
+
+TEAM = "T0CXLOCAL"
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return TickingClock()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_locales() -> None:
+    forget_user_locale()
+
+
+def test_one_receiver_is_one_and_several_are_each(
+    slack: SlackKit, localslack: LocalSlack, services: Services
+) -> None:
+    settings_store.set(services.engine, team_id=TEAM, key="shoutouts.channel", value="C0SHOUT")
+    one = reply_text(slack, slack.command("/shoutout", "<@U0BJORN> great call", user="U0ADA"))
+    assert "and they get a direct message too." in one and "each of them" not in one
+    two = reply_text(
+        slack, slack.command("/shoutout", "<@U0BJORN> <@U0FREJA> great call", user="U0ADA")
+    )
+    assert "and each of them gets a direct message." in two
+    norsk = reply_text(slack, slack.command("/shoutout", "<@U0ADA> godt jobba", user="U0BJORN"))
+    assert "og vedkommende får også en direktemelding." in norsk
+
+
+def test_a_tag_without_promises_is_explained(
+    slack: SlackKit, localslack: LocalSlack, services: Services
+) -> None:
+    said = "<@U0BJORN> called the customer back #promise"
+    receipt = reply_text(slack, slack.command("/shoutout", said, user="U0ADA"))
+    assert "“#promise” is not tagged: no customer promises are set up yet." in receipt
+    norsk = reply_text(slack, slack.command("/shoutout", "<@U0ADA> takk #raskt", user="U0BJORN"))
+    assert "“#raskt” ble ikke brukt som merke" in norsk
+
+
+def test_pulse_form_says_optional_once(slack: SlackKit, localslack: LocalSlack) -> None:
+    assert slack.command("/pulse", "", user="U0ADA").status == 200
+    modal = open_modal(localslack, "pulse_create_modal")
+    labels = {b["block_id"]: b["label"]["text"] for b in modal["blocks"] if b.get("label")}
+    assert labels["name"] == "Name" and labels["results"] == "Post results in"
+    assert not any("(optional)" in label for label in labels.values())
