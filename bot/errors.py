@@ -43,14 +43,29 @@ class UserError(Exception):
     modal, `block_id` puts the message under that input instead of in a pushed view.
     """
 
-    def __init__(self, message_msgid: str, *, block_id: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        message_msgid: str,
+        *,
+        block_id: str | None = None,
+        numbers: tuple[str, ...] = (),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(message_msgid)
         self.msgid = message_msgid
         self.kwargs = kwargs
         self.block_id = block_id
+        # Counts are written the reader's way ("40 000 tegn"), so they are formatted only
+        # once the language is known; ids and the like stay as they are.
+        self.numbers = numbers
 
     def text(self, locale: str) -> str:
-        return translator(locale).gettext(self.msgid, **self.kwargs)
+        t = translator(locale)
+        values = {
+            key: t.number(int(value), 0) if key in self.numbers else value
+            for key, value in self.kwargs.items()
+        }
+        return t.gettext(self.msgid, **values)
 
 
 def new_error_id() -> str:

@@ -126,7 +126,7 @@ def parse(text: str) -> ParsedCommand:
         if exc.problem == "group_mention":
             raise UserError(GROUP, token=_shown(exc.token)) from None
         if exc.problem == "too_long":
-            raise UserError(TOO_LONG, n=exc.token, max=MAX_TEXT) from None
+            raise UserError(TOO_LONG, n=exc.token, max=MAX_TEXT, numbers=("n", "max")) from None
         if exc.problem == "too_many":
             raise UserError(TOO_MANY, max=MAX_RECEIVERS) from None
         raise UserError(MALFORMED, token=_shown(exc.token)) from None

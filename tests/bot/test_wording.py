@@ -57,3 +57,13 @@ def test_pulse_form_says_optional_once(slack: SlackKit, localslack: LocalSlack) 
     labels = {b["block_id"]: b["label"]["text"] for b in modal["blocks"] if b.get("label")}
     assert labels["name"] == "Name" and labels["results"] == "Post results in"
     assert not any("(optional)" in label for label in labels.values())
+
+
+def test_a_long_shout_out_counts_the_readers_way(slack: SlackKit) -> None:
+    said = "<@U0ADA> " + "takk " * 8000
+    refused = reply_text(slack, slack.command("/shoutout", said, user="U0BJORN"))
+    assert "Det er 39\u00a0999 tegn; skryt kan være på høyst 2\u00a0000." in refused
+    english = reply_text(
+        slack, slack.command("/shoutout", said.replace("U0ADA", "U0BJORN"), user="U0ADA")
+    )
+    assert "That is 39,999 characters; a shout-out holds at most 2,000." in english
