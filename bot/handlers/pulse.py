@@ -34,7 +34,38 @@ USAGE = N_(
 )
 ROUND_OPEN = N_("Survey {id} already has an open round; close it first.")
 NO_OPEN_ROUND = N_("Survey {id} has no open round.")
-SENT = N_("Round {round} of “{name}” is going out to {n} people.")
+SENT_NOBODY = N_(
+    "Round {round} of “{name}” went out to no one: nobody in its audience can be asked "
+    "(bots and deactivated members are left out)."
+)
+
+
+def sent_text(t: Translator, opened: store.OpenedRound, name: str, cooldown_days: int) -> str:
+    """What the sender reads once a round opened; a round that reached no one says why."""
+    if opened.asked == 0 and opened.skipped_cooldown:
+        return t.ngettext(
+            "Round {round} of “{name}” went out to no one: the {skipped} person in its "
+            "audience was asked within the last {days} days (pulse.cooldown_days).",
+            "Round {round} of “{name}” went out to no one: all {skipped} people in its "
+            "audience were asked within the last {days} days (pulse.cooldown_days).",
+            opened.skipped_cooldown,
+            round=opened.round.id,
+            name=name,
+            skipped=t.number(opened.skipped_cooldown, 0),
+            days=t.number(cooldown_days, 0),
+        )
+    if opened.asked == 0:
+        return t.gettext(SENT_NOBODY, round=opened.round.id, name=name)
+    return t.ngettext(
+        "Round {round} of “{name}” is going out to {count} person.",
+        "Round {round} of “{name}” is going out to {count} people.",
+        opened.asked,
+        round=opened.round.id,
+        name=name,
+        count=t.number(opened.asked, 0),
+    )
+
+
 SEND_FAILED = N_("The round could not start: {reason}")
 CLOSED = N_("Round {round} of “{name}” is closed; the results are on their way.")
 NO_RESULTS = N_("Survey {id} has no closed round yet.")
@@ -134,11 +165,8 @@ def register(app: App, services: Services) -> None:
             try:
                 opened = glue.start_round(services, team_id=team, survey=survey, client=client)
                 if opened is not None:
-                    lines.append(
-                        t.gettext(
-                            SENT, round=opened.round.id, name=t.gettext(survey.name), n=opened.asked
-                        )
-                    )
+                    days = glue.cooldown_days(services.engine, team)
+                    lines.append(sent_text(t, opened, t.gettext(survey.name), days))
             except glue.AudienceError as exc:
                 lines.append(t.gettext(SEND_FAILED, reason=str(exc)))
         client.chat_postMessage(channel=user, text="\n".join(lines))
@@ -283,7 +311,8 @@ def register(app: App, services: Services) -> None:
             return
         if opened is not None:
             name = t.gettext(survey.name)
-            _tell(respond, t.gettext(SENT, round=opened.round.id, name=name, n=opened.asked))
+            days = glue.cooldown_days(services.engine, team)
+            _tell(respond, sent_text(t, opened, name, days))
 
     def _close(respond: Respond, team: str, survey: store.SurveyInfo, t: Translator) -> None:
         info = store.open_round_of(services.engine, team_id=team, survey_id=survey.id)

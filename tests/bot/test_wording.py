@@ -67,3 +67,26 @@ def test_a_long_shout_out_counts_the_readers_way(slack: SlackKit) -> None:
         slack, slack.command("/shoutout", said.replace("U0ADA", "U0BJORN"), user="U0ADA")
     )
     assert "That is 39,999 characters; a shout-out holds at most 2,000." in english
+
+
+def test_a_pulse_that_reaches_no_one_says_why(
+    slack: SlackKit, localslack: LocalSlack, services: Services
+) -> None:
+    from tests.bot.test_pulse import _create_and_send
+    from tests.bot.test_pulse import team as pulse_team
+
+    people = pulse_team.__wrapped__(localslack)  # type: ignore[attr-defined]
+
+    def told() -> list[str]:
+        return [str(m.get("text", "")) for m in localslack.messages("U0ADA")]
+
+    _create_and_send(slack, localslack)
+    localslack.wait_for(lambda: any("is going out to" in m for m in told()), timeout=10)
+    assert any(f"is going out to {len(people)} people." in m for m in told())
+
+    # A second survey to the same people within the cooldown reaches no one, and says why.
+    _create_and_send(slack, localslack)
+    again = localslack.wait_for(
+        lambda: [m for m in told() if "went out to no one" in m], timeout=10
+    )[0]
+    assert f"all {len(people)} people in its audience were asked within the last 7 days" in again
