@@ -44,6 +44,33 @@ def load_lexicon(name: str) -> dict:
     return data
 
 
+# A typed word names a synonym group by its start only from this length: "pris" must not
+# pull in "prison", while "invoices" and "fakturaen" still find their group.
+_SYNONYM_PREFIX = 5
+
+
+@cache
+def _synonym_groups() -> tuple[tuple[str, ...], ...]:
+    return tuple(
+        tuple(dict.fromkeys(m.casefold() for m in members))
+        for members in load_lexicon("synonyms.json").values()
+    )
+
+
+def search_words(word: str) -> tuple[str, ...]:
+    """`word` and what it means in the other languages (core/lexicons/synonyms.json), so a
+    search in one language finds insights written in another: "invoice" -> faktura,
+    regning, räkning... The typed word comes first; an unknown word stands alone."""
+    typed = word.casefold().strip()
+    if not typed:
+        return ()
+    found = [typed]
+    for group in _synonym_groups():
+        if any(typed == m or (len(m) >= _SYNONYM_PREFIX and typed.startswith(m)) for m in group):
+            found.extend(m for m in group if m not in found)
+    return tuple(found)
+
+
 @cache
 def stopwords(language: str | None = None) -> frozenset[str]:
     """Function words of one language, or of all four when `language` is None."""

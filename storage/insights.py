@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from core import config_keys
+from core.text import search_words
 from storage import outbox
 from storage.db import reading, writing
 from storage.models import Insight, InsightVote, OutboxMessage
@@ -615,8 +616,11 @@ def search(
             fold = func.lower
         where: list[Any] = [_I.c.team_id == team_id]
         for term in terms:
-            pattern = _like_pattern(term)
-            where.append(or_(*(fold(col).like(pattern, escape="\\") for col in SEARCHED)))
+            # Every word must be there, in any of the four languages.
+            patterns = [_like_pattern(w) for w in search_words(term)]
+            where.append(
+                or_(*(fold(col).like(p, escape="\\") for col in SEARCHED for p in patterns))
+            )
         total = conn.execute(select(func.count()).select_from(_I).where(and_(*where))).scalar_one()
         rows = conn.execute(
             _cards(team_id)
