@@ -402,7 +402,13 @@ def render_shoutout(
     shout = store.get(engine, team_id=team_id, shoutout_id=int(payload["shoutout_id"]))
     if shout is None:
         raise Gone(f"shout-out {payload['shoutout_id']} does not exist")
-    t = translator(str(payload.get("locale") or _defaults.locale))
+    locale = payload.get("locale")
+    if payload.get("kind") == "dm" and not locale:
+        # Queued before the directory knew the receiver (an answer naming a Slack id).
+        if (id(engine), team_id) in _reading_directory:
+            raise dispatch.NotReady("the member directory is being read")
+        locale = store.member_locale(engine, team_id=team_id, user_id=str(payload["user"]))
+    t = translator(str(locale or _defaults.locale))
     if payload.get("kind") == "dm":
         user = str(payload["user"])
         text, blocks = views.dm_message(shout, t)
@@ -432,6 +438,9 @@ dispatch.on_sent(store.KEY_PREFIX, after_send)
 # --------------------------------------------------------------------------- customer praise
 
 _background = ThreadPoolExecutor(1, thread_name_prefix="cxbot-praise")
+# (engine, team) whose member directory is being read: a DM to someone whose language is
+# not known yet waits for it rather than going out in the default language.
+_reading_directory: set[tuple[int, str]] = set()
 
 
 def answers_stored(services: Services, *, team_id: str, response_ids: list[int]) -> None:
@@ -441,7 +450,14 @@ def answers_stored(services: Services, *, team_id: str, response_ids: list[int])
     found nobody: refresh it in the background and try those answers again (a repeat is
     a no-op per answer).
     """
-    wake(services)
+    try:
+        _refresh_for_praise(services, team_id, response_ids)
+    finally:
+        # After a refresh is marked pending, so no DM is rendered before it can wait for it.
+        wake(services)
+
+
+def _refresh_for_praise(services: Services, team_id: str, response_ids: list[int]) -> None:
     # A refresh time only moves forward: while the one seen last is recent enough, the
     # directory is fresh without asking the database on every webhook.
     seen: dict[str, datetime] = services.extras.setdefault("directory_refreshed", {})
@@ -463,6 +479,7 @@ def answers_stored(services: Services, *, team_id: str, response_ids: list[int])
         if last is not None and now - last < DIRECTORY_RETRY_AGE:
             return  # a refresh just ran or failed: do not ask Slack on every webhook
         attempts[team_id] = now
+        _reading_directory.add((id(services.engine), team_id))
     _background.submit(_praise_again, services, team_id, list(response_ids))
 
 
@@ -476,6 +493,9 @@ def _praise_again(services: Services, team_id: str, response_ids: list[int]) -> 
             wake(services)
     except Exception:
         log.exception("customer praise after the webhook failed for %d answers", len(response_ids))
+    finally:
+        with _refresh_lock:
+            _reading_directory.discard((id(services.engine), team_id))
 
 
 @sweep("shoutouts.directory", every_seconds=3600)

@@ -558,6 +558,17 @@ def directory_refreshed_at(engine: Engine, *, team_id: str) -> datetime | None:
     return value
 
 
+def member_locale(engine: Engine, *, team_id: str, user_id: str) -> str | None:
+    """The Slack locale the member directory holds for `user_id` (None: not known)."""
+    with reading(engine) as conn:
+        value: str | None = conn.execute(
+            select(_U.c.locale).where(
+                _U.c.team_id == team_id, _U.c.user_id == user_id, _U.c.deleted.is_(False)
+            )
+        ).scalar_one_or_none()
+    return value
+
+
 # --------------------------------------------------------------------------- customer praise
 
 
