@@ -110,7 +110,15 @@ def _metric_rows(report: dict[str, Any]) -> list[tuple[str, ...]]:
     ]
 
 
-def _other_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
+def _money(value: float | None, currency: str | None) -> str:
+    if value is None or not currency:
+        return _num(value, 2)
+    from babel.numbers import format_currency
+
+    return format_currency(value, currency, locale="en")
+
+
+def _other_rows(report: dict[str, Any], currency: str | None = None) -> list[tuple[str, str, str]]:
     churn, follow = report["churn"], report["detractor_followup"]
     return [
         (
@@ -119,7 +127,7 @@ def _other_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
             f"{churn['lost']} lost, {churn['average_customers']:,.1f} customers on average",
         ),
         ("Retention", _num(report["retention"]["rate"], suffix="%"), ""),
-        ("CLV (average)", _num(report["clv"]["average"], 2), ""),
+        ("CLV (average)", _money(report["clv"]["average"], currency), ""),
         ("Detractor alerts", str(follow["alerts"]), "raised in the period"),
         ("Handled within 24 h", str(follow["handled_within_24h"]), ""),
         ("Open and overdue", str(follow["open_overdue"]), ""),
@@ -131,7 +139,9 @@ def _other_rows(report: dict[str, Any]) -> list[tuple[str, str, str]]:
     ]
 
 
-def _print_table(report: dict[str, Any], kind: str, console: Console) -> None:
+def _print_table(
+    report: dict[str, Any], kind: str, console: Console, currency: str | None = None
+) -> None:
     from rich.table import Table
 
     period = report["period"]
@@ -144,7 +154,7 @@ def _print_table(report: dict[str, Any], kind: str, console: Console) -> None:
     others = Table(title="Customers (churn window) and detractor follow-up")
     for name in ("figure", "value", "detail"):
         others.add_column(name, justify="right" if name == "value" else "left")
-    for other in _other_rows(report):
+    for other in _other_rows(report, currency):
         others.add_row(*other)
     console.print(others)
     small = any(_small(report[m]["n"]) for m in ("nps", "csat", "ces"))
@@ -185,7 +195,7 @@ def metrics(
     team: str = typer.Option(None, "--team", help="workspace (team) ID"),
 ) -> None:
     """The metrics of the period containing --date (default: the last complete period)."""
-    from bot.reporting import compute_metrics, workspace_tz
+    from bot.reporting import compute_metrics, workspace_currency, workspace_tz
 
     kind = _kind(period)
     when = _day(day)
@@ -201,7 +211,8 @@ def metrics(
     if output == JSON:
         typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        _print_table(report, kind, _console())
+        currency = workspace_currency(eng, team_id=team_id)
+        _print_table(report, kind, _console(), currency)
 
 
 # --------------------------------------------------------------------------- export

@@ -71,3 +71,26 @@ def test_clv_with_and_without_a_currency(slack: SlackKit, services: object) -> N
 
     norsk = ephemeral_reply(slack, slack.command("/cx", "metrics", user="U0BJORN"))
     assert f"8{NBSP}500,00{NBSP}kr" in norsk
+
+
+def test_cli_metrics_table_shows_clv_as_money(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from storage.db import make_engine
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "CXBOT_TIMEZONE"):
+        monkeypatch.delenv(name, raising=False)
+    engine = make_engine(sqlite_url)
+    try:
+        customers(engine)
+    finally:
+        engine.dispose()
+    runner = CliRunner()
+    plain = runner.invoke(app, ["metrics", "--team", TEAM, "--date", "2026-11-18"])
+    assert plain.exit_code == 0, plain.output
+    assert "8,500.00" in plain.stdout and "€" not in plain.stdout
+    assert runner.invoke(app, ["config", "set", "currency", "EUR", "--team", TEAM]).exit_code == 0
+    money = runner.invoke(app, ["metrics", "--team", TEAM, "--date", "2026-11-18"])
+    assert "€8,500.00" in money.stdout
