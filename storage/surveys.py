@@ -218,6 +218,17 @@ def _round(row: Any) -> RoundInfo:
 _ROUND_COLS = list(_R.c)
 
 
+def round_number(engine: Engine, *, team_id: str, survey_id: int, round_id: int) -> int:
+    """Which round of its survey `round_id` is (1, 2, ...): round ids run across surveys."""
+    with engine.connect() as conn:
+        count = conn.execute(
+            select(func.count())
+            .select_from(_R)
+            .where(_R.c.team_id == team_id, _R.c.survey_id == survey_id, _R.c.id <= round_id)
+        ).scalar_one()
+    return int(count)
+
+
 def get_round(engine: Engine, *, team_id: str, round_id: int) -> RoundInfo | None:
     with engine.connect() as conn:
         row = conn.execute(

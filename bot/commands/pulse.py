@@ -126,7 +126,10 @@ def send_command(
         common.fail(f"audience {exc}")
     if opened is None:
         common.fail(f"SURVEY: survey {survey_id} could not open a round")
-    line = f"round {opened.round.id}: asking {opened.asked} people"
+    number = store.round_number(
+        services.engine, team_id=team_id, survey_id=survey_id, round_id=opened.round.id
+    )
+    line = f"round {number} of survey {survey_id}: asking {opened.asked} people"
     if opened.skipped_cooldown:
         line += f" ({opened.skipped_cooldown} left out: asked by another survey lately)"
     lines = [line]
@@ -171,12 +174,16 @@ def close_command(
     info = store.open_round_of(services.engine, team_id=team_id, survey_id=survey_id)
     if info is None:
         common.fail(f"SURVEY: survey {survey_id} has no open round")
+    number = store.round_number(
+        services.engine, team_id=team_id, survey_id=survey_id, round_id=info.id
+    )
     closed = glue.close(services, team_id=team_id, round_id=info.id)
     if closed is None or closed.results is None:
-        common.fail(f"SURVEY: round {info.id} was closed by someone else meanwhile")
+        common.fail(f"SURVEY: round {number} was closed by someone else meanwhile")
     results = closed.results
     shown = "results shown" if results.shown else "not enough answers to show results"
-    lines = [f"round {info.id} closed: {results.answered} of {results.asked} answered; {shown}"]
+    answered = f"{results.answered} of {results.asked} answered"
+    lines = [f"round {number} of survey {survey_id} closed: {answered}; {shown}"]
     data: dict[str, object] = {
         "survey_id": survey_id,
         "round_id": info.id,

@@ -19,6 +19,7 @@ from bot import pulse as glue
 from bot.errors import UserError
 from bot.i18n import N_, Translator, translator
 from bot.services import Services
+from bot.text import escape
 from bot.views import pulse as views
 from core.surveys import DefinitionError, next_occurrence
 from storage import surveys as store
@@ -319,7 +320,10 @@ def register(app: App, services: Services) -> None:
         if info is None:
             raise UserError(NO_OPEN_ROUND, id=survey.id)
         glue.close(services, team_id=team, round_id=info.id)
-        _tell(respond, t.gettext(CLOSED, round=info.id, name=t.gettext(survey.name)))
+        number = store.round_number(
+            services.engine, team_id=team, survey_id=survey.id, round_id=info.id
+        )
+        _tell(respond, t.gettext(CLOSED, round=number, name=escape(t.gettext(survey.name))))
 
     def _results(respond: Respond, team: str, survey: store.SurveyInfo, t: Translator) -> None:
         latest = store.latest_closed_round(services.engine, team_id=team, survey_id=survey.id)

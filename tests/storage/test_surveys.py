@@ -403,3 +403,21 @@ def test_customer_round_becomes_customer_answers_with_alerts(engine: Engine) -> 
     assert {(s, src) for s, src, _c, _cu in rows} == {(2, "pulse"), (10, "pulse")}
     assert "Slow support" in {c for _s, _src, c, _cu in rows}
     assert len(alerts) == 1  # the detractor
+
+
+def test_rounds_are_numbered_within_their_survey(engine: Engine) -> None:
+    a, b = _survey(engine), _survey(engine)
+    first_a = _open(engine, a, USERS[:2])
+    store.close_round(
+        engine, team_id=TEAM, round_id=first_a.round.id, now=NOW, results_channel=None
+    )
+    first_b = _open(engine, b, USERS[2:4])
+    second_a = _open(engine, a, USERS[:2], now=NOW + timedelta(days=1))
+
+    def number(survey: store.SurveyInfo, opened: store.OpenedRound) -> int:
+        return store.round_number(
+            engine, team_id=TEAM, survey_id=survey.id, round_id=opened.round.id
+        )
+
+    # Ids run across surveys (1, 2, 3); each survey counts its own rounds.
+    assert (number(a, first_a), number(b, first_b), number(a, second_a)) == (1, 1, 2)
