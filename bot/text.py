@@ -217,12 +217,6 @@ def shown(text: str, limit: int, *, people: bool = True, oneline: bool = False) 
     return "".join(out).rstrip() + ELLIPSIS
 
 
-def snippet(text: str, limit: int) -> str:
-    """Stored text shortened to `limit` characters of plain text (before any escaping)."""
-    body = text.strip()
-    return body if len(body) <= limit else body[: limit - 1].rstrip() + ELLIPSIS
-
-
 def quote(escaped: str) -> str:
     """mrkdwn shown as a block quote, line by line."""
     return "\n".join("> " + line if line.strip() else ">" for line in escaped.splitlines()) or "> "
