@@ -17,12 +17,13 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 
+from bot import events_once
 from bot.i18n import cached_user_locale, user_locale
 from bot.priority import AckFirst
 from bot.services import Services
 from bot.text import clean, from_slack
 from storage import settings_store
-from storage.events import mark_processed
+from storage.events import claim
 
 log = logging.getLogger("cxbot.middleware")
 
@@ -48,15 +49,16 @@ def install_middleware(
     ) -> BoltResponse | None:
         """Ack and drop an event already handled (or still being handled) by any instance.
 
-        Slack re-delivers an event when our ack was late, with `X-Slack-Retry-Num`; the
-        ProcessedEvent row is written when the first delivery starts, so a retry that
-        arrives while the first one still runs is dropped too.
+        Slack re-delivers an event when our ack was late, with `X-Slack-Retry-Num`. The
+        event id is claimed when the first delivery starts, so a retry that arrives while
+        it still runs is dropped too; bot.events_once makes the claim final when the
+        listener succeeds and gives it back when it fails, for the next retry.
         """
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        event_id = events_once.event_id(body)
         if not event_id:
             return next()
         team_id = context.team_id or body.get("team_id") or default_team() or ""
-        if mark_processed(services.engine, team_id=team_id, event_id=str(event_id)):
+        if claim(services.engine, team_id=team_id, event_id=event_id):
             return next()
         retry = (request.headers.get("x-slack-retry-num") or ["0"])[0]
         log.info("event %s already handled; skipping delivery (retry %s)", event_id, retry)

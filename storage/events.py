@@ -57,10 +57,6 @@ def claim(
         return conn.execute(stale).first() is not None
 
 
-# What bot/middleware.py's retry filter calls the claim.
-mark_processed = claim
-
-
 def handled(engine: Engine, *, event_id: str, now: datetime | None = None) -> None:
     """Make the claim on `event_id` final: every later delivery of it is a duplicate."""
     with engine.begin() as conn:

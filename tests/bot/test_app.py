@@ -26,7 +26,7 @@ from bot.errors import UserError
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.slack_client import make_client
-from storage.events import mark_processed
+from storage.events import claim
 from storage.models import ProcessedEvent
 from tests.bot.conftest import SIGNING_SECRET, make_settings, serve_wsgi
 from tests.bot.slackkit import SlackKit, SlowSlack
@@ -142,14 +142,12 @@ def test_unhandled_event_is_acknowledged(slack: SlackKit) -> None:
     assert r.status == 200
 
 
-def test_mark_processed_is_atomic(engine: Engine) -> None:
-    assert mark_processed(engine, team_id="T1", event_id="Ev1") is True
-    assert mark_processed(engine, team_id="T1", event_id="Ev1") is False
+def test_claiming_an_event_is_atomic(engine: Engine) -> None:
+    assert claim(engine, team_id="T1", event_id="Ev1") is True
+    assert claim(engine, team_id="T1", event_id="Ev1") is False
     # Many racing deliveries of one event: exactly one wins.
     with ThreadPoolExecutor(8) as pool:
-        results = list(
-            pool.map(lambda _: mark_processed(engine, team_id="T1", event_id="Ev2"), range(16))
-        )
+        results = list(pool.map(lambda _: claim(engine, team_id="T1", event_id="Ev2"), range(16)))
     assert results.count(True) == 1
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(ProcessedEvent)).scalar() == 2
