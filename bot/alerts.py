@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 from bot import outbox as dispatch
 from bot.i18n import Translator, translator
 from bot.jobs import sweep
+from bot.outbox import wake
 from bot.services import Services
 from bot.views import alerts as views
 from core import sla
@@ -234,13 +235,6 @@ def run_clock(services: Services) -> int:
 
 
 # --------------------------------------------------------------------------- background
-
-
-def wake(services: Services) -> None:
-    """Tell this process's dispatcher that something was queued (it polls anyway)."""
-    dispatcher = services.extras.get(dispatch.DISPATCHER)
-    if dispatcher is not None:
-        dispatcher.notify()
 
 
 def start(services: Services) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine
 from bot import outbox as dispatch
 from bot.i18n import Translator, translator, user_locale
 from bot.jobs import sweep
+from bot.outbox import wake
 from bot.priority import AckFirst
 from bot.reporting import workspace_tz
 from bot.services import Services
@@ -263,13 +264,6 @@ def permalink(client: WebClient, channel: str | None, ts: str | None) -> str | N
         log.info("no permalink for a saved message: %s", exc.response.get("error"))
         return None
     return str(link) if link else None
-
-
-def wake(services: Services) -> None:
-    """Tell this process's dispatcher that messages were queued (it polls anyway)."""
-    dispatcher = services.extras.get(dispatch.DISPATCHER)
-    if dispatcher is not None:
-        dispatcher.notify()
 
 
 # --------------------------------------------------------------------------- delivery

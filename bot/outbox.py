@@ -187,6 +187,14 @@ def client_source(services: Services) -> Callable[[str], WebClient]:
     return lambda _team: client
 
 
+def wake(services: Services) -> None:
+    """Tell this process's dispatcher that something was queued; it polls anyway, this only
+    saves the wait."""
+    dispatcher = services.extras.get(DISPATCHER)
+    if dispatcher is not None:
+        dispatcher.notify()
+
+
 def start_dispatcher(services: Services) -> Callable[[], None] | None:
     """Background starter (bot.runtime_hooks.STARTERS): send the outbox in this process."""
     if not services.settings.can_call_slack:

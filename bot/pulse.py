@@ -30,6 +30,7 @@ from bot import outbox as dispatch
 from bot.i18n import translator
 from bot.i18n.translator import locale_code
 from bot.jobs import sweep
+from bot.outbox import wake
 from bot.services import Services
 from bot.slack_client import NotInstalledError, team_client
 from bot.views import pulse as views
@@ -294,12 +295,6 @@ def record_customer_metrics(services: Services, *, team_id: str, round_id: int) 
             answers_stored(services, team_id=team_id, response_ids=ids)
     store.mark_metrics_recorded(services.engine, team_id=team_id, round_id=round_id)
     return inserted
-
-
-def wake(services: Services) -> None:
-    dispatcher = services.extras.get(dispatch.DISPATCHER)
-    if dispatcher is not None:
-        dispatcher.notify()
 
 
 # --------------------------------------------------------------------------- results renderer

@@ -27,6 +27,7 @@ from bot import outbox as dispatch
 from bot.errors import UserError
 from bot.i18n import N_, translator
 from bot.jobs import sweep
+from bot.outbox import wake
 from bot.reporting import workspace_tz
 from bot.services import Services
 from bot.slack_client import team_client
@@ -361,13 +362,6 @@ def give(
         promises=config.promises,
         untagged=tag if tag and not config.promises else None,
     )
-
-
-def wake(services: Services) -> None:
-    """Tell this process's dispatcher that messages were queued (it polls anyway)."""
-    dispatcher = services.extras.get(dispatch.DISPATCHER)
-    if dispatcher is not None:
-        dispatcher.notify()
 
 
 # --------------------------------------------------------------------------- delivery
