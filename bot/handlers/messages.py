@@ -21,9 +21,12 @@ from slack_sdk.models.blocks import Block, DividerBlock, SectionBlock
 
 from bot.handlers.cx import available_entries
 from bot.i18n import N_, Translator, translator, user_timezone
+from bot.outbox import wake
 from bot.reporting import workspace_tz
 from bot.services import Services
+from bot.text import escape
 from bot.views.help import help_blocks, help_fallback
+from storage import outbox as queue
 from storage.surveys import AskedRound, open_rounds_asking
 
 log = logging.getLogger(__name__)
@@ -62,14 +65,28 @@ def register(app: App, services: Services) -> None:
         )
         tz = ZoneInfo(user_timezone(client, user, str(default_tz))) if rounds else default_tz
         blocks, text = answer(t, rounds, tz)
+        channel = str(event.get("channel") or user)
         thread = event.get("thread_ts")
-        client.chat_postMessage(
-            channel=str(event.get("channel") or user),
-            text=text,
-            blocks=[b.to_dict() for b in blocks],
-            thread_ts=str(thread) if thread else None,
-            unfurl_links=False,
-        )
+        payload: dict[str, Any] = {
+            "channel": channel,
+            "text": text,
+            "blocks": [b.to_dict() for b in blocks],
+            "unfurl_links": False,
+        }
+        if thread:
+            payload["thread_ts"] = str(thread)
+        # Through the outbox like every message: a lost answer from Slack is checked in the
+        # channel's history before the reply is sent again, never doubled.
+        with services.engine.begin() as conn:
+            queue.enqueue(
+                conn,
+                team_id=team_id,
+                key=f"im-reply:{channel}:{event.get('ts')}",
+                method="chat.postMessage",
+                payload=payload,
+                not_before=services.clock(),
+            )
+        wake(services)
 
 
 def written_to_the_bot(event: dict[str, Any]) -> bool:
@@ -88,7 +105,7 @@ def answer(t: Translator, rounds: list[AskedRound], tz: Any) -> tuple[list[Block
     pulse = [
         t.gettext(
             PULSE_ANSWERED if r.answered else PULSE_OPEN,
-            name=_escape(t.gettext(r.name)),
+            name=escape(t.gettext(r.name)),
             when=t.timestamp(r.closes_at, tz),
             button=t.gettext(WRITE_BUTTON),
         )
@@ -101,8 +118,3 @@ def answer(t: Translator, rounds: list[AskedRound], tz: Any) -> tuple[list[Block
     blocks.extend(help_blocks(entries, t, notice=t.gettext(GREETING)))
     text = "\n".join([*pulse, t.gettext(GREETING), help_fallback(entries, t)])
     return blocks, text
-
-
-def _escape(text: str) -> str:
-    # A survey name is shown inside mrkdwn: Slack's three control characters only.
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
