@@ -1,7 +1,8 @@
 """Comment themes of a workspace's period, from the database: for `/cx themes`, the App
-Home and the insight cards (the digest builds its own from the same inputs).
+Home and the insight cards (the digest reads the same inputs with its other figures and
+hands them to the same `core.themes.analyse_period`).
 
-Offline first: `core.themes.analyse` names the themes. With a language model configured,
+Offline first: `core.themes` names the themes. With a language model configured,
 each theme with enough comments also gets a short summary from its redacted comments,
 kept only when every number in it is one of the theme's computed numbers.
 """
@@ -17,9 +18,8 @@ from sqlalchemy.engine import Engine
 from bot.reporting import workspace_tz
 from bot.services import Services
 from bot.text import model_text
-from core import metrics as m
 from core.periods import Period, PeriodKind, last_complete, period_containing
-from core.themes import QUOTES_FROM, NpsTally, ThemeReport, analyse, check_summary, summary_facts
+from core.themes import QUOTES_FROM, ThemeReport, analyse_period, check_summary, summary_facts
 from storage import digest_queries
 
 log = logging.getLogger(__name__)
@@ -48,19 +48,12 @@ def period_themes(
 
 
 def themes_of(engine: Engine, team_id: str, period: Period) -> ThemeReport:
+    """The themes of `period`'s comments against the period before's."""
     previous = period.previous()
     counts = digest_queries.answer_counts(engine, team_id=team_id, periods=[previous, period])
-    tallies = {p: NpsTally.from_scores(m.counts_by_metric(counts[p])["nps"]) for p in counts}
     now, scale_now = digest_queries.theme_comments(engine, team_id=team_id, period=period)
     before, scale_before = digest_queries.theme_comments(engine, team_id=team_id, period=previous)
-    return analyse(
-        now,
-        before,
-        nps_now=tallies[period],
-        nps_before=tallies[previous],
-        scale_now=scale_now,
-        scale_before=scale_before,
-    )
+    return analyse_period(counts[period], counts[previous], now, before, (scale_now, scale_before))
 
 
 def with_summaries(analyzer: Any, report: ThemeReport, locale: str) -> ThemeReport:

@@ -25,7 +25,7 @@ from core import metrics as m
 from core.drivers import Decomposition, decompose
 from core.periods import KINDS, Period, periods_back
 from core.report import CSI_WEIGHTS, EMPTY_FOLLOWUP
-from core.themes import Comment, NpsTally, ThemeReport, ThemeStat, analyse
+from core.themes import Comment, ThemeReport, ThemeStat, analyse_period
 
 HEADLINE: tuple[str, ...] = ("nps", "csat", "ces", "csi")
 # The mail follow-up of the period's detractors (core.mail.loop_figures), 0 without mail.
@@ -252,26 +252,6 @@ def _drivers(
     return result, notes
 
 
-def _themes(
-    counts_now: pd.DataFrame,
-    counts_before: pd.DataFrame,
-    comments_now: Sequence[Comment],
-    comments_before: Sequence[Comment],
-    scale: tuple[float, float],
-) -> ThemeReport:
-    tallies = [
-        NpsTally.from_scores(m.counts_by_metric(f)["nps"]) for f in (counts_now, counts_before)
-    ]
-    return analyse(
-        comments_now,
-        comments_before,
-        nps_now=tallies[0],
-        nps_before=tallies[1],
-        scale_now=scale[0],
-        scale_before=scale[1],
-    )
-
-
 def _notes(headline: list[HeadlineMetric], empty: bool, late: bool) -> list[str]:
     notes: list[str] = []
     if empty:
@@ -340,7 +320,9 @@ def build_digest(
         answers=answers,
         response_rate=rate,
         drivers=drivers,
-        themes=_themes(counts_now, counts_before, comments_now, comments_before, comment_scale),
+        themes=analyse_period(
+            counts_now, counts_before, comments_now, comments_before, comment_scale
+        ),
         churn=dict(metrics_report.get("churn") or {}),
         retention=dict(metrics_report.get("retention") or {}),
         clv=dict(metrics_report.get("clv") or {}),

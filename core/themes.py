@@ -28,11 +28,15 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import snowballstemmer
 
+from core import metrics as m
 from core.text import LANGUAGES, LEXICON_DIR, detect_language, redact, words
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def N_(msgid: str) -> str:
@@ -326,12 +330,15 @@ class NpsTally:
     @classmethod
     def from_scores(cls, counts: Mapping[int, int]) -> NpsTally:
         """From answers per score 0-10 (`core.metrics.counts_by_metric(...)["nps"]`)."""
-        n = sum(counts.values())
-        return cls(n, math.fsum(_nps_value(int(s)) * c for s, c in counts.items()))
+        result = m.nps(counts)
+        return cls.of(result.promoters, result.passives, result.detractors)
 
 
 def _nps_value(score: int) -> float:
-    return 100.0 if score >= 9 else (-100.0 if score <= 6 else 0.0)
+    # One answer's part of NPS, with core.metrics' promoter and passive bounds.
+    if score >= m.PROMOTER_THRESHOLDS["nps"]:
+        return 100.0
+    return 0.0 if score >= m.NPS_PASSIVE_MIN else -100.0
 
 
 @dataclass(frozen=True)
@@ -558,6 +565,29 @@ def analyse(
     stats.sort(key=lambda t: (-t.count, -t.before, KEYS.index(t.key)))
     return ThemeReport(
         len(now), len(before), stats, change, nps_before.score if nps_before else None
+    )
+
+
+def analyse_period(
+    counts_now: pd.DataFrame,
+    counts_before: pd.DataFrame,
+    comments_now: Sequence[Comment],
+    comments_before: Sequence[Comment] = (),
+    scale: tuple[float, float] = (1.0, 1.0),
+) -> ThemeReport:
+    """`analyse` of two periods' comments, with their NPS tallies taken from the periods'
+    answer counts (metric, score, n frames): what the digest, `/cx themes`, the App Home
+    and the insight cards all read."""
+    now, before = (
+        NpsTally.from_scores(m.counts_by_metric(f)["nps"]) for f in (counts_now, counts_before)
+    )
+    return analyse(
+        comments_now,
+        comments_before,
+        nps_now=now,
+        nps_before=before,
+        scale_now=scale[0],
+        scale_before=scale[1],
     )
 
 
