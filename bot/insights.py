@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -41,6 +42,10 @@ from core.analyzer import (
     similar,
 )
 from core.text import detect_language
+
+if TYPE_CHECKING:
+    from core.periods import Period
+    from core.themes import ThemeReport
 from storage import insights as store
 
 log = logging.getLogger(__name__)
@@ -315,7 +320,6 @@ def customers_line(
 ) -> str | None:
     """ "12 customers said this this month (late delivery)": the customers' comments of the
     insight's month on the themes it names, or None when none does."""
-    from bot.themes import themes_of
     from bot.views.themes import linked_line
     from core.periods import period_containing
     from core.themes import linked
@@ -323,12 +327,24 @@ def customers_line(
     tz = workspace_tz(engine, team_id=team_id, default=_defaults.timezone)
     month = period_containing("month", card.created_at.astimezone(tz).date())
     try:
-        report = themes_of(engine, team_id, month)
+        report = _month_themes(engine, team_id, month, int(time.time() // THEMES_FRESH_SECONDS))
     except Exception:
         # The card matters more than the count: post it without the line.
         log.exception("insights: counting the customers on insight %s's themes failed", card.id)
         return None
     return linked_line(linked(card.text, report), "month", t)
+
+
+# How long one month's theme counts serve the cards: every vote or status change renders
+# the card again, and reading a busy month's comments takes a second or more.
+THEMES_FRESH_SECONDS = 600
+
+
+@functools.lru_cache(maxsize=32)
+def _month_themes(engine: Engine, team_id: str, month: Period, _window: int) -> ThemeReport:
+    from bot.themes import themes_of
+
+    return themes_of(engine, team_id, month)
 
 
 def after_send(
