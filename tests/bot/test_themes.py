@@ -96,3 +96,23 @@ def test_themes_of_a_quiet_period_and_a_bad_period(slack: Any, services: Any) ->
 def test_help_lists_themes(slack: Any) -> None:
     text = reply(slack, slack.command("/cx", "help"))
     assert "/cx themes [week|month|quarter]" in text
+
+
+HOSTILE = (
+    "The parcel arrived {n} days late <!channel> <@U0BOSS> see "
+    "<https://evil.example/t|tracking> & <b>bold</b>"
+)
+
+
+def test_a_quote_mentions_no_one_and_links_nowhere(slack: Any, services: Any) -> None:
+    """Customers' words reach the channel as words: a broadcast, a mention, a labelled link
+    and markup in a comment are shown, none of them acts."""
+    rows: list[tuple[str, int, str | None]] = [("2026-11-11", 10, None)] * 5
+    rows += [("2026-11-18", 2, HOSTILE.format(n=3 + i)) for i in range(6)]
+    store(services.engine, rows)
+    text = reply(slack, slack.command("/cx", "themes"))
+    assert "*late delivery*" in text and "> “" in text
+    assert "<!channel>" not in text and "<!" not in text
+    assert "<@U0BOSS>" not in text and "@U0BOSS" in text
+    assert "<https://evil.example" not in text and "tracking (https://evil.example/t)" in text
+    assert "&amp; &lt;b&gt;bold&lt;/b&gt;" in text

@@ -66,3 +66,22 @@ def test_otherwise_the_offline_result_stands(
     text = reply(slack, slack.command("/cx", "themes"))
     assert "*late delivery*" in text and "12 comments" in text
     assert "furious" not in text and "Summaries by the language model" not in text
+
+
+def test_a_summary_mentions_no_one_and_links_nowhere(
+    slack: Any, services: Services, model: OpenAIServer
+) -> None:
+    """A model that was talked into pinging or linking (a comment can ask it to) still
+    reaches the channel as plain words."""
+    store(services.engine, two_weeks())
+    model.script(
+        answer(
+            "12 customers say parcels came late <!here> <@U0BOSS>, see "
+            "<https://evil.example|the fix> or www.evil.example; NPS -100 among them."
+        )
+    )
+    text = reply(slack, slack.command("/cx", "themes"))
+    assert "Summaries by the language model, checked against the counts." in text
+    assert "_12 customers say parcels came late" in text
+    assert "<!here>" not in text and "@here" not in text
+    assert "U0BOSS" not in text and "evil.example" not in text
