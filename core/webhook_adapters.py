@@ -116,6 +116,11 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: Any) -> list[Any]:
+    """`value` where it is a JSON array, else an empty one (see `_obj`)."""
+    return value if isinstance(value, list) else []
+
+
 def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
@@ -206,8 +211,8 @@ def typeform_answers(payload: Any, query: Query) -> Adapted:
         return _not_object("Typeform", "form_response")
     definition = _obj(response.get("definition"))
     fields = {
-        f.get("id"): f
-        for f in (definition.get("fields") or [])
+        str(f["id"]): f
+        for f in _list(definition.get("fields"))
         if isinstance(f, dict) and f.get("id")
     }
     hidden = _obj(response.get("hidden"))
@@ -215,7 +220,7 @@ def typeform_answers(payload: Any, query: Query) -> Adapted:
     refused: list[tuple[Refused, str]] = []
     texts: list[str] = []
     email: str | None = None
-    for given in response.get("answers") or []:
+    for given in _list(response.get("answers")):
         if not isinstance(given, dict):
             continue
         ref = _obj(given.get("field"))
@@ -283,12 +288,12 @@ def typeform_answers(payload: Any, query: Query) -> Adapted:
 
 
 def _choice_score(given: Mapping[str, Any], spec: Mapping[str, Any], metric: str | None) -> Any:
-    label = (given.get("choice") or {}).get("label")
+    label = _obj(given.get("choice")).get("label")
     if not isinstance(label, str):
         return None
     if label.strip().isdigit():
         return int(label.strip())
-    choices = [c.get("label") for c in spec.get("choices") or [] if isinstance(c, dict)]
+    choices = [c.get("label") for c in _list(spec.get("choices")) if isinstance(c, dict)]
     size = {"csat": 5, "ces": 7}.get(metric or "")
     if size is None or len(choices) != size or label not in choices:
         return None

@@ -494,6 +494,15 @@ def test_signed_but_hostile_bodies_get_a_clear_400_and_no_traceback(
         b"[1, 2]": "JSON object",
         b'{"event_type": "form_response", "form_response": []}': "JSON object",
         b'{"event_type": "form_response", "form_response": {"answers": "x"}}': "no NPS",
+        b'{"event_type": "form_response", "form_response": {"answers": 5}}': "no NPS",
+        # Parts of the right name and the wrong type: a number where a list belongs.
+        b'{"event_type": "form_response", "form_response": {"definition": {"fields": 5}, '
+        b'"answers": [{"type": "number", "number": 4, "field": {"id": "q", "type": "rating"}}]}}': (
+            "which metric"
+        ),
+        b'{"event_type": "form_response", "form_response": {"definition": {"fields": [{"id": "q", '
+        b'"title": "How satisfied were you?", "choices": 5}]}, "answers": [{"type": "choice", '
+        b'"choice": 5, "field": {"id": "q", "type": "multiple_choice"}}]}}': "no NPS",
         surrogate: "surrogate",
     }
     settings_store.set(services.engine, team_id=TEAM, key="webhook.typeform_secret",
