@@ -29,7 +29,7 @@ import pandas as pd
 
 from core import ingest
 from core.ingest import FileError, Rejected
-from core.webhook_adapters import metric_from_name, metric_from_text
+from core.webhook_adapters import METRIC_NAMES, field_key, metric_from_name, metric_from_text
 
 # --------------------------------------------------------------------------- the layouts
 
@@ -361,15 +361,11 @@ def detect(head: bytes, options: Options | None = None) -> Layout:
     return found
 
 
-def _key(name: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
 def _detect_csv(rows: list[list[str]]) -> Layout | None:
     if not rows:
         return None
     names = [n.strip() for n in rows[0]]
-    keys = {_key(n) for n in names}
+    keys = {field_key(n) for n in names}
     if (
         len(rows) >= 3
         and "responseid" in keys
@@ -389,7 +385,7 @@ def _detect_csv(rows: list[list[str]]) -> Layout | None:
     table = ingest.response_header_map(names)
     if all(c in table for c in ingest.RESPONSE_REQUIRED):
         return CXBOT
-    if _key(names[0]) in _GOOGLE_TIMESTAMPS:
+    if field_key(names[0]) in _GOOGLE_TIMESTAMPS:
         return GOOGLE_FORMS
     return None
 
@@ -405,7 +401,7 @@ def _detect_json(items: list[Any]) -> Layout | None:
     first = objects[0]
     if "__envelope__" in first:
         return BY_NAME[first["__envelope__"]]
-    keys = {_key(str(k)) for k in first}
+    keys = {field_key(str(k)) for k in first}
     if "surveytype" in keys or ("person" in keys and "score" in keys):
         return DELIGHTED
     if "answer" in keys and ({"questiontype", "responded", "responseid"} & keys):
@@ -682,12 +678,12 @@ def _suffix_key(name: str) -> str:
     """A field name without the tool's decoration: `person.plan`, `properties.Plan`,
     `segment_c` (AskNicely custom fields) all become `plan` / `segment`."""
     name = re.sub(r"^(person|properties|person_properties|contact|hidden)\.", "", name)
-    return _key(re.sub(r"_c$", "", name))
+    return field_key(re.sub(r"_c$", "", name))
 
 
 def _plan(table: _Table, layout: Layout, options: Options) -> Plan:
     plan = Plan(layout)
-    keys = [_key(n) for n in table.names]
+    keys = [field_key(n) for n in table.names]
     meta = _META.get(layout.name, set())
 
     def find(*wanted: str) -> int | None:
@@ -1139,14 +1135,6 @@ def _localise(naive: str, tz: ZoneInfo | None) -> str:
 # --------------------------------------------------------------------------- answers
 
 
-# Metric names the API layouts use; five stars and smileys are 1-5 satisfaction scales
-# (as in core.webhook_adapters for Delighted's webhook).
-_METRIC_NAMES = {
-    "nps": "nps", "csat": "csat", "ces": "ces", "five_star": "csat", "5star": "csat",
-    "smileys": "csat",
-}  # fmt: skip
-
-
 def _answers(
     table: _Table, plan: Plan, options: Options
 ) -> Iterator[tuple[int, dict[str, str], dict[str, str], str | None]]:
@@ -1177,7 +1165,7 @@ def _answers(
             metric = q.metric or ""
             if q.metric_col is not None:
                 metric = row[q.metric_col].strip()
-                metric = _METRIC_NAMES.get(metric.lower(), metric)
+                metric = METRIC_NAMES.get(metric.lower(), metric)
             answer = {
                 **base,
                 "responded_at": moment,

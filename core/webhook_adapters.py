@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from core.metrics import SCORE_RANGES
+
 # Standard Webhooks' suggested tolerance; Formbricks' docs use the same five minutes.
 TIMESTAMP_TOLERANCE_SECONDS = 300
 
@@ -79,8 +81,14 @@ _CES_WORDS = re.compile(
 _CSAT_WORDS = re.compile(
     r"\b(satisf\w*|fornøyd\w*|fornøjet|tilfreds\w*|nöjd\w*|tillfreds\w*)", re.IGNORECASE
 )
-# (lowest, highest) of each metric's scale (DOMAIN.md)
-_SCALES = {(0, 10): "nps", (1, 5): "csat", (1, 7): "ces"}
+_SCALES = {scale: metric for metric, scale in SCORE_RANGES.items()}
+# The tools' own names for a survey or question type that is one of the metrics (Delighted's
+# survey_type, AskNicely's question_type): five stars and smileys are 1-5 satisfaction
+# scales; eNPS (employees), PMF and thumbs are not a customer metric.
+METRIC_NAMES = {
+    "nps": "nps", "csat": "csat", "ces": "ces", "five_star": "csat", "5star": "csat",
+    "smileys": "csat",
+}  # fmt: skip
 
 
 def metric_from_text(text: str) -> str | None:
@@ -121,7 +129,8 @@ def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _key(name: str) -> str:
+def field_key(name: str) -> str:
+    """A field or column name compared loosely: `Customer ID`, `customer_id`, `customerId`."""
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
@@ -141,7 +150,7 @@ def _extras(*sources: Any) -> dict[str, str]:
     for source in sources:
         if not isinstance(source, Mapping):
             continue
-        named = {_key(str(k)): v for k, v in source.items()}
+        named = {field_key(str(k)): v for k, v in source.items()}
         for target, names in _EXTRA_FIELDS.items():
             if target in found:
                 continue
@@ -163,12 +172,23 @@ def _answer(
     return item
 
 
-def _ids(base: str | None, keys: Sequence[str]) -> list[str | None]:
-    """One response id per answer of a response: the tool's own for the first (so a
-    re-delivery, or that tool's export, is a duplicate), with the question for the rest."""
-    if not base:
-        return [None] * len(keys)
-    return [base if i == 0 else f"{base}:{k}" for i, k in enumerate(keys)]
+# A scored question of a response: (question key, metric, score, label for reasons).
+Scored = tuple[str, str, Any, str]
+
+
+def _response_answers(
+    response_id: str | None, responded_at: Any, scores: Sequence[Scored], **extra: Any
+) -> Adapted:
+    """One answer per scored question of one response, sharing its other fields. The
+    tool's own response id goes to the first (so a re-delivery, or that tool's export, is
+    a duplicate), with the question's key after it for the rest."""
+    items: list[Item] = []
+    labels: list[str] = []
+    for n, (key, metric, score, label) in enumerate(scores):
+        rid = (response_id if n == 0 else f"{response_id}:{key}") if response_id else None
+        items.append(_answer(rid, responded_at, metric, score, **extra))
+        labels.append(label)
+    return Adapted(items, labels)
 
 
 def _not_object(title: str, what: str) -> Adapted:
@@ -216,7 +236,7 @@ def typeform_answers(payload: Any, query: Query) -> Adapted:
         if isinstance(f, dict) and f.get("id")
     }
     hidden = _obj(response.get("hidden"))
-    scores: list[tuple[str, str, Any, str]] = []  # (field id, metric, score, title)
+    scores: list[Scored] = []
     refused: list[tuple[Refused, str]] = []
     texts: list[str] = []
     email: str | None = None
@@ -272,19 +292,11 @@ def typeform_answers(payload: Any, query: Query) -> Adapted:
     extra = _extras(hidden)
     extra.setdefault("customer_id", email or "")
     comment = "\n".join(texts) or None
-    items: list[Item] = []
-    labels: list[str] = []
-    for rid, (_, metric, score, label) in zip(
-        _ids(token, [s[0] for s in scores]), scores, strict=True
-    ):
-        items.append(
-            _answer(rid, response.get("submitted_at"), metric, score, comment=comment, **extra)
-        )
-        labels.append(label)
-    for reason, label in refused:
-        items.append(reason)
-        labels.append(label)
-    return Adapted(items, labels)
+    found = _response_answers(token, response.get("submitted_at"), scores, comment=comment, **extra)
+    return Adapted(
+        [*found.items, *(reason for reason, _ in refused)],
+        [*found.labels, *(label for _, label in refused)],
+    )
 
 
 def _choice_score(given: Mapping[str, Any], spec: Mapping[str, Any], metric: str | None) -> Any:
@@ -311,17 +323,6 @@ def delighted_signed(secret: str, body: bytes, headers: Headers, now: float) -> 
     return bool(given) and hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
 
 
-# Delighted's survey types that are one of the product's metrics (five stars and smileys
-# are 1-5 satisfaction scales); eNPS (employees), PMF and thumbs are not.
-_DELIGHTED_TYPES = {
-    "nps": "nps",
-    "csat": "csat",
-    "ces": "ces",
-    "five_star": "csat",
-    "smileys": "csat",
-}
-
-
 def _epoch(value: Any) -> Any:
     if isinstance(value, int | float) and not isinstance(value, bool):
         try:
@@ -342,7 +343,7 @@ def delighted_answers(payload: Any, query: Query) -> Adapted:
         return _not_object("Delighted", "event_data")
     label = f"survey response {data.get('id')}"
     kind = data.get("survey_type")
-    metric = _DELIGHTED_TYPES.get(str(kind).lower()) if kind is not None else "nps"
+    metric = METRIC_NAMES.get(str(kind).lower()) if kind is not None else "nps"
     if metric is None:
         return Adapted(
             [
@@ -412,7 +413,7 @@ def formbricks_answers(payload: Any, query: Query) -> Adapted:
     # Formbricks sends no question types, so the URL may say which question is which:
     # ?team=T...&nps=<question id>&comment=<question id>.
     chosen = {m: (query.get(m) or [""])[0] for m in ("nps", "csat", "ces", "comment")}
-    scores: list[tuple[str, str, Any]] = []
+    scores: list[Scored] = []
     for qid, value in answers.items():
         if not isinstance(value, int | float) or isinstance(value, bool):
             continue
@@ -420,7 +421,7 @@ def formbricks_answers(payload: Any, query: Query) -> Adapted:
         if metric is None and not any(chosen[m] for m in ("nps", "csat", "ces")):
             metric = metric_from_name(qid)
         if metric is not None:
-            scores.append((qid, metric, value))
+            scores.append((qid, metric, value, qid))
     if not scores:
         numbers = ", ".join(
             f"{q}={v}"
@@ -452,23 +453,8 @@ def formbricks_answers(payload: Any, query: Query) -> Adapted:
     fallback = contact.get("userId") or attrs.get("email") or contact.get("id") or ""
     extra.setdefault("customer_id", str(fallback))
     rid = response.get("id") if isinstance(response.get("id"), str) else None
-    items: list[Item] = []
-    labels: list[str] = []
-    for qid_rid, (qid, metric, score) in zip(
-        _ids(rid, [s[0] for s in scores]), scores, strict=True
-    ):
-        items.append(
-            _answer(
-                qid_rid,
-                response.get("createdAt"),
-                metric,
-                score,
-                comment="\n".join(texts) or None,
-                **extra,
-            )
-        )
-        labels.append(qid)
-    return Adapted(items, labels)
+    comment = "\n".join(texts) or None
+    return _response_answers(rid, response.get("createdAt"), scores, comment=comment, **extra)
 
 
 # ---------------------------------------------------------------------- the tools
