@@ -430,3 +430,40 @@ def test_cli_close_does_not_wait_forever_for_an_unreachable_slack(
     assert "the results are still queued" in closed.stdout
     assert time.monotonic() - began < 15
     assert localslack.messages(RESULTS) == []
+
+
+def test_free_text_reaches_the_results_as_named_themes_that_cannot_act() -> None:
+    """The results show what people wrote only as themes: the product's names for what
+    they wrote, and an older stored result's words, shown as words."""
+    from datetime import UTC, datetime
+
+    from bot.i18n import translator
+    from bot.views import pulse as views
+    from core.surveys import RoundResults, compute_results, parse_definition
+
+    definition = parse_definition(
+        {
+            "name": "Ideas",
+            "audience": "C0PULSE01",
+            "anonymous": True,
+            "questions": [{"id": "idea", "type": "text", "text": "One thing to do better"}],
+        }
+    )
+    written = [
+        {
+            "idea": f"<!channel> the parcel came {n} days late, ask <@U0BOSS> <https://evil.example|why>"
+        }
+        for n in range(3, 9)
+    ]
+    results = compute_results(definition, written, asked=6, themes=glue.themes)
+    assert results.questions[0].themes == [("late delivery", 6)]
+    stored = RoundResults.from_json(results.to_json())
+    stored.questions[0].themes.append(("<!channel> <@U0BOSS> *now*", 2))
+    t = translator("en")
+    message = views.results_message(
+        definition, stored, t, opened_at=datetime(2026, 11, 23, tzinfo=UTC), tz=UTC
+    )
+    raw = str(message)
+    assert "late delivery (6)" in raw
+    assert "<!channel>" not in raw and "<@U0BOSS>" not in raw and "evil.example" not in raw
+    assert "&lt;!channel&gt; &lt;@U0BOSS&gt; *now* (2)" in raw
