@@ -509,14 +509,7 @@ def _summed(frame: pd.DataFrame, keys: list[str], extra: pd.Series | None = None
 
 
 def _sum_by_metric(grouped: pd.Series) -> dict[str, dict[int, int]]:
-    result: dict[str, dict[int, int]] = {m: {} for m in METRICS}
-    for (raw, score), count in grouped.items():
-        name = raw.strip().lower() if isinstance(raw, str) else raw
-        if name not in result:
-            raise ValueError(f"metric must be one of {', '.join(METRICS)}, not {_shown(raw)!r}")
-        s = _check_score(name, score)
-        result[name][s] = result[name].get(s, 0) + _as_int(count, f"{name} count")
-    return result
+    return counts_of_rows((metric, score, n) for (metric, score), n in grouped.items())
 
 
 def _metric_set(counts: Mapping[str, Mapping[int, int]]) -> MetricSet:
@@ -556,16 +549,11 @@ def breakdown(frame: pd.DataFrame, by: str) -> list[BreakdownRow]:
     names = np.array([*(_key(u) for u in uniques), NONE_KEY], dtype=object)
     keys = pd.Series(names[codes], index=frame.index)  # code -1 (missing) picks NONE_KEY
     sums = _summed(frame, ["metric", "score"], extra=keys)
-    rows: list[BreakdownRow] = []
-    for key, group in sums.groupby(level="key", sort=False):
-        metrics = _metric_set(_sum_by_metric(group.droplevel("key")))
-        n = metrics.nps.n + metrics.csat.n + metrics.ces.n
-        rows.append(BreakdownRow(str(key), metrics.nps, metrics.csat, metrics.ces, n))
-    rows.sort(key=lambda r: (-r.n, r.key))
-    return rows
+    # pandas only sums the frame; the few dozen sums take the plain rows' path.
+    return breakdown_rows((key, metric, score, n) for (key, metric, score), n in sums.items())
 
 
-# --- plain rows ---------------------------------------------------------------------
+# --- plain rows (what the counts tables give; the frame functions above end here too) ----
 
 CountRow = tuple[object, object, int]  # (metric, score, n)
 KeyedRow = tuple[object, object, object, int]  # (key, metric, score, n)
