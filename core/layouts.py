@@ -237,9 +237,14 @@ def options_from(
         )
         if unknown:
             raise ValueError(f"mapping: unknown key {sorted(unknown)[0]!r}")
+        for key in (*FIELDS, *QUESTION_KEYS, "source", "date_order", "timezone"):
+            if isinstance(item.get(key), list | dict):
+                raise ValueError(f"mapping: {key} is one column name or word, not a list")
         for key in FIELDS:
             if item.get(key):
                 fields[key] = str(item[key])
+        if not isinstance(item.get("questions") or [], list):
+            raise ValueError("mapping: questions is a list of {score: COLUMN, ...}")
         listed = list(item.get("questions") or [])
         if item.get("score"):
             listed.insert(0, {k: item.get(k) for k in QUESTION_KEYS})
@@ -248,6 +253,8 @@ def options_from(
         for q in listed:
             if not isinstance(q, Mapping) or not q.get("score"):
                 raise ValueError("mapping: each question needs score: COLUMN")
+            if any(isinstance(q.get(k), list | dict) for k in QUESTION_KEYS):
+                raise ValueError("mapping: a question's score, metric and comment are one each")
             metric = str(q["metric"]).strip().lower() if q.get("metric") else None
             if metric is not None and metric not in ("nps", "csat", "ces"):
                 raise ValueError(f"mapping: metric {metric!r} is not nps, csat or ces")

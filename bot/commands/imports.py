@@ -320,6 +320,8 @@ def _layout_options(
             content = yaml.safe_load(map_file.read_text(encoding="utf-8-sig"))
         except OSError as exc:
             common.fail(f"--map-file: cannot read {map_file}: {exc.strerror or exc}", 2)
+        except UnicodeDecodeError:
+            common.fail(f"--map-file: {map_file} is not UTF-8 text", common.EXIT_USAGE)
         except yaml.YAMLError as exc:
             common.fail(f"--map-file: {map_file} is not YAML: {exc}", common.EXIT_USAGE)
         if not isinstance(content, dict):

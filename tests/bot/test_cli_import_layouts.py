@@ -294,6 +294,27 @@ def test_timezone_option_overrides_the_layouts_zone(
     assert moment(row["responded_at"]) == datetime(2026, 11, 20, 22, 30)
 
 
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"score: [How likely, Why]\n", "score is one column name"),
+        (b"questions: 5\n", "questions is a list"),
+        (b"questions: [{score: {a: 1}}]\n", "one each"),
+        (b"\xff\xfe\x00score", "not UTF-8"),
+    ],
+)
+def test_a_map_file_of_the_wrong_shape_is_a_usage_error(
+    cli: Callable[..., Result], tmp_path: Path, content: bytes, reason: str
+) -> None:
+    mapping = tmp_path / "map.yaml"
+    mapping.write_bytes(content)
+    result = cli(
+        "import", "responses", str(copy(tmp_path, "custom.csv")), "--map-file", str(mapping)
+    )
+    assert result.exit_code == 2, result.output
+    assert reason in result.stderr
+
+
 def test_map_and_map_file_read_a_custom_file(
     cli: Callable[..., Result], db: Engine, tmp_path: Path
 ) -> None:
