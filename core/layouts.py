@@ -1078,7 +1078,7 @@ def moments(
                 out.append(_localise(naive, tz))
             continue
         m = _DMY.fullmatch(v)
-        if m:
+        if m and min(int(m.group(1)), int(m.group(2))) <= 12:
             pending.append((len(out), m))
             out.append(v)
             continue

@@ -294,6 +294,23 @@ def test_timezone_option_overrides_the_layouts_zone(
     assert moment(row["responded_at"]) == datetime(2026, 11, 20, 22, 30)
 
 
+def test_a_date_that_is_neither_order_is_that_rows_reason(
+    cli: Callable[..., Result], db: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "forms.csv"
+    path.write_text(
+        "Timestamp,How likely are you to recommend us?\n"
+        "16/11/2026 10:00:00,9\n"
+        "31/31/2026 10:00:00,7\n",
+        encoding="utf-8",
+    )
+    result = cli("import", "responses", str(path))
+    assert result.exit_code == 0, result.output
+    assert "line 3: responded_at 31/31/2026 10:00:00 is not a date" in result.stderr
+    assert "mix day-first" not in result.output
+    assert [day(r["local_day"]) for r in stored(db)] == [date(2026, 11, 16)]
+
+
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
