@@ -41,8 +41,12 @@ SENT_NOBODY = N_(
 )
 
 
-def sent_text(t: Translator, opened: store.OpenedRound, name: str, cooldown_days: int) -> str:
-    """What the sender reads once a round opened; a round that reached no one says why."""
+def sent_text(
+    t: Translator, opened: store.OpenedRound, number: int, name: str, cooldown_days: int
+) -> str:
+    """What the sender reads once a round opened (`number`: which round of its survey,
+    as /pulse close says it); a round that reached no one says why."""
+    name = escape(name)
     if opened.asked == 0 and opened.skipped_cooldown:
         return t.ngettext(
             "Round {round} of “{name}” went out to no one: the {skipped} person in its "
@@ -50,18 +54,18 @@ def sent_text(t: Translator, opened: store.OpenedRound, name: str, cooldown_days
             "Round {round} of “{name}” went out to no one: all {skipped} people in its "
             "audience were asked within the last {days} days (pulse.cooldown_days).",
             opened.skipped_cooldown,
-            round=opened.round.id,
+            round=number,
             name=name,
             skipped=t.number(opened.skipped_cooldown, 0),
             days=t.number(cooldown_days, 0),
         )
     if opened.asked == 0:
-        return t.gettext(SENT_NOBODY, round=opened.round.id, name=name)
+        return t.gettext(SENT_NOBODY, round=number, name=name)
     return t.ngettext(
         "Round {round} of “{name}” is going out to {count} person.",
         "Round {round} of “{name}” is going out to {count} people.",
         opened.asked,
-        round=opened.round.id,
+        round=number,
         name=name,
         count=t.number(opened.asked, 0),
     )
@@ -157,7 +161,7 @@ def register(app: App, services: Services) -> None:
             services.engine, team_id=team, definition=definition, created_by=user, now=now
         )
         t = _t(context)
-        lines = [t.gettext(CREATED, id=survey_id, name=t.gettext(definition.name))]
+        lines = [t.gettext(CREATED, id=survey_id, name=escape(t.gettext(definition.name)))]
         upcoming = next_occurrence(definition.schedule, anchor=now, after=now, default_tz=str(tz))
         if upcoming is not None:
             lines.append(t.gettext(NEXT_ROUND, when=t.timestamp(upcoming, tz)))
@@ -166,8 +170,7 @@ def register(app: App, services: Services) -> None:
             try:
                 opened = glue.start_round(services, team_id=team, survey=survey, client=client)
                 if opened is not None:
-                    days = glue.cooldown_days(services.engine, team)
-                    lines.append(sent_text(t, opened, t.gettext(survey.name), days))
+                    lines.append(_sent(team, survey, opened, t))
             except glue.AudienceError as exc:
                 lines.append(t.gettext(SEND_FAILED, reason=str(exc)))
         client.chat_postMessage(channel=user, text="\n".join(lines))
@@ -311,9 +314,14 @@ def register(app: App, services: Services) -> None:
             _tell(respond, t.gettext(SEND_FAILED, reason=str(exc)))
             return
         if opened is not None:
-            name = t.gettext(survey.name)
-            days = glue.cooldown_days(services.engine, team)
-            _tell(respond, sent_text(t, opened, name, days))
+            _tell(respond, _sent(team, survey, opened, t))
+
+    def _sent(team: str, survey: store.SurveyInfo, opened: store.OpenedRound, t: Translator) -> str:
+        number = store.round_number(
+            services.engine, team_id=team, survey_id=survey.id, round_id=opened.round.id
+        )
+        days = glue.cooldown_days(services.engine, team)
+        return sent_text(t, opened, number, t.gettext(survey.name), days)
 
     def _close(respond: Respond, team: str, survey: store.SurveyInfo, t: Translator) -> None:
         info = store.open_round_of(services.engine, team_id=team, survey_id=survey.id)

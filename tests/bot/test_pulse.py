@@ -467,3 +467,38 @@ def test_free_text_reaches_the_results_as_named_themes_that_cannot_act() -> None
     assert "late delivery (6)" in raw
     assert "<!channel>" not in raw and "<@U0BOSS>" not in raw and "evil.example" not in raw
     assert "&lt;!channel&gt; &lt;@U0BOSS&gt; *now* (2)" in raw
+
+
+def test_send_numbers_the_round_within_its_survey(
+    slack: SlackKit, localslack: LocalSlack, services: Services, clock: FakeClock
+) -> None:
+    """Round ids run across surveys; /pulse send says which round of this survey it is,
+    as /pulse close does, with the survey's name shown literally."""
+    from core.surveys import parse_definition
+
+    for letter in "AB":
+        people = [f"U0S{letter}{i}" for i in range(3)]
+        for user in people:
+            localslack.add_user(user, f"s{letter.lower()}{user[-1]}")
+        localslack.add_channel(f"C0SEND{letter}", f"send-{letter.lower()}", members=people)
+    ids = [
+        store.create_survey(
+            services.engine,
+            team_id="T0CXLOCAL",
+            definition=parse_definition(
+                {
+                    "name": name,
+                    "audience": f"C0SEND{letter}",
+                    "anonymous": False,
+                    "questions": [{"id": "enps", "type": "nps", "text": "Recommend us?"}],
+                }
+            ),
+            created_by=ADMIN,
+            now=clock.now,
+        )
+        for letter, name in (("A", "First"), ("B", "Second & <b>"))
+    ]
+    first = slack.wait_reply(slack.command("/pulse", f"send {ids[0]}", user=ADMIN))
+    assert "Round 1 of “First” is going out to 3 people." in first.get("text", "")
+    second = slack.wait_reply(slack.command("/pulse", f"send {ids[1]}", user=ADMIN))
+    assert "Round 1 of “Second &amp; &lt;b&gt;” is going out to 3 people." in second.get("text", "")
