@@ -36,6 +36,23 @@ class FakeClock:
         return self.now
 
 
+class TickingClock(FakeClock):
+    """Real time plus whatever the test added: for tests whose background dispatcher (the
+    outbox) runs on the services clock and must keep moving. A module opts in by
+    overriding the `clock` fixture with it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, **kw: float) -> datetime:
+        self.offset += timedelta(**kw)
+        return self()
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

@@ -27,25 +27,10 @@ from storage import outbox, settings_store
 from storage.exports import write_export
 from storage.models import Alert
 from tests.bot.slackkit import SlackKit, static_select, text_input
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, TickingClock
 from tests.storage.alerts_kit import store_answers
 
 TEAM = "T0CXLOCAL"
-
-
-class TickingClock(FakeClock):
-    """Real time plus whatever the test added: the background dispatcher keeps moving."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, **kw: float) -> datetime:
-        self.offset += timedelta(**kw)
-        return self()
 
 
 @pytest.fixture

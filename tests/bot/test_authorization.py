@@ -21,9 +21,9 @@ from storage import alerts as alert_store
 from storage import insights as insight_store
 from storage import settings_store
 from tests.bot.slackkit import SlackKit, static_select
-from tests.bot.test_alerts import TickingClock, alert_posts, key_of
+from tests.bot.test_alerts import alert_posts, key_of
 from tests.bot.test_insights import eventually, post_of
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, TickingClock
 
 TEAM = "T0CXLOCAL"
 

@@ -28,8 +28,7 @@ from bot.views import shoutouts as shout_views
 from core.analyzer import OpenAIAnalyzer
 from storage import settings_store
 from tests.bot.slackkit import SlackKit, multi_users_select, text_input
-from tests.bot.test_shoutouts import TickingClock
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, TickingClock
 from tests.openai_server import OpenAIServer, answer
 
 TEAM = "T0CXLOCAL"

@@ -27,12 +27,12 @@ from storage import alerts as alert_store
 from storage import settings_store
 from storage.models import Alert, Insight, Response
 from tests.bot.slackkit import SlackKit
-from tests.bot.test_alerts import TickingClock, alert_posts, flat
+from tests.bot.test_alerts import alert_posts, flat
 from tests.bot.test_home import open_home
 from tests.bot.test_insights import record
 from tests.bot.test_insights import shared as shared
 from tests.bot.test_insights import team as team
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, TickingClock
 
 TEAM = "T0CXLOCAL"
 EMAIL = "kari.nordmann@example.no"

@@ -24,25 +24,10 @@ from storage import outbox, settings_store
 from storage import shoutouts as store
 from storage.models import OutboxMessage, Shoutout
 from tests.bot.slackkit import SlackKit, multi_users_select, static_select, text_input
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, TickingClock
 
 TEAM = "T0CXLOCAL"
 PROMISES = "Answer within a day; Keep it simple; Fix it right the first time"
-
-
-class TickingClock(FakeClock):
-    """Real time plus whatever the test added: the background dispatcher keeps moving."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-    def advance(self, **kw: float) -> datetime:
-        self.offset += timedelta(**kw)
-        return self()
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from bot.localslack import LocalSlack
 from bot.services import Services
 from storage import settings_store
 from tests.bot.slackkit import SlackKit
-from tests.bot.test_alerts import TickingClock, alert_posts, flat
-from tests.conftest import FakeClock
+from tests.bot.test_alerts import alert_posts, flat
+from tests.conftest import FakeClock, TickingClock
 
 TEAM = "T0CXLOCAL"
 OSLO = ZoneInfo("Europe/Oslo")

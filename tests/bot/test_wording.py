@@ -11,8 +11,8 @@ from bot.services import Services
 from storage import settings_store
 from tests.bot.slackkit import SlackKit
 from tests.bot.test_pulse import open_modal
-from tests.bot.test_shoutouts import TickingClock, reply_text
-from tests.conftest import FakeClock
+from tests.bot.test_shoutouts import reply_text
+from tests.conftest import FakeClock, TickingClock
 
 TEAM = "T0CXLOCAL"
 
