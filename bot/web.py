@@ -293,27 +293,9 @@ class WebApp:
         signed, raw = self._webhook_signed(environ, secret)
         if not signed:
             return _webhook_refused()
-        try:
-            text = raw.decode("utf-8")
-            data = json.loads(text)
-        except UnicodeDecodeError:
-            return Reply.json(400, {"error": "invalid_json", "message": "the body is not UTF-8"})
-        except json.JSONDecodeError as exc:
-            return _invalid_json(exc)
-        except RecursionError:
-            # Nested too deeply for the parser somewhere: each item on its own, so the
-            # answers beside the deep one are still stored.
-            parts = json_array_items(text)
-            if parts is None:
-                return Reply.json(400, {"error": "invalid_json", "message": TOO_DEEP_REASON})
-            data = []
-            for part in parts:
-                try:
-                    data.append(json.loads(part))
-                except RecursionError:
-                    data.append(_TooDeep())
-                except json.JSONDecodeError as exc:
-                    return _invalid_json(exc)
+        data, bad = _json_body(raw)
+        if bad is not None:
+            return bad
         return self._store_answers(team_id, data)
 
     def webhook_tool(self, tool: Tool, environ: Environ) -> Reply:
@@ -341,14 +323,9 @@ class WebApp:
                 },
             )
         assert team_id is not None  # a key was found for it
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            return Reply.json(400, {"error": "invalid_json", "message": "the body is not UTF-8"})
-        except json.JSONDecodeError as exc:
-            return _invalid_json(exc)
-        except RecursionError:
-            return Reply.json(400, {"error": "invalid_json", "message": TOO_DEEP_REASON})
+        data, bad = _json_body(raw)
+        if bad is not None:
+            return bad
         adapted = tool.adapt(data, query)
         if adapted.ignored is not None:
             log.info("ignored a %s delivery: %s", tool.title, adapted.ignored)
@@ -568,14 +545,38 @@ class _TooDeep:
     """An item of a webhook body nested too deeply to parse."""
 
 
-def _invalid_json(exc: json.JSONDecodeError) -> Reply:
-    return Reply.json(
-        400,
-        {
-            "error": "invalid_json",
-            "message": f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}",
-        },
-    )
+def _json_body(raw: bytes) -> tuple[Any, Reply | None]:
+    """A webhook's body as JSON, or the 400 that says why it is not.
+
+    An array nested too deeply for the parser somewhere is read item by item, so the
+    answers beside the deep one are still stored (`_TooDeep` in its place).
+    """
+    try:
+        text = raw.decode("utf-8")
+        return json.loads(text), None
+    except UnicodeDecodeError:
+        return None, _invalid_json("the body is not UTF-8")
+    except json.JSONDecodeError as exc:
+        return None, _invalid_json(exc)
+    except RecursionError:
+        parts = json_array_items(text)
+    if parts is None:
+        return None, _invalid_json(TOO_DEEP_REASON)
+    data: list[Any] = []
+    for part in parts:
+        try:
+            data.append(json.loads(part))
+        except RecursionError:
+            data.append(_TooDeep())
+        except json.JSONDecodeError as exc:
+            return None, _invalid_json(exc)
+    return data, None
+
+
+def _invalid_json(why: json.JSONDecodeError | str) -> Reply:
+    if isinstance(why, json.JSONDecodeError):
+        why = f"invalid JSON at line {why.lineno} column {why.colno}: {why.msg}"
+    return Reply.json(400, {"error": "invalid_json", "message": why})
 
 
 def _header_values(environ: Environ) -> dict[str, str]:
