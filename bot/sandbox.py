@@ -486,17 +486,7 @@ class Sandbox:
             "tab": "home",
             "event_ts": f"{time.time():.6f}",
         }
-        envelope = {
-            "token": "sandbox",
-            "team_id": self.team_id,
-            "api_app_id": getattr(self.slack, "app_id", "A0CXBOT"),
-            "event": event,
-            "type": "event_callback",
-            "event_id": "Ev" + secrets.token_hex(8).upper(),
-            "event_time": int(time.time()),
-            "authorizations": [{"team_id": self.team_id, "user_id": self.slack.bot_user_id}],
-        }
-        status, body = self._send(json.dumps(envelope), "application/json")
+        status, body = self._event(event)
         if status != 200:
             self.print(f"(the bot answered HTTP {status}: {body[:200]})")
             return
@@ -850,6 +840,7 @@ class Sandbox:
         self.print(f"(you reacted :{emoji}: to ({ref.strip('()')}))")
 
     def _event(self, event: dict[str, Any]) -> tuple[int, str]:
+        """`event` sent to the bot as Slack's Events API wraps it."""
         envelope = {
             "token": "sandbox",
             "team_id": self.team_id,
