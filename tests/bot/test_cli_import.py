@@ -32,19 +32,25 @@ DATA = ROOT / "tests" / "data"
 runner = CliRunner()
 
 
-@pytest.fixture
-def cli(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Result]:
-    """Runs `cxbot ...` against the test database with no Slack token (offline workspace)."""
+def cli_runner(url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Result]:
+    """Runs `cxbot ...` against the database at `url` with no Slack token (offline
+    workspace), in `tmp_path`."""
     monkeypatch.chdir(tmp_path)  # no stray .env
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CXBOT_TIMEZONE", "Europe/Oslo")
-    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("DATABASE_URL", url)
 
     def run(*args: str) -> Result:
         return runner.invoke(app, list(args), catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture
+def cli(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Result]:
+    """`cxbot ...` against the test database (SQLite, and PostgreSQL where it runs)."""
+    return cli_runner(db_url, monkeypatch, tmp_path)
 
 
 @pytest.fixture

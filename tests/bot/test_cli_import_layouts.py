@@ -14,32 +14,18 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from bot.cli import app
 from storage.db import make_engine
+from tests.bot.test_cli_import import cli_runner
 
 ROOT = Path(__file__).resolve().parents[2]
 IMPORTS = ROOT / "tests" / "data" / "imports"
-runner = CliRunner()
-
-
-def _cli(url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Result]:
-    monkeypatch.chdir(tmp_path)
-    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CXBOT_TIMEZONE", "Europe/Oslo")
-    monkeypatch.setenv("DATABASE_URL", url)
-
-    def run(*args: str) -> Result:
-        return runner.invoke(app, list(args), catch_exceptions=False)
-
-    return run
 
 
 @pytest.fixture
 def cli(sqlite_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Result]:
-    return _cli(sqlite_url, monkeypatch, tmp_path)
+    return cli_runner(sqlite_url, monkeypatch, tmp_path)
 
 
 @pytest.fixture
@@ -421,7 +407,7 @@ def test_every_row_rejected_is_bad_input(cli: Callable[..., Result], tmp_path: P
 def test_a_layout_on_postgresql(
     pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    run = _cli(pg_url, monkeypatch, tmp_path)
+    run = cli_runner(pg_url, monkeypatch, tmp_path)
     result = run("import", "responses", str(copy(tmp_path, "surveymonkey.csv")))
     assert result.exit_code == 0, result.output
     assert "accepted: 6" in result.stdout
