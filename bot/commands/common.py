@@ -57,7 +57,6 @@ QUIET = typer.Option(
     callback=_set_quiet,
     help="Print nothing but errors and what was asked for (no progress, no notes).",
 )
-FORMAT = typer.Option(TEXT, "--format", help="text or json (one JSON object on standard output).")
 
 
 def version() -> str:
@@ -75,6 +74,16 @@ def output_format(value: str) -> str:
     if chosen not in (TEXT, JSON):
         fail(f"--format: expected text or json, got {value!r}", EXIT_USAGE)
     return chosen
+
+
+# Checked as the command line is read, so a bad --format stops a command before it does
+# anything (a setting stored, demo data written) rather than after.
+FORMAT = typer.Option(
+    TEXT,
+    "--format",
+    callback=output_format,
+    help="text or json (one JSON object on standard output).",
+)
 
 
 def say(line: str, *, err: bool = False) -> None:

@@ -175,6 +175,18 @@ def test_format_json_on_summaries(cli) -> None:
     assert bad.exit_code == 2 and "--format" in bad.stderr
 
 
+def test_a_bad_format_stops_the_command_before_it_does_anything(cli) -> None:
+    refused = cli("config", "set", "alerts.sla_hours", "48", "--format", "xml")
+    assert refused.exit_code == 2 and "--format" in refused.stderr
+    cli("config", "set", "alerts.channel", "C0ALERTS")
+    assert cli("config", "unset", "alerts.channel", "--format", "xml").exit_code == 2
+    shown = json.loads(cli("config", "show", "--format", "json").stdout)
+    values = {s["key"]: s["value"] for s in shown["settings"]}
+    assert values["alerts.sla_hours"] is None and values["alerts.channel"] == "C0ALERTS"
+    assert cli("demo-data", "--format", "xml").exit_code == 2
+    assert json.loads(cli("metrics", "--format", "json").stdout)["nps"]["n"] == 0
+
+
 def test_empty_standard_input_is_an_empty_file(cli) -> None:
     result = cli("import", "responses", "-")  # CliRunner's empty input is not a terminal
     assert result.exit_code == 1 and "-: the file is empty" in result.stderr
