@@ -21,7 +21,6 @@ from tests.e2e.test_serve import SIGNING_SECRET, WEBHOOK_SECRET, Served
 pytestmark = pytest.mark.slow
 
 # The real `cxbot serve` process and its local Slack, as the serve tests start them.
-localslack = serve_kit.localslack
 served = serve_kit.served
 
 

@@ -22,6 +22,19 @@ PROMPT = r"\w+ in #[\w-]+> "
 PULSE_TITLE = r"(CUSTOMER-FOCUS CULTURE PULSE|PULS PÅ KUNDEFOKUS|PULS PÅ KUNDFOKUS)"
 
 
+def start_sandbox(workdir: Path, database: str) -> pexpect.spawn:
+    """`cxbot sandbox` in `workdir` on `database`, in a terminal wide enough for its lines."""
+    return pexpect.spawn(
+        str(CXBOT),
+        ["sandbox"],
+        cwd=str(workdir),
+        env=sandbox_env(database),
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(50, 200),
+    )
+
+
 class Walk:
     """One person at the sandbox's terminal."""
 
@@ -81,15 +94,7 @@ def alert_round(walk: Walk, user: str, words: dict[str, str]) -> None:
 def test_the_first_ten_minutes_in_english_and_norwegian(tmp_path: Path) -> None:
     started = time.monotonic()
     database = f"sqlite:///{tmp_path}/cxbot.db"
-    child = pexpect.spawn(
-        str(CXBOT),
-        ["sandbox"],
-        cwd=str(tmp_path),
-        env=sandbox_env(database),
-        encoding="utf-8",
-        timeout=30,
-        dimensions=(50, 200),
-    )
+    child = start_sandbox(tmp_path, database)
     transcript = io.StringIO()
     child.logfile_read = transcript
     walk = Walk(child)
@@ -178,15 +183,7 @@ def test_the_first_ten_minutes_in_english_and_norwegian(tmp_path: Path) -> None:
 
     # A restart keeps the channels' history: an alert posted before it is claimed after.
     assert "C0ALERTS" in (tmp_path / "cxbot.db.sandbox.json").read_text(encoding="utf-8")
-    again = pexpect.spawn(
-        str(CXBOT),
-        ["sandbox"],
-        cwd=str(tmp_path),
-        env=sandbox_env(database),
-        encoding="utf-8",
-        timeout=30,
-        dimensions=(50, 200),
-    )
+    again = start_sandbox(tmp_path, database)
     try:
         again.expect(PROMPT)
         walk = Walk(again)

@@ -53,12 +53,6 @@ def call(url: str, method: str, path: str) -> int:
 
 
 @pytest.fixture
-def localslack() -> Iterator[LocalSlack]:
-    with LocalSlack.demo(rate_limits=False) as slack:
-        yield slack
-
-
-@pytest.fixture
 def served(localslack: LocalSlack, tmp_path: Path) -> Iterator[tuple[Instance, Path]]:
     env = cxbot_env(localslack, f"sqlite:///{tmp_path / 'cxbot.db'}")
     shared = tmp_path / "prometheus"

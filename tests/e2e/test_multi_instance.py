@@ -52,12 +52,6 @@ def fresh_pg(pg_database_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def localslack() -> Iterator[LocalSlack]:
-    with LocalSlack.demo(rate_limits=False) as slack:
-        yield slack
-
-
-@pytest.fixture
 def cluster(localslack: LocalSlack, fresh_pg: str, tmp_path: Path) -> Iterator[list[Instance]]:
     env = cxbot_env(localslack, fresh_pg)
     env["CXBOT_LEADER_RETRY_SECONDS"] = str(RETRY_SECONDS)

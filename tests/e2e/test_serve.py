@@ -67,12 +67,6 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 30.0)
 
 
 @pytest.fixture
-def localslack() -> Iterator[LocalSlack]:
-    with LocalSlack.demo(rate_limits=False) as slack:
-        yield slack
-
-
-@pytest.fixture
 def served(localslack: LocalSlack, tmp_path: Path) -> Iterator[Served]:
     port = free_port()
     proc = subprocess.Popen(
