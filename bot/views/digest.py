@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 from bot.i18n import N_, Translator
 from bot.text import escape, fit, literal_parts, shown
 from bot.views.home import INSIGHT_STATUS
-from bot.views.metrics import metric_lines, period_title
+from bot.views.metrics import customers_text, metric_lines, period_title
 from bot.views.themes import behind_line, digest_theme_lines
 from core.digest import DIGITS, Digest
 from core.drivers import Contribution, Decomposition
@@ -205,18 +205,6 @@ def theme_lines(d: Digest, t: Translator) -> list[str]:
 
 
 # --------------------------------------------------------------------------- the rest
-
-
-def _customers_text(d: Digest, t: Translator, currency: str | None) -> str:
-    from decimal import Decimal
-
-    clv = d.clv.get("average")
-    return t.gettext(
-        "Churn {churn} · Retention {retention} · Average CLV {clv} (last 12 months)",
-        churn=t.percent(d.churn.get("rate")),
-        retention=t.percent(d.retention.get("rate")),
-        clv=t.money(None if clv is None else Decimal(str(clv)), currency),
-    )
 
 
 def _followup_text(d: Digest, t: Translator) -> str:
@@ -400,10 +388,13 @@ def digest_blocks(
         if themes:
             blocks.append(_section("\n".join([_("*What customers wrote about*"), *themes])))
     blocks.append(DividerBlock())
+    customers = customers_text(
+        {"churn": d.churn, "retention": d.retention, "clv": d.clv}, t, currency
+    )
     blocks.append(
         SectionBlock(
             fields=[
-                MarkdownTextObject(text=_("*Customers*") + "\n" + _customers_text(d, t, currency)),
+                MarkdownTextObject(text=_("*Customers*") + "\n" + customers),
                 MarkdownTextObject(text=_("*Detractor follow-up*") + "\n" + _followup_text(d, t)),
             ]
         )

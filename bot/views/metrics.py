@@ -22,9 +22,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.i18n import N_, Translator
-from core.metrics import shown_change
-
-SMALL_SAMPLE = 30  # DOMAIN.md: fewer answers than this are shown with a warning
+from core.metrics import SMALL_SAMPLE, shown_change
 
 ARROWS = {"rise": "↑", "fall": "↓", "stable": "→"}
 CHANGE_WORDS = {"rise": N_("rising"), "fall": N_("falling"), "stable": N_("stable")}
@@ -192,7 +190,7 @@ def metrics_blocks(
         blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
     blocks.append(DividerBlock())
     blocks.append(
-        ContextBlock(elements=[MarkdownTextObject(text=_customers_text(report, t, currency))])
+        ContextBlock(elements=[MarkdownTextObject(text=customers_text(report, t, currency))])
     )
     followup = _followup_text(report, t)
     if followup:
@@ -207,7 +205,8 @@ def metrics_fallback(report: Mapping[str, Any], kind: str, t: Translator) -> str
     return f"{period_title(kind, start, end, t)}: {values}"
 
 
-def _customers_text(report: Mapping[str, Any], t: Translator, currency: str | None) -> str:
+def customers_text(report: Mapping[str, Any], t: Translator, currency: str | None) -> str:
+    """Churn, retention and CLV of a metrics report (its `churn`, `retention`, `clv`)."""
     _ = t.gettext
     churn = (report.get("churn") or {}).get("rate")
     retention = (report.get("retention") or {}).get("rate")
