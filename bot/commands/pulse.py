@@ -11,6 +11,7 @@ from bot.commands import common
 
 if TYPE_CHECKING:
     from bot.services import Services
+    from storage.surveys import SurveyInfo
 
 pulse_app = typer.Typer(
     help="Pulse surveys: create, send a round, close a round.", no_args_is_help=True
@@ -80,7 +81,7 @@ def create_command(
     common.say(note, err=True)
 
 
-def _survey(services: Services, team_id: str, survey_id: int) -> object:
+def _survey(services: Services, team_id: str, survey_id: int) -> SurveyInfo:
     from storage import surveys as store
 
     survey = store.get_survey(services.engine, team_id=team_id, survey_id=survey_id)
@@ -117,7 +118,6 @@ def send_command(
     services, team_id = _services(team)
     client = common.slack_client(services, team_id, why=NEEDED)
     survey = _survey(services, team_id, survey_id)
-    assert isinstance(survey, store.SurveyInfo)
     if store.open_round_of(services.engine, team_id=team_id, survey_id=survey_id):
         common.fail(f"SURVEY: survey {survey_id} already has an open round; close it first")
     try:
@@ -166,7 +166,6 @@ def close_command(
 
     services, team_id = _services(team)
     survey = _survey(services, team_id, survey_id)
-    assert isinstance(survey, store.SurveyInfo)
     # Posting the results needs the workspace's token: checked before the round is closed.
     post = wait and services.settings.can_call_slack
     if post:
