@@ -19,6 +19,8 @@ from core import sla
 LOCALES = ("en", "nb", "da", "sv")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 ROUTE_PREFIX = "alerts.route."
+# The process settings a workspace setting falls back to when it is not stored.
+ENVIRONMENT = {"timezone": "CXBOT_TIMEZONE", "locale": "CXBOT_LOCALE"}
 
 
 def N_(msgid: str) -> str:

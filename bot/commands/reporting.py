@@ -304,8 +304,8 @@ def config_show(
     team_id = common.resolve_team(cfg, eng, team)
     stored = get_settings(eng, team_id=team_id)
     env = {
-        "timezone": f"CXBOT_TIMEZONE ({cfg.cxbot_timezone})",
-        "locale": f"CXBOT_LOCALE ({cfg.cxbot_locale})",
+        key: f"{variable} ({getattr(cfg, variable.lower())})"
+        for key, variable in config_keys.ENVIRONMENT.items()
     }
     if common.output_format(fmt) == common.JSON:
         rows = [

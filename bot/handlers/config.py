@@ -19,7 +19,7 @@ from bot.handlers.cx import CxCall, subcommand
 from bot.i18n import N_, Translator
 from bot.pulse import is_admin
 from bot.services import Services
-from bot.text import escape
+from bot.text import echo, escape
 from core import config_keys
 from storage import settings_store
 
@@ -61,12 +61,11 @@ NO_SUCH_CHANNEL = N_(
 SECTION_LIMIT = 3000  # Slack's limit for a section's text
 MAX_BLOCKS = 50  # Slack's limit for a message; slack_sdk does not check it
 VALUE_LIMIT = 500  # a long list of promises is cut in the overview, kept whole when stored
+ECHO_LIMIT = 100  # what was typed, shown back in a refusal
 
-# The process settings a workspace setting falls back to when it is not stored.
-_ENVIRONMENT = {"timezone": "CXBOT_TIMEZONE", "locale": "CXBOT_LOCALE"}
-
-# With `should_escape: false` (the manifest's /cx) Slack sends a picked channel as the
-# person sees it, `#cx-alerts`, not as `<#C0123ABCD|cx-alerts>`.
+# /cx has `should_escape: true` (manifest.yml): a channel Slack resolved arrives as
+# `<#C0123ABCD|cx-alerts>` and config_keys takes its ID. A bare `#cx-alerts` is one Slack
+# left as typed (a channel the person cannot see, text pasted as is): looked up by name.
 _CHANNEL_NAME = re.compile(r"^#([^\s#<>|,]{1,80})$")
 _LIST_PAGES = 20  # conversations.list pages of 1,000 looked through for a name
 
@@ -173,7 +172,7 @@ def _set(call: CxCall, words: list[str]) -> None:
             found = channel_id(call.client, named.group(1))
             if found is None:
                 text = t.gettext(
-                    NO_SUCH_CHANNEL, key=escape(key.strip()), name=_echo(named.group(1))
+                    NO_SUCH_CHANNEL, key=escape(key.strip()), name=echo(named.group(1), ECHO_LIMIT)
                 )
                 _reply(call, text)
                 return
@@ -212,13 +211,13 @@ def _refuse_value(call: CxCall, exc: config_keys.ConfigError) -> None:
             text = t.gettext(BAD_SECRET, key=escape(exc.key), expected=expected)
         else:
             text = t.gettext(
-                BAD_VALUE, key=escape(exc.key), expected=expected, value=_echo(exc.value)
+                BAD_VALUE, key=escape(exc.key), expected=expected, value=echo(exc.value, ECHO_LIMIT)
             )
         _reply(call, text)
         return
     key = exc.key if isinstance(exc, config_keys.UnknownKeyError) else ""
     suggestions = exc.suggestions if isinstance(exc, config_keys.UnknownKeyError) else []
-    text = t.gettext(UNKNOWN_KEY, key=_echo(key))
+    text = t.gettext(UNKNOWN_KEY, key=echo(key, ECHO_LIMIT))
     if suggestions:
         text += " " + t.gettext(DID_YOU_MEAN, keys=t.join(f"`{s}`" for s in suggestions))
     names = [*config_keys.KEYS, config_keys.ROUTE_PREFIX + "<segment>"]
@@ -236,8 +235,8 @@ def _entry(row: config_keys.Shown, t: Translator, services: Services) -> str:
         shown = _value(row.key, row.value, t)
     elif row.default is not None:
         shown = t.gettext(DEFAULT_VALUE, value=_code(row.default))
-    elif row.key in _ENVIRONMENT:
-        variable = _ENVIRONMENT[row.key]
+    elif row.key in config_keys.ENVIRONMENT:
+        variable = config_keys.ENVIRONMENT[row.key]
         value = getattr(services.settings, variable.lower())
         shown = t.gettext(FROM_ENVIRONMENT, variable=variable, value=_code(str(value)))
     else:
@@ -259,14 +258,6 @@ def _code(value: str) -> str:
         value = value[:VALUE_LIMIT] + "…"
     # A backtick would end the code span early; the look-alike keeps the text readable.
     return "`" + escape(value).replace("`", "ˋ") + "`"
-
-
-def _echo(value: str) -> str:
-    """What the user typed, shown back: printable, short, and unable to mention anyone."""
-    value = "".join(ch for ch in value if ch.isprintable())
-    if len(value) > 100:
-        value = value[:100] + "…"
-    return escape(value)
 
 
 def _sections(entries: Iterable[str]) -> list[tuple[str, int]]:

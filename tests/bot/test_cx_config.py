@@ -58,9 +58,10 @@ def cli(
 
 def delivered(slack: Any, text: str, user: str) -> Any:
     """`/cx` with `text` exactly as Slack delivers it, signed: entity-encoded (`&amp;`,
-    `&lt;`, `&gt;`), a channel either as typed (`#cx-alerts`, `should_escape: false`) or as
-    `<#C0ALERTS|cx-alerts>` (`should_escape: true`); https://api.slack.com/interactivity/
-    slash-commands ("text") and https://api.slack.com/reference/surfaces/formatting#escaping.
+    `&lt;`, `&gt;`), a channel Slack resolved as `<#C0ALERTS|cx-alerts>` (`should_escape:
+    true`, as manifest.yml has it) and one it did not as typed (`#cx-alerts`);
+    https://api.slack.com/interactivity/slash-commands ("text") and
+    https://api.slack.com/reference/surfaces/formatting#escaping.
     The fields are those of bolt-python's tests/scenario_tests/test_slash_command.py."""
     channel = "C0GENERAL"
     response_url = slack.localslack.response_url(channel=channel, user=user)
