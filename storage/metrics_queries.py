@@ -130,8 +130,9 @@ def _ordered(periods: Sequence[Period]) -> list[Period]:
 def series_count_rows(
     engine: Engine, *, team_id: str, periods: Sequence[Period], by: str | None = None
 ) -> dict[Period, list[tuple[Any, ...]]]:
-    """`series_counts` as plain rows: (metric, score, n), or (`by` value, metric, score, n)
-    with `by`; for `core.metrics.summarize_rows` and `breakdown_rows` (no pandas)."""
+    """The answer counts of several periods in one query (periods must not overlap), as
+    plain rows: (metric, score, n), or (`by` value, metric, score, n) with `by`; for
+    `core.metrics.summarize_rows` and `breakdown_rows` (no pandas)."""
     extra = _check_by(by)
     ordered = _ordered(periods)
     out: dict[Period, list[tuple[Any, ...]]] = {p: [] for p in ordered}
@@ -150,20 +151,14 @@ def series_count_rows(
 def series_counts(
     engine: Engine, *, team_id: str, periods: Sequence[Period], by: str | None = None
 ) -> dict[Period, pd.DataFrame]:
-    """`metric_counts` of several periods in one query (periods must not overlap)."""
-    import pandas as pd
-
+    """`metric_counts` of several periods in one query (periods must not overlap): the
+    frames of `series_count_rows`."""
     extra = _check_by(by)
     columns = ["metric", "score", *extra, "n"]
-    ordered = _ordered(periods)
-    if not ordered:
-        return {}
-    rows = _counts(engine, team_id, [(p.start, p.end) for p in ordered], extra)
-    frame = _frame([r[1:] for r in rows], columns)
-    buckets = pd.Series([r[0] for r in rows], dtype="int64")
-    return {
-        p: frame[(buckets == i).to_numpy()].reset_index(drop=True) for i, p in enumerate(ordered)
-    }
+    rows = series_count_rows(engine, team_id=team_id, periods=periods, by=by)
+    if extra:  # the key comes first in a row, after the score in a frame
+        rows = {p: [(m, s, key, n) for key, m, s, n in found] for p, found in rows.items()}
+    return {p: _frame(found, columns) for p, found in rows.items()}
 
 
 def _money(value: Any) -> Decimal | None:
