@@ -47,10 +47,9 @@ from pythonjsonlogger.json import JsonFormatter as _LibraryJsonFormatter
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
-from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 
-from storage import light
+from storage import metrics_queries
 from storage.outbox import oldest_due_age
 
 log = logging.getLogger("cxbot.observability")
@@ -294,30 +293,21 @@ def outbox_wait_gauge(engine: Engine, now: datetime) -> Gauge_:
     )
 
 
-ALERT_STATES = ("open", "claimed")
-SLA_STATES = ("on_time", "overdue")
-
-
 def alert_sla_gauge(engine: Engine, now: datetime) -> Gauge_:
     """Unresolved detractor alerts across workspaces by status and SLA state (overdue: past
     their follow-up target at `now`); no samples when the database does not answer."""
-    alert = light.alert
-    overdue = case((alert.c.due_at < now, "overdue"), else_="on_time")
-    query = (
-        select(alert.c.status, overdue, func.count())
-        .where(alert.c.posted.is_(True), alert.c.status.in_(ALERT_STATES))
-        .group_by(alert.c.status, overdue)
-    )
-    value: dict[Labels, float] | None = {
-        (("status", status), ("sla", sla)): 0.0 for status in ALERT_STATES for sla in SLA_STATES
-    }
+    value: dict[Labels, float] | None
     try:
-        with engine.connect() as conn:
-            for status, sla, n in conn.execute(query):
-                value[(("status", status), ("sla", sla))] = float(n)  # type: ignore[index]
+        found = metrics_queries.open_alert_states(engine, now=now)
     except Exception as exc:
         log.warning("metrics: no alert states, the database does not answer: %s", exc)
         value = None
+    else:
+        value = {
+            (("status", status), ("sla", sla)): float(found.get((status, sla), 0))
+            for status in metrics_queries.UNRESOLVED_ALERTS
+            for sla in metrics_queries.SLA_STATES
+        }
     return (
         "cxbot_alerts_open",
         "Detractor alerts not yet resolved, by status (open, claimed) and SLA state "

@@ -264,3 +264,20 @@ def followup_counts(
         "open_overdue": int(overdue_n),
         "median_hours_to_first_response": median,
     }
+
+
+UNRESOLVED_ALERTS = ("open", "claimed")
+SLA_STATES = ("on_time", "overdue")
+
+
+def open_alert_states(engine: Engine, *, now: datetime) -> dict[tuple[str, str], int]:
+    """Posted, unresolved detractor alerts across workspaces, counted by (status, SLA
+    state): `overdue` when past their follow-up target at `now`, else `on_time`."""
+    overdue = case((_AL.c.due_at < now, "overdue"), else_="on_time")
+    query = (
+        select(_AL.c.status, overdue, func.count())
+        .where(_AL.c.posted.is_(True), _AL.c.status.in_(UNRESOLVED_ALERTS))
+        .group_by(_AL.c.status, overdue)
+    )
+    with engine.connect() as conn:
+        return {(str(status), str(sla)): int(n) for status, sla, n in conn.execute(query)}
