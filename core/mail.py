@@ -440,16 +440,42 @@ def strip_quoted(text: str) -> str:
     return body[:MAX_BODY]
 
 
-_TAGS = re.compile(r"<[^>]*>")
-_BLOCK_END = re.compile(r"</?(?:p|div|br|li|tr|h[1-6]|blockquote)\b[^>]*>", re.IGNORECASE)
-_DROPPED = re.compile(r"<(style|script|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_QUOTED_HTML = re.compile(r"<blockquote\b.*", re.IGNORECASE | re.DOTALL)
+# No pattern here can scan past a `<`: a mail is text from anyone, and markup full of
+# unclosed tags must cost one pass, not one pass per tag.
+_TAGS = re.compile(r"<[^<>]*>")
+_BLOCK_END = re.compile(r"</?(?:p|div|br|li|tr|h[1-6]|blockquote)\b[^<>]*>", re.IGNORECASE)
+_HIDDEN = re.compile(r"<(style|script|head)\b", re.IGNORECASE)
+_HIDDEN_END = {
+    name: re.compile(rf"</{name}\s*>", re.IGNORECASE) for name in ("style", "script", "head")
+}
+_QUOTED_HTML = re.compile(r"<blockquote\b", re.IGNORECASE)
+
+
+def _drop_hidden(markup: str) -> str:
+    """`markup` without what is between <style>, <script> or <head> and its end tag."""
+    kept: list[str] = []
+    pos = 0
+    unclosed: set[str] = set()  # no end tag after some point: none after any later one
+    for start in _HIDDEN.finditer(markup):
+        name = start.group(1).lower()
+        if start.start() < pos or name in unclosed:
+            continue
+        end = _HIDDEN_END[name].search(markup, start.end())
+        if end is None:
+            unclosed.add(name)
+            continue
+        kept.append(markup[pos : start.start()])
+        pos = end.end()
+    kept.append(markup[pos:])
+    return "".join(kept)
 
 
 def html_text(markup: str) -> str:
     """The words of an HTML body, quoted history (`<blockquote>` on) left out."""
-    markup = _DROPPED.sub("", markup)
-    markup = _QUOTED_HTML.sub("", markup)
+    markup = _drop_hidden(markup)
+    quoted = _QUOTED_HTML.search(markup)
+    if quoted is not None:
+        markup = markup[: quoted.start()]
     markup = _BLOCK_END.sub("\n", markup)
     return html.unescape(_TAGS.sub("", markup))
 

@@ -118,3 +118,15 @@ def test_loop_figures() -> None:
     assert m.loop_figures(rows) == {"reached": 4, "replied": 2, "rated": 3, "recovered": 2}
     assert m.loop_figures([]) == {"reached": 0, "replied": 0, "rated": 0, "recovered": 0}
     assert m.loop_figures(rows, recovered_at=5)["recovered"] == 1
+
+
+def test_html_text_takes_hostile_markup_in_one_pass() -> None:
+    assert m.html_text(
+        "<html><head><title>x</title></head><body><style>p{}</style><div>Fine &amp; "
+        "<b>well</b></div><p>Kari</p><blockquote>old</blockquote></body></html>"
+    ).split() == ["Fine", "&", "well", "Kari"]
+    # A megabyte of tags that never close (anyone can mail a reply address): each pattern
+    # once over it, where one scan to the end per tag would outlast the test's timeout.
+    for junk in ("<script>", "<p", "<", "<style <head "):
+        found = m.html_text("Still here " + junk * (1_000_000 // len(junk)))
+        assert found.startswith("Still here")
