@@ -120,6 +120,108 @@ def test_loop_figures() -> None:
     assert m.loop_figures(rows, recovered_at=5)["recovered"] == 1
 
 
+def _postmark_inbound(**changes: object) -> dict[str, object]:
+    """An inbound webhook body with every field Postmark documents, in its shapes: `To` and
+    `Cc` as header strings with display names, the *Full lists with their MailboxHash, the
+    mail's own headers as Name/Value pairs beside Postmark's spam headers, attachments with
+    ContentID, and StrippedTextReply "" where Postmark could not strip (it strips English
+    replies only). Shape: https://postmarkapp.com/developer/webhooks/inbound-webhook and
+    https://postmarkapp.com/developer/user-guide/inbound/parse-an-email (values ours)."""
+    token = "c" * 32
+    reply_to = f"reply+{token}@replies.acme.example"
+    body: dict[str, object] = {
+        "FromName": "Kari Nordmann",
+        "MessageStream": "inbound",
+        "From": "kari@kunde.example",
+        "FromFull": {"Email": "kari@kunde.example", "Name": "Kari Nordmann", "MailboxHash": ""},
+        "To": f'"Acme Care" <{reply_to}>',
+        "ToFull": [{"Email": reply_to, "Name": "Acme Care", "MailboxHash": token}],
+        "Cc": '"Ola Nordmann" <ola@kunde.example>, <per@kunde.example>',
+        "CcFull": [
+            {"Email": "ola@kunde.example", "Name": "Ola Nordmann", "MailboxHash": ""},
+            {"Email": "per@kunde.example", "Name": "", "MailboxHash": ""},
+        ],
+        "Bcc": "",
+        "BccFull": [],
+        "OriginalRecipient": reply_to,
+        "Subject": "Re: About your feedback",
+        "MessageID": "2f8c3a1e-5b6d-4e7f-9a0b-1c2d3e4f5a6b",
+        "ReplyTo": "",
+        "MailboxHash": token,
+        "Date": "Mon, 23 Nov 2026 10:04:11 +0100",
+        "TextBody": "Thanks, it works now.\r\n\r\nOn Mon, 23 Nov 2026 at 09:00, Acme Care "
+        f"<{reply_to}> wrote:\r\n> Hi Kari,\r\n",
+        "HtmlBody": "<html><head><style>p{margin:0}</style></head><body><p>Thanks, it works "
+        "now.</p><blockquote><p>Hi Kari,</p></blockquote></body></html>",
+        "StrippedTextReply": "Thanks, it works now.",
+        "Tag": "",
+        "Headers": [
+            {"Name": "Return-Path", "Value": "<kari@kunde.example>"},
+            {"Name": "Received", "Value": "by mx.kunde.example with SMTP id x1"},
+            {"Name": "Received", "Value": "by mail.kunde.example with HTTP id x2"},
+            {"Name": "X-Spam-Checker-Version", "Value": "SpamAssassin 3.4.6 on inbound"},
+            {"Name": "X-Spam-Status", "Value": "No"},
+            {"Name": "X-Spam-Score", "Value": "-0.1"},
+            {"Name": "X-Spam-Tests", "Value": "DKIM_SIGNED,DKIM_VALID,SPF_PASS"},
+            {"Name": "Received-SPF", "Value": "pass (kunde.example: 192.0.2.7 is authorized)"},
+            {"Name": "MIME-Version", "Value": "1.0"},
+            {"Name": "Message-ID", "Value": "<CAK7x9Q@mail.kunde.example>"},
+            {"Name": "In-Reply-To", "Value": "<cxbot.0a1b2c@replies.acme.example>"},
+            {"Name": "References", "Value": "<cxbot.0a1b2c@replies.acme.example>"},
+        ],
+        "Attachments": [
+            {"Name": "receipt.pdf", "Content": "JVBERi0xLjQ=", "ContentType": "application/pdf",
+             "ContentLength": 4096, "ContentID": ""},
+            {"Name": "image001.png", "Content": "iVBORw0KGgo=", "ContentType": "image/png",
+             "ContentLength": 512, "ContentID": "image001.png@01DB3D6A.5C4E2F10"},
+        ],
+    }  # fmt: skip
+    body.update(changes)
+    return body
+
+
+def test_postmark_inbound_as_documented() -> None:
+    found = m.from_postmark(_postmark_inbound())
+    assert found.sender == "kari@kunde.example"
+    assert found.tokens() == ["c" * 32]
+    assert found.text == "Thanks, it works now."
+    # The mail's own Message-ID threads it and tells a retry apart, not Postmark's MessageID.
+    assert found.message_id == "<CAK7x9Q@mail.kunde.example>"
+    assert found.in_reply_to == "<cxbot.0a1b2c@replies.acme.example>"
+    assert found.subject == "Re: About your feedback"
+    assert found.attachments == (
+        m.Attachment("receipt.pdf", "application/pdf", 4096),
+        m.Attachment("image001.png", "image/png", 512),
+    )
+
+
+def test_postmark_inbound_that_postmark_could_not_strip() -> None:
+    # A Norwegian reply: StrippedTextReply is "", the quoted history is ours to strip.
+    norwegian = m.from_postmark(
+        _postmark_inbound(
+            StrippedTextReply="",
+            TextBody="Takk, nå virker det.\n\nDen man. 23. nov. 2026 kl. 09:00 skrev Acme Care "
+            "<care@acme.example>:\n> Hei Kari,\n",
+        )
+    )
+    assert norwegian.text == "Takk, nå virker det."
+    # An HTML-only mail: its words, without the style sheet or the quoted <blockquote>.
+    html_only = m.from_postmark(_postmark_inbound(StrippedTextReply="", TextBody=""))
+    assert html_only.text == "Thanks, it works now."
+    # Sent to the reply address as Bcc only: Postmark lists it in BccFull alone.
+    bcc = "reply+" + "d" * 32 + "@replies.acme.example"
+    blind = m.from_postmark(
+        _postmark_inbound(
+            To="ola@kunde.example",
+            ToFull=[{"Email": "ola@kunde.example", "Name": "", "MailboxHash": ""}],
+            Bcc=bcc,
+            BccFull=[{"Email": bcc, "Name": "", "MailboxHash": "d" * 32}],
+            OriginalRecipient=bcc,
+        )
+    )
+    assert blind.tokens() == ["d" * 32]
+
+
 def test_html_text_takes_hostile_markup_in_one_pass() -> None:
     assert m.html_text(
         "<html><head><title>x</title></head><body><style>p{}</style><div>Fine &amp; "
