@@ -110,11 +110,9 @@ def _basic_auth_ok(header: str, secret: str) -> bool:
 
 def rate_page(app: WebApp, environ: Environ) -> Reply:
     method = environ.get("REQUEST_METHOD", "GET").upper()
-    fields = _fields(app, environ)
-    token = (fields.get("t") or [""])[0]
-    target = store.resolve_link(app.services.engine, token, "rate") if token else None
+    fields, token, target = _opened(app, environ, "rate")
     if target is None:
-        return _page(404, "en", core_mail.texts("en")["invalid"], "")
+        return _invalid()
     t = core_mail.texts(target.locale)
     if target.rating is not None:
         return _page(200, target.locale, t["already"], "")
@@ -148,11 +146,9 @@ def rate_page(app: WebApp, environ: Environ) -> Reply:
 
 def unsubscribe_page(app: WebApp, environ: Environ) -> Reply:
     method = environ.get("REQUEST_METHOD", "GET").upper()
-    fields = _fields(app, environ)
-    token = (fields.get("t") or [""])[0]
-    target = store.resolve_link(app.services.engine, token, "unsubscribe") if token else None
+    _, token, target = _opened(app, environ, "unsubscribe")
     if target is None:
-        return _page(404, "en", core_mail.texts("en")["invalid"], "")
+        return _invalid()
     t = core_mail.texts(target.locale)
     if method == "POST":
         store.opt_out(
@@ -172,17 +168,31 @@ def unsubscribe_page(app: WebApp, environ: Environ) -> Reply:
     return _page(200, target.locale, t["unsub_title"], form)
 
 
+def _opened(
+    app: WebApp, environ: Environ, purpose: str
+) -> tuple[dict[str, list[str]], str, store.LinkTarget | None]:
+    """The request's fields, its link token, and the mail that token names once its
+    signature is checked for `purpose` (None for any other token)."""
+    fields = _fields(app, environ)
+    token = (fields.get("t") or [""])[0]
+    target = store.resolve_link(app.services.engine, token, purpose) if token else None
+    return fields, token, target
+
+
+def _invalid() -> Reply:
+    return _page(404, "en", core_mail.texts("en")["invalid"], "")
+
+
 def _fields(app: WebApp, environ: Environ) -> dict[str, list[str]]:
     """The query's fields, and a POSTed form's over them (RFC 8058 posts the token in the
     URL and `List-Unsubscribe=One-Click` as the body)."""
-    fields = parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=8)
-    if environ.get("REQUEST_METHOD", "GET").upper() == "POST":
-        raw = app._read_body(environ)[:MAX_FORM]
-        try:
-            posted = parse_qs(raw.decode("utf-8", "replace"), max_num_fields=8)
-        except ValueError:
-            posted = {}
-        fields.update(posted)
+    try:
+        fields = parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=8)
+        if environ.get("REQUEST_METHOD", "GET").upper() == "POST":
+            raw = app._read_body(environ)[:MAX_FORM]
+            fields.update(parse_qs(raw.decode("utf-8", "replace"), max_num_fields=8))
+    except ValueError:
+        return {}  # more fields than our links and forms have: no link of ours
     return fields
 
 

@@ -34,6 +34,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
+from bot import mail as bot_mail
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.views import alerts as alert_views
@@ -374,6 +375,24 @@ def _post_status(url: str, fields: dict[str, str]) -> str:
         return _post(url, fields)
     except urllib.error.HTTPError as exc:
         return f"{exc.code}"
+
+
+def test_link_pages_refuse_what_no_link_of_ours_is(server: RunningServer) -> None:
+    """A made-up or mangled address gets the "not valid" page, never a server error."""
+    many = "&".join(f"f{i}=x" for i in range(20))
+    for path in (bot_mail.RATE_PATH, bot_mail.UNSUBSCRIBE_PATH):
+        for query in (many, f"t=1.x&{many}", "t=1.forged", ""):
+            req = urllib.request.Request(f"{server.url}{path}?{query}")
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(req, timeout=10)
+            assert refused.value.code == 404
+            assert "This link is not valid." in refused.value.read().decode()
+        posted = urllib.request.Request(
+            f"{server.url}{path}?t=1.x", data=many.encode(), method="POST"
+        )
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(posted, timeout=10)
+        assert refused.value.code == 404
 
 
 def test_postmark_webhook(
