@@ -62,19 +62,7 @@ class Contact:
     name: str | None
     comment: str | None
     language: str | None
-    customer_id: str | None
     opted_out_at: datetime | None
-
-
-@dataclass(frozen=True)
-class MailLine:
-    id: int
-    direction: str
-    user_id: str | None
-    body: str
-    created_at: datetime
-    accepted_at: datetime | None
-    rating: int | None
 
 
 @dataclass(frozen=True)
@@ -85,7 +73,6 @@ class Summary:
     opted_out: bool = False
     sent: int = 0
     replies: int = 0
-    replied_at: datetime | None = None
     rating: int | None = None
 
 
@@ -99,7 +86,6 @@ def contact(bind: Engine | Connection, *, team_id: str, alert_id: int) -> Contac
             _R.c.customer_name,
             _R.c.comment,
             _R.c.language,
-            _R.c.customer_id,
         )
         .join(_A, and_(_A.c.response_id == _R.c.id, _A.c.team_id == team_id))
         .where(_A.c.id == alert_id, _R.c.team_id == team_id)
@@ -115,9 +101,8 @@ def contact(bind: Engine | Connection, *, team_id: str, alert_id: int) -> Contac
             )
         ).scalar_one_or_none()
     return Contact(
-        alert_id, row.customer_email, row.customer_name, row.comment, row.language,
-        row.customer_id, opted,
-    )  # fmt: skip
+        alert_id, row.customer_email, row.customer_name, row.comment, row.language, opted
+    )
 
 
 def summary(bind: Engine | Connection, *, team_id: str, alert_id: int) -> Summary:
@@ -137,15 +122,11 @@ def summary(bind: Engine | Connection, *, team_id: str, alert_id: int) -> Summar
         .order_by(_M.c.rated_at.desc())
         .limit(1)
     ).scalar_one_or_none()
-    replied = bind.execute(
-        select(_B.c.replied_at).where(_B.c.team_id == team_id, _B.c.alert_id == alert_id)
-    ).scalar_one_or_none()
     return Summary(
         has_email=bool(found and found.email),
         opted_out=bool(found and found.opted_out_at),
         sent=int(counts[0]),
         replies=int(counts[1]),
-        replied_at=replied,
         rating=rating,
     )
 
