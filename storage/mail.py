@@ -110,9 +110,11 @@ def summary(bind: Engine | Connection, *, team_id: str, alert_id: int) -> Summar
         with reading(bind) as conn:
             return summary(conn, team_id=team_id, alert_id=alert_id)
     found = contact(bind, team_id=team_id, alert_id=alert_id)
+    # Sent is what the mail server took: a mail still queued, or refused for good, is not.
+    sent = and_(_M.c.direction == OUT, _M.c.accepted_at.is_not(None))
     counts = bind.execute(
         select(
-            func.coalesce(func.sum(case((_M.c.direction == OUT, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((sent, 1), else_=0)), 0),
             func.coalesce(func.sum(case((_M.c.direction == IN, 1), else_=0)), 0),
         ).where(_M.c.team_id == team_id, _M.c.alert_id == alert_id)
     ).one()

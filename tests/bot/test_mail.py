@@ -395,6 +395,27 @@ def test_link_pages_refuse_what_no_link_of_ours_is(server: RunningServer) -> Non
         assert refused.value.code == 404
 
 
+def test_a_mail_counts_as_sent_once_the_server_took_it(
+    slack: SlackKit, localslack: LocalSlack, services: Services
+) -> None:
+    from storage import mail as store
+
+    # No mail server set up: the outbox gives the mail up for good.
+    settings_store.set(services.engine, team_id=TEAM, key="alerts.channel", value="C0ALERTS")
+    alert_id, _ = raise_alert(slack, localslack)
+    queued = store.queue_reply(
+        services.engine, team_id=TEAM, alert_id=alert_id, user_id="U0ADA", subject="",
+        body="Hei Kari", locale="nb", reply_domain=DOMAIN, now=services.clock(),
+    )  # fmt: skip
+    assert queued.mail_id is not None
+    # Queued, then refused for good: the alert must not say "1 mail sent".
+    assert store.summary(services.engine, team_id=TEAM, alert_id=alert_id).sent == 0
+    settle(services, localslack)
+    assert store.summary(services.engine, team_id=TEAM, alert_id=alert_id).sent == 0
+    store.mark_accepted(services.engine, team_id=TEAM, mail_id=queued.mail_id, now=services.clock())
+    assert store.summary(services.engine, team_id=TEAM, alert_id=alert_id).sent == 1
+
+
 def test_postmark_webhook(
     slack: SlackKit,
     localslack: LocalSlack,
