@@ -272,6 +272,11 @@ class _Handler:
             raw = raw.encode("utf-8", "surrogateescape")
         try:
             inbound = core_mail.parse_message(raw, list(envelope.rcpt_tos))
+        except Exception:
+            # No retry reads it better: refused for good, the sender's server says so.
+            log.exception("mail in: could not read a mail")
+            return "554 5.6.0 Cannot read this mail"
+        try:
             await asyncio.get_running_loop().run_in_executor(
                 None, lambda: receive(self.engine, inbound, now=self.clock())
             )

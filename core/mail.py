@@ -507,17 +507,33 @@ def parse_message(raw: bytes, envelope_recipients: Sequence[str] = ()) -> Inboun
                 size=len(payload) if isinstance(payload, bytes) else 0,
             )
         )
-    listed = [str(v) for key in ("To", "Cc", "Delivered-To") for v in msg.get_all(key, [])]
+    listed = [v for key in ("To", "Cc", "Delivered-To") for v in _header(msg, key)]
     recipients = [a for _, a in getaddresses(listed) if a] + list(envelope_recipients)
     return Inbound(
-        sender=parseaddr(str(msg.get("From", "")))[1],
+        sender=parseaddr(" ".join(_header(msg, "From")[:1]))[1],
         recipients=tuple(dict.fromkeys(recipients)),
-        subject=" ".join(str(msg.get("Subject", "")).split())[:300],
-        message_id=_clean_id(msg.get("Message-ID")) or _content_id(raw),
-        in_reply_to=_clean_id(msg.get("In-Reply-To")) or None,
+        subject=" ".join(" ".join(_header(msg, "Subject")[:1]).split())[:300],
+        message_id=_clean_id(" ".join(_header(msg, "Message-ID")[:1])) or _content_id(raw),
+        in_reply_to=_clean_id(" ".join(_header(msg, "In-Reply-To")[:1])) or None,
         text=strip_quoted(text),
         attachments=tuple(attachments),
     )
+
+
+def _header(msg: EmailMessage, name: str) -> list[str]:
+    """Every `name` header of `msg` as text, decoded where the standard library can parse
+    it and as it came where its parser fails (it raises on an unmatched quote in From or
+    `<<` in a Message-ID): only the addresses and ids in these are used, and the legacy
+    `getaddresses` reads those from the raw value too."""
+    found = []
+    for key, raw in msg.raw_items():
+        if key.lower() != name.lower():
+            continue
+        try:
+            found.append(str(msg.policy.header_fetch_parse(key, raw)))
+        except Exception:  # whatever its parser trips on, the raw value serves
+            found.append(str(raw))
+    return found
 
 
 def _content_id(raw: bytes) -> str:

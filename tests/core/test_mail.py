@@ -232,3 +232,18 @@ def test_html_text_takes_hostile_markup_in_one_pass() -> None:
     for junk in ("<script>", "<p", "<", "<style <head "):
         found = m.html_text("Still here " + junk * (1_000_000 // len(junk)))
         assert found.startswith("Still here")
+
+
+def test_parse_message_reads_headers_the_parser_trips_on() -> None:
+    # The standard library's header parser raises on these; a mail that cannot be read is
+    # refused for good or retried for days, so the addresses and ids are read as they came.
+    token = "e" * 32
+    raw = (
+        f'From: "Kari <kari@kunde.example>\r\nTo: <@, reply+{token}@r.example\r\n'
+        "Message-ID: <<1@kunde.example>\r\nIn-Reply-To: <a@[\r\n"
+        "Subject: =?utf-8?q?Takk_for_svaret?=\r\n\r\nDet ordnet seg.\r\n"
+    ).encode()
+    found = m.parse_message(raw)
+    assert found.tokens() == [token] and found.text == "Det ordnet seg."
+    assert "kari@kunde.example" in found.sender and found.subject == "Takk for svaret"
+    assert found.message_id == "<<1@kunde.example>"
