@@ -135,7 +135,6 @@ def outgoing(
         locale=str(row["locale"] or "en"),
         message_id=str(row["message_id"]),
         in_reply_to=row.get("in_reply_to"),
-        references=(),
         rating_url=rating,
         unsubscribe_url=core_mail.link(
             base, UNSUBSCRIBE_PATH, core_mail.sign(mail_id, key, "unsubscribe")

@@ -325,8 +325,7 @@ class Outgoing:
     body: str
     locale: str
     message_id: str
-    in_reply_to: str | None = None
-    references: tuple[str, ...] = ()
+    in_reply_to: str | None = None  # the thread's latest mail, either way
     rating_url: str | None = None  # the page that asks "how do you feel about it now?"
     unsubscribe_url: str | None = None
     when: datetime | None = None
@@ -356,7 +355,7 @@ def compose(mail: Outgoing) -> EmailMessage:
         msg["Date"] = format_datetime(mail.when)
     if mail.in_reply_to:
         msg["In-Reply-To"] = mail.in_reply_to
-        msg["References"] = " ".join(dict.fromkeys([*mail.references, mail.in_reply_to]))
+        msg["References"] = mail.in_reply_to
     if mail.unsubscribe_url:
         msg["List-Unsubscribe"] = f"<{mail.unsubscribe_url}>"
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"

@@ -155,17 +155,14 @@ def mailbox_token(engine: Engine, *, team_id: str, alert_id: int) -> str | None:
         ).scalar_one_or_none()
 
 
-def thread_ids(bind: Connection, *, team_id: str, alert_id: int) -> tuple[list[str], str | None]:
-    """(every Message-ID of the alert's mail thread, oldest first; the latest of them)."""
-    ids = [
-        str(v)
-        for v in bind.execute(
-            select(_M.c.message_id)
-            .where(_M.c.team_id == team_id, _M.c.alert_id == alert_id)
-            .order_by(_M.c.created_at, _M.c.id)
-        ).scalars()
-    ]
-    return ids, (ids[-1] if ids else None)
+def _latest_message_id(bind: Connection, *, team_id: str, alert_id: int) -> str | None:
+    """The Message-ID of the alert's latest mail, either way: what a new mail answers."""
+    return bind.execute(
+        select(_M.c.message_id)
+        .where(_M.c.team_id == team_id, _M.c.alert_id == alert_id)
+        .order_by(_M.c.created_at.desc(), _M.c.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 # --------------------------------------------------------------------------- sending
@@ -227,7 +224,7 @@ def queue_reply(
             )
             .on_conflict_do_nothing(index_elements=["alert_id"])
         )
-        _, latest = thread_ids(conn, team_id=team_id, alert_id=alert_id)
+        latest = _latest_message_id(conn, team_id=team_id, alert_id=alert_id)
         mail_id = conn.execute(
             _M.insert()
             .values(
