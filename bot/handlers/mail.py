@@ -87,15 +87,15 @@ def register(app: App, services: Services) -> None:
         client: WebClient,
     ) -> None:
         user, team, alert_id, t = _who(body, context, view.get("private_metadata"))
-        text = _value(view, views.BODY_BLOCK, views.BODY_INPUT)
+        body_block, text = _drafted(view, views.BODY_BLOCK, views.BODY_INPUT)
         if not text.strip():
-            ack(response_action="errors", errors={views.BODY_BLOCK: t.gettext(EMPTY)})
+            ack(response_action="errors", errors={body_block: t.gettext(EMPTY)})
             return
         card = alert_store.get_card(services.engine, team_id=team, alert_id=alert_id)
         if card is None:
             raise UserError(views.REFUSALS["gone"])
         if not may_resolve(services, client, card, user):
-            ack(response_action="errors", errors={views.BODY_BLOCK: t.gettext(NOT_YOURS_FORM)})
+            ack(response_action="errors", errors={body_block: t.gettext(NOT_YOURS_FORM)})
             return
         settings = get_settings(services.engine, team_id=team)
         locale = _selected(view, views.LANG_BLOCK, views.LANG_INPUT) or "en"
@@ -109,7 +109,7 @@ def register(app: App, services: Services) -> None:
             team_id=team,
             alert_id=alert_id,
             user_id=user,
-            subject=_value(view, views.SUBJECT_BLOCK, views.SUBJECT_INPUT),
+            subject=_drafted(view, views.SUBJECT_BLOCK, views.SUBJECT_INPUT)[1],
             body=text,
             locale=locale if locale in core_mail.LOCALES else "en",
             reply_domain=settings.get("mail.reply_domain") or "cxbot.invalid",
@@ -119,7 +119,7 @@ def register(app: App, services: Services) -> None:
         )
         if queued.mail_id is None:
             reason = views.REFUSALS.get(queued.refused or "gone", views.REFUSALS["gone"])
-            ack(response_action="errors", errors={views.BODY_BLOCK: t.gettext(reason)})
+            ack(response_action="errors", errors={body_block: t.gettext(reason)})
             return
         ack()
         wake(services)
@@ -156,6 +156,16 @@ def _who(
 def _value(view: dict[str, Any], block: str, action: str) -> str:
     state = ((view.get("state") or {}).get("values") or {}).get(block) or {}
     return str((state.get(action) or {}).get("value") or "")
+
+
+def _drafted(view: dict[str, Any], block: str, action: str) -> tuple[str, str]:
+    """(block id, text) of a drafted input of the submitted form, in whichever language it
+    was last drafted (views.drafted)."""
+    values = (view.get("state") or {}).get("values") or {}
+    for block_id in values:
+        if block_id == block or block_id.startswith(block + "."):
+            return block_id, _value(view, block_id, action)
+    return block, ""
 
 
 def _selected(view: dict[str, Any], block: str, action: str) -> str | None:

@@ -45,6 +45,14 @@ REFUSALS = {
 }
 
 
+def drafted(block: str, locale: str) -> str:
+    """The id of a drafted input's block in `locale`. Slack keeps what an input holds across
+    views.update while its block_id and action_id stay the same
+    (https://api.slack.com/reference/block-kit/views, "Preserving input entry in views"):
+    a draft in another language needs blocks of its own, or the old draft stays."""
+    return f"{block}.{locale}"
+
+
 def button_label(t: Translator) -> str:
     return t.gettext("Reply to customer")
 
@@ -78,10 +86,9 @@ def mail_modal(
     t: Translator,
 ) -> dict[str, Any]:
     _ = t.gettext
+    locale = locale if locale in LANGUAGE_NAMES else "en"
     languages = [Option(value=k, label=v) for k, v in LANGUAGE_NAMES.items()]
-    initial = next(
-        o for o in languages if o.value == (locale if locale in LANGUAGE_NAMES else "en")
-    )
+    initial = next(o for o in languages if o.value == locale)
     who = escape(address) if not name else f"{escape(name)} &lt;{escape(address)}&gt;"
     rate = Option(value="yes", label=_("Ask “How do you feel about it now?”"))
     view = View(
@@ -103,14 +110,14 @@ def mail_modal(
                 ),
             ),
             InputBlock(
-                block_id=SUBJECT_BLOCK,
+                block_id=drafted(SUBJECT_BLOCK, locale),
                 label=_("Subject"),
                 element=PlainTextInputElement(
                     action_id=SUBJECT_INPUT, initial_value=subject[:150], max_length=150
                 ),
             ),
             InputBlock(
-                block_id=BODY_BLOCK,
+                block_id=drafted(BODY_BLOCK, locale),
                 label=_("Message"),
                 element=PlainTextInputElement(
                     action_id=BODY_INPUT, multiline=True, initial_value=body[:3000], max_length=3000

@@ -150,14 +150,16 @@ def open_form(localslack: LocalSlack) -> dict[str, Any]:
     return localslack.wait_for(modal, timeout=5)
 
 
-def form_values(body: str, subject: str = "Om tilbakemeldingen din") -> dict[str, Any]:
+def form_values(
+    body: str, subject: str = "Om tilbakemeldingen din", locale: str = "nb"
+) -> dict[str, Any]:
     rate = {"value": "yes", "text": {"type": "plain_text", "text": "rate"}}
     return {
         views.LANG_BLOCK: {
-            views.LANG_INPUT: {"type": "static_select", "selected_option": {"value": "nb"}}
+            views.LANG_INPUT: {"type": "static_select", "selected_option": {"value": locale}}
         },
-        views.SUBJECT_BLOCK: {views.SUBJECT_INPUT: text_input(subject)},
-        views.BODY_BLOCK: {views.BODY_INPUT: text_input(body)},
+        views.drafted(views.SUBJECT_BLOCK, locale): {views.SUBJECT_INPUT: text_input(subject)},
+        views.drafted(views.BODY_BLOCK, locale): {views.BODY_INPUT: text_input(body)},
         views.RATE_BLOCK: {views.RATE_INPUT: {"type": "checkboxes", "selected_options": [rate]}},
     }
 
@@ -414,6 +416,55 @@ def test_a_mail_counts_as_sent_once_the_server_took_it(
     assert store.summary(services.engine, team_id=TEAM, alert_id=alert_id).sent == 0
     store.mark_accepted(services.engine, team_id=TEAM, mail_id=queued.mail_id, now=services.clock())
     assert store.summary(services.engine, team_id=TEAM, alert_id=alert_id).sent == 1
+
+
+def test_another_language_drafts_the_mail_again(
+    slack: SlackKit,
+    localslack: LocalSlack,
+    services: Services,
+    server: RunningServer,
+    sink: tuple[Sink, int],
+) -> None:
+    """Slack keeps what an input holds across views.update while its block_id stays
+    (https://api.slack.com/reference/block-kit/views): the Swedish draft must come in
+    blocks of its own, or the Norwegian one would stay on screen."""
+    from storage import mail as store
+
+    configure(services, server, sink[1])
+    alert_id, msg = raise_alert(slack, localslack)
+    slack.block_action(views.MAIL_ACTION, str(alert_id), user="U0BJORN", message=msg)
+    form = open_form(localslack)
+    ids = {b.get("block_id") for b in form["blocks"]}
+    assert views.drafted(views.BODY_BLOCK, "nb") in ids
+
+    pick = {"type": "static_select", "selected_option": {"value": "sv"}}
+    typed = {**form, "state": {"values": {**form_values("Hei Kari, redigert"),
+                                          views.LANG_BLOCK: {views.LANG_INPUT: pick}}}}  # fmt: skip
+    slack.block_action(
+        views.LANG_INPUT, view=typed, user="U0BJORN", block_id=views.LANG_BLOCK,
+        action={"type": "static_select", "action_id": views.LANG_INPUT, "selected_option": pick},
+    )  # fmt: skip
+
+    def swedish() -> dict[str, Any] | None:
+        found = next((v for v in localslack.open_views() if v.get("id") == form["id"]), None)
+        ids = {b.get("block_id") for b in (found or {}).get("blocks", [])}
+        return found if views.drafted(views.BODY_BLOCK, "sv") in ids else None
+
+    redrafted = localslack.wait_for(swedish, timeout=5)
+    ids = {b.get("block_id") for b in redrafted["blocks"]}
+    assert views.drafted(views.BODY_BLOCK, "nb") not in ids
+    assert "Om din återkoppling" in json.dumps(redrafted, ensure_ascii=False)
+
+    body = "Hej Kari,\n\nFörlåt väntan.\n\nAda"
+    done = slack.view_submission(
+        views.MAIL_MODAL, form_values(body, "Om din återkoppling", "sv"), str(alert_id),
+        user="U0BJORN", view_id=form["id"],
+    )  # fmt: skip
+    assert done.status == 200 and done.text in ("", "null"), done.text
+    with services.engine.connect() as conn:
+        mail_id = conn.execute(select(func.max(AlertMail.__table__.c.id))).scalar_one()  # type: ignore[attr-defined]
+    sent = store.get_mail(services.engine, team_id=TEAM, mail_id=int(mail_id))
+    assert sent is not None and sent["locale"] == "sv" and sent["body"] == body.strip()
 
 
 def test_postmark_webhook(
