@@ -135,12 +135,7 @@ def rate_page(app: WebApp, environ: Environ) -> Reply:
         f"<span>{html.escape(t[f'r{n}'])}</span></button>"
         for n in core_mail.RATINGS
     )
-    form = (
-        f"<p>{html.escape(t['page_lead'])}</p>"
-        f'<form method="post" action="{bot_mail.RATE_PATH}">'
-        f'<input type="hidden" name="t" value="{html.escape(token)}">'
-        f'<div class="scale">{buttons}</div></form>'
-    )
+    form = _form(t["page_lead"], bot_mail.RATE_PATH, token, f'<div class="scale">{buttons}</div>')
     return _page(200, target.locale, t["page_title"], form)
 
 
@@ -159,13 +154,18 @@ def unsubscribe_page(app: WebApp, environ: Environ) -> Reply:
         )
         log.info("mail: an address of %s unsubscribed", target.team_id)
         return _page(200, target.locale, t["unsub_done"], "")
-    form = (
-        f"<p>{html.escape(t['unsub_lead'])}</p>"
-        f'<form method="post" action="{bot_mail.UNSUBSCRIBE_PATH}">'
-        f'<input type="hidden" name="t" value="{html.escape(token)}">'
-        f'<button type="submit" class="wide">{html.escape(t["unsub_button"])}</button></form>'
-    )
+    button = f'<button type="submit" class="wide">{html.escape(t["unsub_button"])}</button>'
+    form = _form(t["unsub_lead"], bot_mail.UNSUBSCRIBE_PATH, token, button)
     return _page(200, target.locale, t["unsub_title"], form)
+
+
+def _form(lead: str, path: str, token: str, controls: str) -> str:
+    """A page's lead and its form, which posts the link's token back to `path`."""
+    return (
+        f"<p>{html.escape(lead)}</p>"
+        f'<form method="post" action="{path}">'
+        f'<input type="hidden" name="t" value="{html.escape(token)}">{controls}</form>'
+    )
 
 
 def _opened(
