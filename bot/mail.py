@@ -17,6 +17,7 @@ twice; the copy carries the same Message-ID, which mail clients show as one mess
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import smtplib
 import ssl
@@ -62,9 +63,10 @@ def start(services: Services) -> None:
     _state.clock = services.clock
 
 
-class Refused(Exception):
+class Refused(dispatch.Undeliverable):
     """The mail server refused the mail for good (5xx), or the mail may no longer go
-    (unsubscribed, not configured): the outbox parks it as failed, it is never retried."""
+    (unsubscribed, not configured, no encryption for the password): the outbox parks it
+    as failed, it is never retried."""
 
 
 def missing_settings(settings: dict[str, str]) -> list[str]:
@@ -83,8 +85,8 @@ def send_mail(
     payload: dict[str, Any],
     maybe_sent: bool,
 ) -> tuple[str | None, str | None]:
-    """`send:mail`: SMTP errors are OSErrors (retried by the outbox); a 5xx answer raises
-    Refused (failed for good)."""
+    """`send:mail`: a mail server failing for now raises TryLater (retried with back-off,
+    Slack still taken to be up); a 5xx answer raises Refused (failed for good)."""
     mail_id = int(payload["mail_id"])
     row = store.get_mail(engine, team_id=team_id, mail_id=mail_id)
     if row is None:
@@ -109,11 +111,13 @@ def send_mail(
         codes = [code for code, _ in exc.recipients.values()]
         if codes and all(code >= 500 for code in codes):
             raise Refused(f"recipient refused: {codes[0]}") from exc
-        raise
+        raise dispatch.TryLater(f"recipient deferred: {codes[:1]}") from exc
     except smtplib.SMTPResponseException as exc:
         if exc.smtp_code >= 500:
             raise Refused(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
-        raise
+        raise dispatch.TryLater(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise dispatch.TryLater(f"{type(exc).__name__}: {exc}") from exc
     store.mark_accepted(engine, team_id=team_id, mail_id=mail_id, now=_state.clock())
     return None, None
 
@@ -152,10 +156,19 @@ def _hand_over(target: core_mail.SmtpTarget, message: Any, envelope_from: str, t
         smtp = smtplib.SMTP(target.host, target.port, timeout=SMTP_TIMEOUT)
     try:
         smtp.ehlo()
+        encrypted = target.tls
         if not target.tls and smtp.has_extn("starttls"):
             smtp.starttls(context=context)
             smtp.ehlo()
+            encrypted = True
         if target.user:
+            if not password_may_go(target.host, encrypted=encrypted):
+                # A server that offers no STARTTLS (or an attacker who stripped it) would
+                # read the password: it is only ever sent encrypted, or to this machine.
+                raise Refused(
+                    f"{target.host} offers no encryption; the password is not sent in the "
+                    "clear (use smtps:// or a server with STARTTLS)"
+                )
             smtp.login(target.user, target.password or "")
         smtp.send_message(message, from_addr=envelope_from, to_addrs=[to])
     finally:
@@ -163,6 +176,16 @@ def _hand_over(target: core_mail.SmtpTarget, message: Any, envelope_from: str, t
             smtp.quit()
         except (smtplib.SMTPException, OSError):
             smtp.close()  # the mail was taken or refused already; QUIT is a courtesy
+
+
+def password_may_go(host: str, *, encrypted: bool) -> bool:
+    """Whether the SMTP login may be sent: encrypted, or to a server on this machine."""
+    if encrypted:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def after_send(

@@ -86,6 +86,16 @@ class NotReady(Exception):
     """A renderer's input is not there yet (e.g. the message to update is still queued)."""
 
 
+class Undeliverable(Exception):
+    """A sender's message that can never go (its service refused it for good): parked as
+    failed with the reason, no traceback, never retried."""
+
+
+class TryLater(Exception):
+    """A sender's own service (a mail server, not Slack) failed for now: the message is
+    retried with its back-off, and Slack is not taken to be unreachable."""
+
+
 def renderer(name: str, fn: Renderer) -> None:
     """`fn(engine, team_id, payload) -> (method, payload)`; raise NotReady to wait."""
     _renderers[name] = fn
@@ -484,6 +494,13 @@ class Dispatcher:
             )
         except NotReady as exc:
             self._retry(message, f"not ready: {exc}", 1.0, maybe_sent=False, count=False)
+            return
+        except Undeliverable as exc:
+            log.error("outbox: %s cannot be sent: %s", message.key, exc)
+            store.mark_failed(self.engine, message.id, error=f"undeliverable: {exc}")
+            return
+        except TryLater as exc:
+            self._retry(message, f"try later: {exc}", None, maybe_sent=True, transient=True)
             return
         except SlackApiError as exc:
             self._failed_call(message, exc)

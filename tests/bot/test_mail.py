@@ -573,3 +573,15 @@ def test_mail_settings_are_checked_and_hidden() -> None:
         validate("mail.from", "Acme Care <care@acme.example>")[1] == "Acme Care <care@acme.example>"
     )
     assert validate("mail.reply_domain", "Replies.Acme.Example.")[1] == "replies.acme.example"
+
+
+def test_the_smtp_password_is_never_sent_in_the_clear_to_another_machine() -> None:
+    from bot.mail import password_may_go
+
+    assert password_may_go("smtp.example.com", encrypted=True)
+    assert not password_may_go("smtp.example.com", encrypted=False)
+    assert not password_may_go("192.0.2.10", encrypted=False)
+    # The test server and a local relay on this machine take it without TLS.
+    assert password_may_go("127.0.0.1", encrypted=False)
+    assert password_may_go("::1", encrypted=False)
+    assert password_may_go("localhost", encrypted=False)
