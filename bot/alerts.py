@@ -103,11 +103,11 @@ def render_alert(
         text, blocks = views.reminder_message(card, t, tz, to_owner=True)
         return "chat.postMessage", {"channel": card.owner, "text": text, "blocks": blocks}
     # Everything else refers to the alert message itself.
-    channel, ts = _location(engine, card)
+    channel, ts = posted_at(engine, card)
     if action == "update":
         text, blocks = views.alert_message(card, t, tz, now, _mail(engine, card))
         return "chat.update", {"channel": channel, "ts": ts, "text": text, "blocks": blocks}
-    thread = _thread_of(engine, card, ts)
+    thread = thread_of(engine, card, ts)
     if action == "note":
         note = store.get_note(engine, team_id=team_id, note_id=int(payload["note_id"]))
         if note is None:
@@ -152,7 +152,8 @@ def _storm_parent(engine: Engine, team_id: str, group_key: str) -> str | None:
     raise dispatch.NotReady(f"summary {group_key} not sent yet")
 
 
-def _location(engine: Engine, card: store.AlertCard) -> tuple[str, str]:
+def posted_at(engine: Engine, card: store.AlertCard) -> tuple[str, str]:
+    """(channel, ts) of the alert's message; NotReady while it is queued, Gone if never."""
     found = store.post_location(engine, team_id=card.team_id, alert_id=card.id)
     if found is not None:
         return found
@@ -163,7 +164,7 @@ def _location(engine: Engine, card: store.AlertCard) -> tuple[str, str]:
     raise dispatch.NotReady(f"alert {card.id} not posted yet")
 
 
-def _thread_of(engine: Engine, card: store.AlertCard, ts: str) -> str:
+def thread_of(engine: Engine, card: store.AlertCard, ts: str) -> str:
     """Replies go where the alert message is: its own thread, or the storm's thread."""
     if card.group_key:
         sent = queue.sent_result(engine, team_id=card.team_id, key=card.group_key)

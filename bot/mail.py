@@ -227,10 +227,10 @@ def render_mail(
         text, blocks = views.rated_message(int(mail["rating"]), mail["rated_at"], t, tz)
     else:
         raise bot_alerts.Gone(f"unknown mail action {action!r}")
-    channel, ts = bot_alerts._location(engine, card)
+    channel, ts = bot_alerts.posted_at(engine, card)
     return "chat.postMessage", {
         "channel": channel,
-        "thread_ts": bot_alerts._thread_of(engine, card, ts),
+        "thread_ts": bot_alerts.thread_of(engine, card, ts),
         "text": text,
         "blocks": blocks,
     }

@@ -59,9 +59,9 @@ def webhook_email(app: WebApp, environ: Environ) -> Reply:
 
     query = parse_qs(environ.get("QUERY_STRING", ""))
     team_id = (query.get("team") or [None])[0] or app.default_team()
-    raw = app._read_body(environ)
+    raw = app.read_body(environ)
     secret = None
-    if team_id and TEAM_ID.fullmatch(team_id) and app._installed(team_id):
+    if team_id and TEAM_ID.fullmatch(team_id) and app.installed(team_id):
         secret = settings_store.get(app.services.engine, team_id=team_id, key=INBOUND_SECRET_KEY)
     if not secret or not _basic_auth_ok(environ.get("HTTP_AUTHORIZATION") or "", secret):
         log.info("refused a request to /webhooks/email: no key, or wrong credentials")
@@ -189,7 +189,7 @@ def _fields(app: WebApp, environ: Environ) -> dict[str, list[str]]:
     try:
         fields = parse_qs(environ.get("QUERY_STRING", ""), max_num_fields=8)
         if environ.get("REQUEST_METHOD", "GET").upper() == "POST":
-            raw = app._read_body(environ)[:MAX_FORM]
+            raw = app.read_body(environ)[:MAX_FORM]
             fields.update(parse_qs(raw.decode("utf-8", "replace"), max_num_fields=8))
     except ValueError:
         return {}  # more fields than our links and forms have: no link of ours

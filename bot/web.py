@@ -170,7 +170,7 @@ class WebApp:
     # ------------------------------------------------------------------ routes
 
     def slack_events(self, environ: Environ) -> Reply:
-        raw = self._read_body(environ)
+        raw = self.read_body(environ)
         refused = self._slack_refusal(raw, environ)
         if refused is not None:
             return refused
@@ -265,7 +265,7 @@ class WebApp:
         team_id = (query.get("team") or [None])[0] or self.default_team()
         shared = self.services.settings.cxbot_webhook_secret
         bad_id = not team_id or not TEAM_ID.fullmatch(team_id)
-        if bad_id or not self._installed(team_id or ""):
+        if bad_id or not self.installed(team_id or ""):
             # Which key applies is not known without the workspace: a caller holding the
             # shared one is told what is wrong, anyone else only that they are refused.
             if not shared:
@@ -305,11 +305,11 @@ class WebApp:
 
         query = parse_qs(environ.get("QUERY_STRING", ""))
         team_id = (query.get("team") or [None])[0] or self.default_team()
-        raw = self._read_body(environ)
+        raw = self.read_body(environ)
         secret = None
         # Without a workspace there is no key, so an unknown ?team= is refused like a
         # wrong signature: an unsigned caller learns nothing about which workspaces exist.
-        if team_id and TEAM_ID.fullmatch(team_id) and self._installed(team_id):
+        if team_id and TEAM_ID.fullmatch(team_id) and self.installed(team_id):
             secret = settings_store.get(self.services.engine, team_id=team_id, key=tool.secret_key)
         if not secret or not tool.verify(secret, raw, _header_values(environ), time.time()):
             log.info("refused a request to /webhooks/%s: no key, or a wrong signature", tool.name)
@@ -332,7 +332,7 @@ class WebApp:
             return Reply.json(202, {"stored": [], "duplicates": 0, "ignored": adapted.ignored})
         return self._store_answers(team_id, adapted.items, source=tool.name, labels=adapted.labels)
 
-    def _installed(self, team_id: str) -> bool:
+    def installed(self, team_id: str) -> bool:
         """Whether `team_id` is a workspace this deployment serves: one that installed the
         app (OAuth mode), or the bot token's own."""
         if self.services.settings.oauth_enabled:
@@ -427,7 +427,7 @@ class WebApp:
 
     # ------------------------------------------------------------------ helpers
 
-    def _read_body(self, environ: Environ) -> bytes:
+    def read_body(self, environ: Environ) -> bytes:
         stream = environ["wsgi.input"]
         length_text = environ.get("CONTENT_LENGTH") or ""
         if length_text.strip():
@@ -447,7 +447,7 @@ class WebApp:
 
     def _webhook_signed(self, environ: Environ, secret: str) -> tuple[bool, bytes]:
         """(whether the body is signed with `secret`, the body)."""
-        raw = self._read_body(environ)
+        raw = self.read_body(environ)
         return _signature_ok(secret, raw, environ.get("HTTP_X_CXBOT_SIGNATURE")), raw
 
     def _workspace_webhook_secret(self, team_id: str) -> str | None:
