@@ -23,6 +23,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 from slack_bolt import App
 
+from bot.i18n import forget_user_locale
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.settings import Settings, load_settings
@@ -93,6 +94,8 @@ def serve_wsgi(app: Any) -> Iterator[RunningServer]:
 
 @pytest.fixture
 def localslack() -> Iterator[LocalSlack]:
+    # Each test's LocalSlack is new: locales cached from an earlier one must not leak in.
+    forget_user_locale()
     slack = LocalSlack.demo(rate_limits=False).start()
     try:
         yield slack

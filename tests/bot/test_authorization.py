@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from bot.i18n import forget_user_locale
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.views import alerts as alert_views
@@ -26,11 +25,6 @@ from tests.bot.test_insights import eventually, post_of
 from tests.conftest import FakeClock, TickingClock
 
 TEAM = "T0CXLOCAL"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_locales() -> None:
-    forget_user_locale()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.i18n import forget_user_locale
 from core.config_keys import BadValueError, validate
 from storage import settings_store
 from tests.bot.slackkit import SlackKit
@@ -18,11 +17,6 @@ from tests.bot.test_cx import TEAM, ephemeral_reply, last_week_answers, store_an
 from tests.storage.answers_kit import add_customers
 
 NBSP = "\u00a0"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_locales() -> None:
-    forget_user_locale()
 
 
 def customers(engine: object) -> None:

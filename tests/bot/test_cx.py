@@ -9,17 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.handlers import cx
-from bot.i18n import forget_user_locale
 from core.ingest import validate_response_objects
 from storage.responses import insert_responses
 
 TEAM = "T0CXLOCAL"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_locales() -> None:
-    # Each test's LocalSlack is new; cached locales from an earlier one must not leak in.
-    forget_user_locale()
 
 
 @pytest.fixture

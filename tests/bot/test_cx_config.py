@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from bot.cli import app as cli_app
-from bot.i18n import forget_user_locale, translator
+from bot.i18n import translator
 from bot.localslack import LocalSlack
 from bot.settings import Settings
 from core import config_keys
@@ -27,12 +27,6 @@ NOT_ADMIN = "U0GRACE"
 NORWEGIAN = "U0BJORN"  # not an admin
 
 runner = CliRunner()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_locales() -> None:
-    # Each test's LocalSlack is new; cached locales from an earlier one must not leak in.
-    forget_user_locale()
 
 
 @pytest.fixture

@@ -10,18 +10,12 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from bot.i18n import forget_user_locale
 from storage.home_queries import has_responses, open_alerts, recent_insights, recent_shoutouts
 from storage.models import Alert, Insight, Response, Shoutout, ShoutoutReceiver
 from tests.bot.test_cx import TEAM, last_week_answers, store_answers
 
 OTHER = "T0OTHER"
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_locales() -> None:
-    forget_user_locale()
 
 
 def add_response(session: Session, team: str, key: str, score: int = 2) -> Response:

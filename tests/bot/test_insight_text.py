@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bot import digest
-from bot.i18n import forget_user_locale, translator
+from bot.i18n import translator
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.views import insights as views
@@ -36,11 +36,6 @@ DELIVERED = (
     "but ask <@U0KARI|kari>"
 )
 LINK = "the guide (<https://docs.example.com/guide?a=1&amp;b=2>)"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_locales() -> None:
-    forget_user_locale()
 
 
 @pytest.fixture

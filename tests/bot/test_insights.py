@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from bot import insights as glue
 from bot.handlers.insights import parse_command
-from bot.i18n import forget_user_locale
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.views import insights as views
@@ -29,11 +28,6 @@ from tests.bot.slackkit import SlackKit, text_input
 T = TypeVar("T")
 CHANNEL = "C0INSIGHT"
 LATE = "The parcel arrived a week late and nobody told us"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_locales() -> None:
-    forget_user_locale()
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
-from bot.i18n import forget_user_locale
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.settings import Settings
@@ -42,11 +41,6 @@ PII_TEXT = (
     f"ganger. Fnr {FNR}, CPR {CPR}, personnummer {PNR}."
 )
 RAW_VALUES = (EMAIL, PHONE, CARD, FNR, CPR, PNR)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_locales() -> None:
-    forget_user_locale()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from typer.testing import CliRunner, Result
 
 from bot import digest
 from bot.cli import app
-from bot.i18n import forget_user_locale, translator
+from bot.i18n import translator
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.views import alerts as alert_views
@@ -46,11 +46,6 @@ SECRETS = (EMAIL, "912 34 567", FNR)
 def clock() -> FakeClock:
     # The outbox dispatcher runs on the services clock: it must move with real time.
     return TickingClock()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_locales() -> None:
-    forget_user_locale()
 
 
 def masked(text: str) -> None:

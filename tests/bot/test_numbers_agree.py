@@ -3,19 +3,12 @@ change (rounded once, in core.metrics.shown_change), with one minus sign everywh
 
 from __future__ import annotations
 
-import pytest
-
-from bot.i18n import forget_user_locale, translator
+from bot.i18n import translator
 from core.metrics import shown_change
 from tests.bot.slackkit import SlackKit
 from tests.bot.test_cx import ephemeral_reply, store_answers
 
 MINUS = "\u2212"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_locales() -> None:
-    forget_user_locale()
 
 
 def test_shown_change_rounds_the_shown_values() -> None:

@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from bot import shoutouts as glue
-from bot.i18n import forget_user_locale
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.views import shoutouts as views
@@ -33,11 +32,6 @@ PROMISES = "Answer within a day; Keep it simple; Fix it right the first time"
 @pytest.fixture
 def clock() -> FakeClock:
     return TickingClock()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_locales() -> None:
-    forget_user_locale()
 
 
 @pytest.fixture

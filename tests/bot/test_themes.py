@@ -7,9 +7,6 @@ import json
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
-
-from bot.i18n import forget_user_locale
 from core.ingest import validate_response_objects
 from storage.responses import insert_responses
 
@@ -20,11 +17,6 @@ LATE = (
     "Pakken kom {n} dage for sent.",
     "Paketet kom {n} dagar för sent.",
 )
-
-
-@pytest.fixture(autouse=True)
-def _fresh_locales() -> None:
-    forget_user_locale()
 
 
 def store(engine: Any, rows: list[tuple[str, int, str | None]]) -> None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.i18n import forget_user_locale, translator
+from bot.i18n import translator
 from bot.localslack import LocalSlack
 from bot.services import Services
 from storage import settings_store
@@ -26,11 +26,6 @@ OSLO = ZoneInfo("Europe/Oslo")
 def clock() -> FakeClock:
     # The outbox dispatcher runs on the services clock: it must move with real time.
     return TickingClock()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_locales() -> None:
-    forget_user_locale()
 
 
 def test_timestamp_names_its_zone_only_when_asked() -> None:

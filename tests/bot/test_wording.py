@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from bot.i18n import forget_user_locale
 from bot.localslack import LocalSlack
 from bot.services import Services
 from storage import settings_store
@@ -20,11 +19,6 @@ TEAM = "T0CXLOCAL"
 @pytest.fixture
 def clock() -> FakeClock:
     return TickingClock()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_locales() -> None:
-    forget_user_locale()
 
 
 def test_one_receiver_is_one_and_several_are_each(
