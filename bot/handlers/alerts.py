@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 
 from bot.alerts import may_resolve, wake
 from bot.errors import UserError
+from bot.forms import selected_value, tell, text_value
 from bot.handlers.cx import CxCall, subcommand
 from bot.i18n import N_, Translator, translator, user_timezone
 from bot.services import Services
@@ -60,11 +61,11 @@ def register(app: App, services: Services) -> None:
             return
         card = change.card
         if card is None:
-            _tell(respond, t.gettext(GONE))
+            tell(respond, t.gettext(GONE))
         elif card.status == store.RESOLVED:
-            _tell(respond, t.gettext(ALREADY_RESOLVED))
+            tell(respond, t.gettext(ALREADY_RESOLVED))
         elif card.owner and card.owner != user:
-            _tell(respond, t.gettext(CLAIMED_BY_OTHER, user=views.mention(card.owner)))
+            tell(respond, t.gettext(CLAIMED_BY_OTHER, user=views.mention(card.owner)))
         # Claimed by this very user already: a double click, nothing to say.
 
     @app.action(views.NOTE_ACTION)
@@ -79,7 +80,7 @@ def register(app: App, services: Services) -> None:
         _user, team, alert_id, t = _action(body, context)
         card = store.get_card(services.engine, team_id=team, alert_id=alert_id)
         if card is None:
-            _tell(respond, t.gettext(GONE))
+            tell(respond, t.gettext(GONE))
             return
         client.views_open(trigger_id=body["trigger_id"], view=views.note_modal(card, t))
 
@@ -95,11 +96,11 @@ def register(app: App, services: Services) -> None:
         user, team, alert_id, t = _action(body, context)
         card = store.get_card(services.engine, team_id=team, alert_id=alert_id)
         if card is None:
-            _tell(respond, t.gettext(GONE))
+            tell(respond, t.gettext(GONE))
         elif card.status == store.RESOLVED:
-            _tell(respond, t.gettext(ALREADY_RESOLVED))
+            tell(respond, t.gettext(ALREADY_RESOLVED))
         elif not may_resolve(services, client, card, user):
-            _tell(respond, t.gettext(NOT_YOURS, user=views.mention(card.owner)))
+            tell(respond, t.gettext(NOT_YOURS, user=views.mention(card.owner)))
         else:
             client.views_open(trigger_id=body["trigger_id"], view=views.resolve_modal(card, t))
 
@@ -108,7 +109,7 @@ def register(app: App, services: Services) -> None:
         ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
     ) -> None:
         user, team, alert_id, t = _submission(body, view, context)
-        text = _value(view, views.NOTE_BLOCK, views.NOTE_INPUT)
+        text = text_value(view, views.NOTE_BLOCK, views.NOTE_INPUT)
         if not text.strip():
             ack(response_action="errors", errors={views.NOTE_BLOCK: t.gettext(NOTE_EMPTY)})
             return
@@ -136,7 +137,7 @@ def register(app: App, services: Services) -> None:
         client: WebClient,
     ) -> None:
         user, team, alert_id, t = _submission(body, view, context)
-        outcome = _selected(view, views.OUTCOME_BLOCK, views.OUTCOME_INPUT)
+        outcome = selected_value(view, views.OUTCOME_BLOCK, views.OUTCOME_INPUT)
         if outcome not in store.OUTCOMES:
             ack(response_action="errors", errors={views.OUTCOME_BLOCK: t.gettext(PICK_OUTCOME)})
             return
@@ -153,9 +154,9 @@ def register(app: App, services: Services) -> None:
             user_id=user,
             outcome=outcome,
             view_changed=views.parse_view_changed(
-                _selected(view, views.VIEW_BLOCK, views.VIEW_INPUT)
+                selected_value(view, views.VIEW_BLOCK, views.VIEW_INPUT)
             ),
-            note=_value(view, views.NOTE_BLOCK, views.NOTE_INPUT) or None,
+            note=text_value(view, views.NOTE_BLOCK, views.NOTE_INPUT) or None,
             now=services.clock(),
             request_key=f"{view.get('id')}:{alert_id}",
         )
@@ -224,19 +225,3 @@ def _alert_id(value: Any) -> int:
 
 def _t(context: BoltContext) -> Translator:
     return translator(str(context.get("locale") or "en"))
-
-
-def _value(view: dict[str, Any], block: str, action: str) -> str:
-    state = ((view.get("state") or {}).get("values") or {}).get(block) or {}
-    return str((state.get(action) or {}).get("value") or "")
-
-
-def _selected(view: dict[str, Any], block: str, action: str) -> str | None:
-    state = ((view.get("state") or {}).get("values") or {}).get(block) or {}
-    option = (state.get(action) or {}).get("selected_option") or {}
-    value = option.get("value")
-    return str(value) if value else None
-
-
-def _tell(respond: Respond, text: str) -> None:
-    respond(text=text, response_type="ephemeral", replace_original=False)

@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import insights as glue
 from bot.errors import UserError
+from bot.forms import tell, text_value
 from bot.i18n import N_, Translator, translator, user_timezone
 from bot.services import Services
 from bot.text import echo
@@ -77,7 +78,7 @@ def register(app: App, services: Services) -> None:
             )
         elif verb == "help":
             config = store.load_config(services.engine, team_id=team)
-            _tell(respond, views.usage(t, config.categories))
+            tell(respond, views.usage(t, config.categories))
         elif verb == "list":
             _list(services, respond, client, t, team=team, user=user, arg=arg)
         elif verb == "search":
@@ -90,7 +91,7 @@ def register(app: App, services: Services) -> None:
                 now=services.clock(),
             )
             channel_to_share = store.load_config(services.engine, team_id=team).channel
-            _tell(respond, views.confirmation(recorded.insight_id, channel_to_share, True, t))
+            tell(respond, views.confirmation(recorded.insight_id, channel_to_share, True, t))
             glue.analyze_later(services, team_id=team, insight_id=recorded.insight_id)
 
     @app.view(views.MODAL)
@@ -104,7 +105,7 @@ def register(app: App, services: Services) -> None:
         t = _t(context)
         user = str((body.get("user") or {}).get("id") or "")
         team = str(context.team_id or (body.get("team") or {}).get("id") or "")
-        text = _value(view, views.TEXT_BLOCK)
+        text = text_value(view, views.TEXT_BLOCK, views.INPUT)
         if not text.strip():
             ack(response_action="errors", errors={views.TEXT_BLOCK: t.gettext(EMPTY_TEXT)})
             return
@@ -114,9 +115,9 @@ def register(app: App, services: Services) -> None:
             insight=store.NewInsight(
                 reporter=user,
                 text=text,
-                customer=_value(view, views.CUSTOMER_BLOCK) or None,
-                segment=_value(view, views.SEGMENT_BLOCK) or None,
-                touchpoint=_value(view, views.TOUCHPOINT_BLOCK) or None,
+                customer=text_value(view, views.CUSTOMER_BLOCK, views.INPUT) or None,
+                segment=text_value(view, views.SEGMENT_BLOCK, views.INPUT) or None,
+                touchpoint=text_value(view, views.TOUCHPOINT_BLOCK, views.INPUT) or None,
                 source="modal",
                 request_key=f"view:{view.get('id')}",
             ),
@@ -146,7 +147,7 @@ def register(app: App, services: Services) -> None:
         ts = str(message.get("ts") or body.get("message_ts") or "") or None
         text = str(message.get("text") or "")
         if not text.strip():
-            _tell(respond, t.gettext(NO_MESSAGE_TEXT))
+            tell(respond, t.gettext(NO_MESSAGE_TEXT))
             return
         recorded = store.record(
             services.engine,
@@ -162,7 +163,7 @@ def register(app: App, services: Services) -> None:
             now=services.clock(),
         )
         channel_to_share = store.load_config(services.engine, team_id=team).channel
-        _tell(
+        tell(
             respond,
             views.confirmation(recorded.insight_id, channel_to_share, recorded.created, t),
         )
@@ -177,11 +178,11 @@ def register(app: App, services: Services) -> None:
         user, team, insight_id, t = _action(body, context)
         result = glue.vote(services, team_id=team, insight_id=insight_id, user_id=user)
         if result.outcome == "gone":
-            _tell(respond, t.gettext(GONE))
+            tell(respond, t.gettext(GONE))
         elif result.outcome == "own":
-            _tell(respond, t.gettext(OWN_VOTE))
+            tell(respond, t.gettext(OWN_VOTE))
         elif result.outcome == "repeat":
-            _tell(respond, t.gettext(ALREADY_VOTED))
+            tell(respond, t.gettext(ALREADY_VOTED))
 
     def status_callback(
         ack: Ack,
@@ -202,9 +203,9 @@ def register(app: App, services: Services) -> None:
             user_id=user,
         )
         if result is None:
-            _tell(respond, t.gettext(NOT_YOURS))
+            tell(respond, t.gettext(NOT_YOURS))
         elif result.card is None:
-            _tell(respond, t.gettext(GONE))
+            tell(respond, t.gettext(GONE))
         # Already in that status: a double click, nothing to say.
 
     for action_id in views.STATUS_ACTIONS:
@@ -351,17 +352,8 @@ def _tz(services: Services, client: WebClient, user: str) -> ZoneInfo:
     return ZoneInfo(user_timezone(client, user, services.settings.cxbot_timezone))
 
 
-def _value(view: dict[str, Any], block: str) -> str:
-    state = ((view.get("state") or {}).get("values") or {}).get(block) or {}
-    return str((state.get(views.INPUT) or {}).get("value") or "")
-
-
 def _shown(text: str) -> str:
     return echo(text, 60)
-
-
-def _tell(respond: Respond, text: str) -> None:
-    respond(text=text, response_type="ephemeral", replace_original=False)
 
 
 def _notify(client: WebClient, user: str, channel: str | None, text: str) -> None:

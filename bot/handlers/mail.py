@@ -15,6 +15,7 @@ from slack_sdk import WebClient
 
 from bot.alerts import may_resolve, wake
 from bot.errors import UserError
+from bot.forms import selected_value, tell, text_value
 from bot.i18n import N_, Translator, translator
 from bot.mail import missing_settings
 from bot.services import Services
@@ -43,17 +44,17 @@ def register(app: App, services: Services) -> None:
         card = alert_store.get_card(services.engine, team_id=team, alert_id=alert_id)
         found = store.contact(services.engine, team_id=team, alert_id=alert_id)
         if card is None or found is None:
-            return _tell(respond, t.gettext(views.REFUSALS["gone"]))
+            return tell(respond, t.gettext(views.REFUSALS["gone"]))
         if not found.email:
-            return _tell(respond, t.gettext(views.REFUSALS["no_email"]))
+            return tell(respond, t.gettext(views.REFUSALS["no_email"]))
         if found.opted_out_at is not None:
-            return _tell(respond, t.gettext(views.REFUSALS["opted_out"]))
+            return tell(respond, t.gettext(views.REFUSALS["opted_out"]))
         missing = missing_settings(get_settings(services.engine, team_id=team))
         if missing:
             keys = ", ".join(f"`{k}`" for k in missing)
-            return _tell(respond, t.gettext(NOT_SET_UP, keys=keys))
+            return tell(respond, t.gettext(NOT_SET_UP, keys=keys))
         if not may_resolve(services, client, card, user):
-            return _tell(respond, t.gettext(NOT_YOURS, user=alert_views.mention(card.owner)))
+            return tell(respond, t.gettext(NOT_YOURS, user=alert_views.mention(card.owner)))
         locale = core_mail.customer_locale(found.language, found.comment)
         client.views_open(trigger_id=body["trigger_id"], view=_form(card, found, locale, user, t))
 
@@ -71,7 +72,7 @@ def register(app: App, services: Services) -> None:
         found = store.contact(services.engine, team_id=team, alert_id=alert_id)
         if card is None or found is None or not found.email:
             return
-        picked = _selected(view, views.LANG_BLOCK, views.LANG_INPUT) or "en"
+        picked = selected_value(view, views.LANG_BLOCK, views.LANG_INPUT) or "en"
         client.views_update(
             view_id=view["id"],
             hash=view.get("hash"),
@@ -98,7 +99,7 @@ def register(app: App, services: Services) -> None:
             ack(response_action="errors", errors={body_block: t.gettext(NOT_YOURS_FORM)})
             return
         settings = get_settings(services.engine, team_id=team)
-        locale = _selected(view, views.LANG_BLOCK, views.LANG_INPUT) or "en"
+        locale = selected_value(view, views.LANG_BLOCK, views.LANG_INPUT) or "en"
         rate = bool(
             (((view.get("state") or {}).get("values") or {}).get(views.RATE_BLOCK) or {})
             .get(views.RATE_INPUT, {})
@@ -153,27 +154,11 @@ def _who(
     return user, team, alert_id, translator(str(context.get("locale") or "en"))
 
 
-def _value(view: dict[str, Any], block: str, action: str) -> str:
-    state = ((view.get("state") or {}).get("values") or {}).get(block) or {}
-    return str((state.get(action) or {}).get("value") or "")
-
-
 def _drafted(view: dict[str, Any], block: str, action: str) -> tuple[str, str]:
     """(block id, text) of a drafted input of the submitted form, in whichever language it
     was last drafted (views.drafted)."""
     values = (view.get("state") or {}).get("values") or {}
     for block_id in values:
         if block_id == block or block_id.startswith(block + "."):
-            return block_id, _value(view, block_id, action)
+            return block_id, text_value(view, block_id, action)
     return block, ""
-
-
-def _selected(view: dict[str, Any], block: str, action: str) -> str | None:
-    state = ((view.get("state") or {}).get("values") or {}).get(block) or {}
-    option = (state.get(action) or {}).get("selected_option") or {}
-    value = option.get("value")
-    return str(value) if value else None
-
-
-def _tell(respond: Respond, text: str) -> None:
-    respond(text=text, response_type="ephemeral", replace_original=False)

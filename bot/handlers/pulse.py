@@ -17,6 +17,7 @@ from slack_sdk import WebClient
 
 from bot import pulse as glue
 from bot.errors import UserError
+from bot.forms import tell
 from bot.i18n import N_, Translator, translator
 from bot.services import Services
 from bot.text import escape
@@ -107,7 +108,7 @@ def register(app: App, services: Services) -> None:
             if not glue.is_admin(services, client, user):
                 if verb:
                     raise UserError(ADMINS_ONLY, what=t.gettext("create"))
-                _tell(respond, t.gettext(ASK_IN_DM))
+                tell(respond, t.gettext(ASK_IN_DM))
                 return
             client.views_open(trigger_id=command["trigger_id"], view=views.create_modal(t))
         elif verb == "list":
@@ -126,7 +127,7 @@ def register(app: App, services: Services) -> None:
             else:
                 _close(respond, team, survey, t)
         else:
-            _tell(respond, t.gettext(USAGE))
+            tell(respond, t.gettext(USAGE))
 
     @app.view(views.CREATE_MODAL)
     def create_submit_callback(
@@ -186,7 +187,7 @@ def register(app: App, services: Services) -> None:
         team = str(context.team_id or (body.get("team") or {}).get("id") or "")
         t = _t(context)
         if parsed is None:
-            _tell(respond, t.gettext(ANSWER_INVALID))
+            tell(respond, t.gettext(ANSWER_INVALID))
             return
         round_id, question_id, score = int(parsed[0]), parsed[1], int(parsed[2])
         status = store.record_answer(
@@ -211,14 +212,14 @@ def register(app: App, services: Services) -> None:
         team = str(context.team_id or (body.get("team") or {}).get("id") or "")
         t = _t(context)
         if parsed is None:
-            _tell(respond, t.gettext(ANSWER_INVALID))
+            tell(respond, t.gettext(ANSWER_INVALID))
             return
         round_id, question_id = int(parsed[0]), parsed[1]
         info = store.get_round(services.engine, team_id=team, round_id=round_id)
         survey = info and store.get_survey(services.engine, team_id=team, survey_id=info.survey_id)
         question = survey.definition.question(question_id) if survey else None
         if info is None or question is None or not info.is_open(services.clock()):
-            _tell(respond, t.gettext(ROUND_CLOSED))
+            tell(respond, t.gettext(ROUND_CLOSED))
             return
         current = store.my_answers(
             services.engine, team_id=team, round_id=round_id, user_id=user
@@ -311,10 +312,10 @@ def register(app: App, services: Services) -> None:
         try:
             opened = glue.start_round(services, team_id=team, survey=survey, client=client)
         except glue.AudienceError as exc:
-            _tell(respond, t.gettext(SEND_FAILED, reason=str(exc)))
+            tell(respond, t.gettext(SEND_FAILED, reason=str(exc)))
             return
         if opened is not None:
-            _tell(respond, _sent(team, survey, opened, t))
+            tell(respond, _sent(team, survey, opened, t))
 
     def _sent(team: str, survey: store.SurveyInfo, opened: store.OpenedRound, t: Translator) -> str:
         number = store.round_number(
@@ -331,7 +332,7 @@ def register(app: App, services: Services) -> None:
         number = store.round_number(
             services.engine, team_id=team, survey_id=survey.id, round_id=info.id
         )
-        _tell(respond, t.gettext(CLOSED, round=number, name=escape(t.gettext(survey.name))))
+        tell(respond, t.gettext(CLOSED, round=number, name=escape(t.gettext(survey.name))))
 
     def _results(respond: Respond, team: str, survey: store.SurveyInfo, t: Translator) -> None:
         latest = store.latest_closed_round(services.engine, team_id=team, survey_id=survey.id)
@@ -378,11 +379,11 @@ def register(app: App, services: Services) -> None:
             if message is not None:
                 respond(replace_original=True, **message)
             if status == "closed":
-                _tell(respond, t.gettext(ROUND_CLOSED))
+                tell(respond, t.gettext(ROUND_CLOSED))
         elif status == "not_asked":
-            _tell(respond, t.gettext(NOT_ASKED))
+            tell(respond, t.gettext(NOT_ASKED))
         else:
-            _tell(respond, t.gettext(ANSWER_INVALID))
+            tell(respond, t.gettext(ANSWER_INVALID))
 
 
 def _parse_value(value: str, parts: int) -> list[str] | None:
@@ -396,7 +397,3 @@ def _parse_value(value: str, parts: int) -> list[str] | None:
 
 def _t(context: BoltContext) -> Translator:
     return translator(str(context.get("locale") or "en"))
-
-
-def _tell(respond: Respond, text: str) -> None:
-    respond(text=text, response_type="ephemeral", replace_original=False)
