@@ -262,10 +262,7 @@ def main() -> None:
         bare_server(opts.bare_server, opts.api_url, opts.token)
         return
 
-    from bot.app import handler_modules
-
-    has_insight = "bot.handlers.insights" in handler_modules()
-    command = opts.command or ("/insight" if has_insight else "/cx")
+    command = opts.command or "/insight"
     text = opts.text or ("Kunden savner faktura på e-post" if command == "/insight" else "help")
 
     with (

@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 from slack_sdk import WebClient
 
-import bot.alerts  # noqa: F401  (the alert renderer)
 from bot.localslack import LocalSlack
 from bot.outbox import Dispatcher
+from bot.services import Services
+from bot.settings import load_settings
 from core.ingest import RESPONSE_COLUMNS
 from storage import alerts, outbox, settings_store
 from storage.db import make_engine, upgrade
@@ -88,7 +89,8 @@ def main() -> None:
             insert_responses(engine, team_id=TEAM, frame=recent)
             backlog = outbox.backlog(engine)
             fast = _FastClock(speed=50.0)
-            dispatcher = Dispatcher(engine, _client_for(slack), fast, idle_wait=0.01)
+            services = Services(load_settings(_env_file=None), engine, fast)
+            dispatcher = Dispatcher(services, _client_for(slack), idle_wait=0.01)
             started = time.perf_counter()
             dispatcher.start()
             while outbox.backlog(engine):

@@ -47,8 +47,9 @@ LEASE_SECONDS = 60.0  # storage.outbox.claim_due's default lease on a claimed me
 
 def worker(database_url: str, api_url: str, token: str) -> None:
     """The dispatcher process: sends the outbox until killed (like `cxbot serve` would)."""
-    from bot.outbox import Dispatcher, dispatcher_client
-    from bot.services import system_clock
+    from bot.clients import dispatch_client
+    from bot.outbox import Dispatcher
+    from bot.services import Services, system_clock
     from bot.settings import load_settings
     from storage.db import make_engine
 
@@ -56,8 +57,8 @@ def worker(database_url: str, api_url: str, token: str) -> None:
         slack_bot_token=token, slack_api_url=api_url, database_url=database_url, _env_file=None
     )
     engine = make_engine(settings.database_url)
-    client = dispatcher_client(settings)
-    dispatcher = Dispatcher(engine, lambda _team: client, system_clock)
+    client = dispatch_client(settings)
+    dispatcher = Dispatcher(Services(settings, engine, system_clock), lambda _team: client)
     print("ready", flush=True)
     while True:
         if not dispatcher.run_once():
@@ -150,7 +151,6 @@ def main() -> int:
         _env_file=None,
     )
     services = Services(settings=settings, engine=engine, clock=system_clock)
-    glue.configure(services)
     definition = parse_definition({"template": "culture", "audience": CHANNEL})
     survey_id = store.create_survey(
         engine, team_id=TEAM, definition=definition, created_by=None, now=system_clock()

@@ -26,9 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot import digest  # noqa: E402
+from bot.clients import dispatch_client  # noqa: E402
 from bot.demo import seed  # noqa: E402
 from bot.localslack import LocalSlack  # noqa: E402
-from bot.outbox import Dispatcher, dispatcher_client  # noqa: E402
+from bot.outbox import Dispatcher  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 from bot.views.text import Names, indent, render_message  # noqa: E402
@@ -82,8 +83,8 @@ def main() -> None:
         at = due.astimezone(UTC) + timedelta(seconds=30)
         services = Services(settings=settings, engine=engine, clock=lambda: at)
         queued = digest.run_schedule(services)
-        client = dispatcher_client(settings)
-        Dispatcher(engine, lambda _team: client, services.clock).drain()
+        client = dispatch_client(settings)
+        Dispatcher(services, lambda _team: client).drain()
         engine.dispose()
 
         names = Names(

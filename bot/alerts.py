@@ -11,9 +11,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,8 +18,9 @@ from slack_sdk import WebClient
 from sqlalchemy.engine import Connection, Engine
 
 from bot import outbox as dispatch
+from bot.admins import is_admin
+from bot.feature import Sent
 from bot.i18n import Translator, translator
-from bot.jobs import sweep
 from bot.outbox import wake
 from bot.services import Services
 from bot.views import alerts as views
@@ -39,46 +37,29 @@ class Gone(Exception):
     """The alert or the message a call refers to no longer exists or will never exist."""
 
 
-@dataclass
-class _Defaults:
-    """Process settings the renderer falls back on when a workspace sets none."""
-
-    locale: str = "en"
-    timezone: str = "UTC"
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-
-
-_defaults = _Defaults()
-
-
-def configure(services: Services) -> None:
-    """Use this process's default language, timezone and clock for rendered messages."""
-    _defaults.locale = services.settings.cxbot_locale
-    _defaults.timezone = services.settings.cxbot_timezone
-    _defaults.clock = services.clock
-
-
-def reader(config: store.AlertConfig) -> tuple[Translator, ZoneInfo]:
+def reader(services: Services, config: store.AlertConfig) -> tuple[Translator, ZoneInfo]:
     """The language and timezone of a workspace's channel messages."""
+    settings = services.settings
     try:
-        tz = ZoneInfo(config.timezone or _defaults.timezone)
+        tz = ZoneInfo(config.timezone or settings.cxbot_timezone)
     except (ZoneInfoNotFoundError, ValueError):
         tz = ZoneInfo("UTC")
-    return translator(config.locale or _defaults.locale), tz
+    return translator(config.locale or settings.cxbot_locale), tz
 
 
 # --------------------------------------------------------------------------- rendering
 
 
 def render_alert(
-    engine: Engine, team_id: str, payload: dict[str, Any]
+    services: Services, team_id: str, payload: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     """`render:alert` -> (method, payload) for the dispatcher; NotReady while the message
     it refers to is still queued."""
+    engine = services.engine
     action = str(payload.get("action") or "")
     config = store.load_config(engine, team_id=team_id)
-    t, tz = reader(config)
-    now = _defaults.clock()
+    t, tz = reader(services, config)
+    now = services.clock()
     if action == "storm":
         key = str(payload["group_key"])
         cards = store.group_alerts(engine, team_id=team_id, group_key=key)
@@ -173,23 +154,18 @@ def thread_of(engine: Engine, card: store.AlertCard, ts: str) -> str:
     return ts
 
 
-def after_post(
-    conn: Connection, team_id: str, key: str, channel: str | None, ts: str | None
-) -> None:
+def after_post(conn: Connection, sent: Sent) -> None:
     """Remember where `alert:{id}:post` landed, for updates, threads and links."""
-    parts = key.split(":")
+    parts = sent.key.split(":")
     if len(parts) == 3 and parts[2] == "post" and parts[1].isdigit():
-        store.record_posted(conn, team_id=team_id, alert_id=int(parts[1]), channel=channel, ts=ts)
-
-
-dispatch.renderer(RENDERER, render_alert)
-dispatch.on_sent("alert:", after_post)
+        store.record_posted(
+            conn, team_id=sent.team_id, alert_id=int(parts[1]), channel=sent.channel, ts=sent.ts
+        )
 
 
 # --------------------------------------------------------------------------- the clock
 
 
-@sweep("alerts", every_seconds=60)
 def alert_clock_sweep(services: Services) -> None:
     """The scheduled SLA sweep: see `run_clock`."""
     run_clock(services)
@@ -238,13 +214,8 @@ def run_clock(services: Services) -> int:
 # --------------------------------------------------------------------------- background
 
 
-def start(services: Services) -> None:
-    """Background starter (bot.runtime_hooks.STARTERS): rendered messages use these settings."""
-    configure(services)
-
-
 def answers_stored(services: Services, *, team_id: str, response_ids: list[int]) -> None:
-    """bot.runtime_hooks.ANSWERS_STORED: alerts were queued with the answers; send them now."""
+    """bot.features (answers_stored): alerts were queued with the answers; send them now."""
     wake(services)
 
 
@@ -253,6 +224,4 @@ def may_resolve(services: Services, client: WebClient, card: store.AlertCard, us
     admin. Notes stay open to all: anyone may add what they know."""
     if not card.owner or card.owner == user_id:
         return True
-    from bot.pulse import is_admin  # the one admin rule (CXBOT_ADMINS or Slack admins)
-
     return is_admin(services, client, user_id)

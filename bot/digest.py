@@ -298,13 +298,14 @@ def enqueue(
 
 def send_chart(
     client: WebClient,
-    engine: Engine,
+    services: Services,
     team_id: str,
     key: str,
     payload: Mapping[str, Any],
     maybe_sent: bool,
 ) -> tuple[str | None, str | None]:
     """Outbox sender `send:digest_chart`: upload the chart once the message is posted."""
+    engine = services.engine
     channel = str(payload["channel"])
     after = payload.get("after")
     if after:
@@ -339,9 +340,6 @@ def _find_file(client: WebClient, channel: str, filename: str) -> tuple[str, str
             if filename in (f.get("name"), f.get("filename")):
                 return channel, str(message.get("ts"))
     return None
-
-
-dispatch.sender(CHART_SENDER, send_chart)
 
 
 # --------------------------------------------------------------------------- the schedule
@@ -416,7 +414,5 @@ def run_schedule(services: Services) -> list[str]:
                 # One workspace's trouble must not keep the others' reports back.
                 log.exception("digest: building %s failed", key)
     if queued:
-        dispatcher = services.extras.get(dispatch.DISPATCHER)
-        if dispatcher is not None:
-            dispatcher.notify()
+        dispatch.wake(services)
     return queued

@@ -26,10 +26,10 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Connection, Engine
 
 from bot import outbox as dispatch
+from bot.admins import is_admin
+from bot.feature import Sent
 from bot.i18n import Translator, translator, user_locale
-from bot.jobs import sweep
 from bot.outbox import wake
-from bot.priority import AckFirst
 from bot.reporting import workspace_tz
 from bot.services import Services
 from bot.views import insights as views
@@ -101,7 +101,7 @@ def warm(analyzer: Analyzer) -> None:
 
 
 def start(services: Services) -> None:
-    """Background starter (bot.runtime_hooks.STARTERS).
+    """Background starter (bot.features).
 
     The offline model is not trained here: analysis runs after the ack, so the first
     insight's one-off 1-2 s of training delays only its channel post, while training at
@@ -125,7 +125,7 @@ def _analyze_after_acks(
 ) -> bool:
     # Analysis is CPU work in the server's own process: during a burst of commands it
     # waits until the pending acks are out (bot.priority), since only those have a deadline.
-    services.extras.setdefault("ack_first", AckFirst()).wait_turn(handed_over)
+    services.ack_first.wait_turn(handed_over)
     return _analyze_logged(services, team_id, insight_id)
 
 
@@ -179,7 +179,6 @@ def _analyse(services: Services, text: str, categories: Sequence[str]) -> Analys
         return Analysis(categories[-1], "neutral", 1, detect_language(text), "offline")
 
 
-@sweep("insights.analyze", every_seconds=60)
 def analysis_sweep(services: Services) -> None:
     """The scheduled catch-up: see `run_pending`."""
     run_pending(services)
@@ -218,8 +217,6 @@ def may_change_status(
     took it on (set its status), or an admin. Anyone else can +1 it."""
     if user_id in (card.reporter, card.status_by):
         return True
-    from bot.pulse import is_admin  # the one admin rule (CXBOT_ADMINS or Slack admins)
-
     return is_admin(services, client, user_id)
 
 
@@ -279,10 +276,11 @@ class Gone(Exception):
 
 
 def render_insight(
-    engine: Engine, team_id: str, payload: dict[str, Any]
+    services: Services, team_id: str, payload: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     """`render:insight` -> (method, payload): the channel post, its update, or a status DM,
     built from the insight's state now."""
+    engine = services.engine
     insight_id = int(payload["insight_id"])
     card = store.get_card(engine, team_id=team_id, insight_id=insight_id)
     if card is None:
@@ -347,14 +345,10 @@ def _month_themes(engine: Engine, team_id: str, month: Period, _window: int) -> 
     return themes_of(engine, team_id, month)
 
 
-def after_send(
-    conn: Connection, team_id: str, key: str, channel: str | None, ts: str | None
-) -> None:
+def after_send(conn: Connection, sent: Sent) -> None:
     """Remember where `insight:{id}:post` landed, for updates and links."""
-    parts = key.split(":")
+    parts = sent.key.split(":")
     if len(parts) == 3 and parts[2] == "post" and parts[1].isdigit():
-        store.record_post(conn, team_id=team_id, insight_id=int(parts[1]), channel=channel, ts=ts)
-
-
-dispatch.renderer(RENDERER, render_insight)
-dispatch.on_sent(store.KEY_PREFIX, after_send)
+        store.record_post(
+            conn, team_id=sent.team_id, insight_id=int(parts[1]), channel=sent.channel, ts=sent.ts
+        )

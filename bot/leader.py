@@ -13,7 +13,7 @@ and competes again like everyone else.
 Sweeps stay idempotent anyway (bot/jobs.py): in the seconds between a lost connection
 and the old leader noticing, two schedulers may tick once each.
 
-Every instance runs the outbox dispatcher regardless (bot.outbox:start_dispatcher):
+Every instance runs the outbox dispatcher regardless (bot.outbox.start_dispatcher):
 rows are claimed with SKIP LOCKED, so sending scales out while scheduling does not.
 """
 
@@ -24,17 +24,15 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from bot import jobs
 from bot.services import Services
 from storage.locks import HeldLock, try_acquire
 
 log = logging.getLogger("cxbot.leader")
 
 LOCK_NAME = "cxbot:scheduler"
-LEADER = "scheduler_leader"  # where `start` leaves the Leader in `services.extras`
-JOBS_TABLE = "apscheduler_jobs"  # bot.jobs' job store
 
 Work = Callable[[], Callable[[], None] | None]
 
@@ -147,47 +145,22 @@ def _show_leader(leads: bool) -> None:
 
 
 def _scheduler(services: Services) -> Callable[[], None]:
-    # The sweeps of the infrastructure itself (features register theirs in bot.handlers).
-    import bot.retention
-    from bot import jobs
-
-    if services.settings.oauth_enabled:
-        import bot.oauth  # noqa: F401  (the token refresh sweep)
-
-    planned = persisted_runs(services.engine)
     scheduler = jobs.start_scheduler(services)
-    # Keep the timetable of the instance that led before (the job store remembers it): a
-    # new leader neither postpones a sweep by a whole interval nor skips one that fell due
-    # while nobody led; one already past runs now. Sweeps are idempotent either way.
-    now = datetime.now(UTC)
-    for job_id, when in planned.items():
-        if scheduler.get_job(job_id) is not None:
-            scheduler.modify_job(job_id, next_run_time=max(when, now))
     return lambda: scheduler.shutdown(wait=False)
 
 
-def persisted_runs(engine: Engine) -> dict[str, datetime]:
-    """When each job in the shared job store was due to run next (empty on a new database)."""
-    try:
-        with engine.connect() as conn:
-            rows = conn.execute(text(f"SELECT id, next_run_time FROM {JOBS_TABLE}")).all()
-    except Exception:
-        return {}  # no job store yet: this is the first scheduler ever
-    return {str(r[0]): datetime.fromtimestamp(float(r[1]), UTC) for r in rows if r[1] is not None}
-
-
 def start(services: Services) -> Callable[[], None]:
-    """Background starter (bot.runtime_hooks.STARTERS): compete for the scheduler."""
+    """Background starter (bot.features): compete for the scheduler."""
     leader = Leader(
         services.engine,
         lambda: _scheduler(services),
         retry_seconds=services.settings.cxbot_leader_retry_seconds,
     )
-    services.extras[LEADER] = leader
+    services.leader = leader
     leader.start()
 
     def stop() -> None:
         leader.stop()
-        services.extras.pop(LEADER, None)
+        services.leader = None
 
     return stop

@@ -22,7 +22,6 @@ import logging
 import smtplib
 import ssl
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parseaddr
 from typing import Any
@@ -32,6 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot import alerts as bot_alerts
 from bot import outbox as dispatch
+from bot.feature import Sent
 from bot.services import Services
 from bot.views import mail as views
 from core import mail as core_mail
@@ -47,20 +47,6 @@ RATE_PATH = "/mail/rate"
 UNSUBSCRIBE_PATH = "/mail/unsubscribe"
 # Larger mails are refused at DATA by `cxbot mail-in`: attachments are listed, not kept.
 MAX_INBOUND_BYTES = 25 * 1024 * 1024
-
-
-@dataclass
-class _State:
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
-
-
-_state = _State()
-
-
-def start(services: Services) -> None:
-    """Background starter: importing this module registers the sender and the renderer;
-    mail times follow the services' clock."""
-    _state.clock = services.clock
 
 
 class Refused(dispatch.Undeliverable):
@@ -79,7 +65,7 @@ def missing_settings(settings: dict[str, str]) -> list[str]:
 
 def send_mail(
     client: WebClient,
-    engine: Engine,
+    services: Services,
     team_id: str,
     key: str,
     payload: dict[str, Any],
@@ -87,6 +73,7 @@ def send_mail(
 ) -> tuple[str | None, str | None]:
     """`send:mail`: a mail server failing for now raises TryLater (retried with back-off,
     Slack still taken to be up); a 5xx answer raises Refused (failed for good)."""
+    engine = services.engine
     mail_id = int(payload["mail_id"])
     row = store.get_mail(engine, team_id=team_id, mail_id=mail_id)
     if row is None:
@@ -118,7 +105,7 @@ def send_mail(
         raise dispatch.TryLater(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
     except (smtplib.SMTPException, OSError) as exc:
         raise dispatch.TryLater(f"{type(exc).__name__}: {exc}") from exc
-    store.mark_accepted(engine, team_id=team_id, mail_id=mail_id, now=_state.clock())
+    store.mark_accepted(engine, team_id=team_id, mail_id=mail_id, now=services.clock())
     return None, None
 
 
@@ -188,14 +175,12 @@ def password_may_go(host: str, *, encrypted: bool) -> bool:
         return host == "localhost"
 
 
-def after_send(
-    conn: Connection, team_id: str, key: str, channel: str | None, ts: str | None
-) -> None:
+def after_send(conn: Connection, sent: Sent) -> None:
     """`mailout:{alert}:{mail}` went out: the thread shows it, the clock stops."""
-    parts = key.split(":")
+    parts = sent.key.split(":")
     if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
         store.after_sent(
-            conn, team_id=team_id, alert_id=int(parts[1]), mail_id=int(parts[2]), now=_state.clock()
+            conn, team_id=sent.team_id, alert_id=int(parts[1]), mail_id=int(parts[2]), now=sent.at
         )
 
 
@@ -203,14 +188,15 @@ def after_send(
 
 
 def render_mail(
-    engine: Engine, team_id: str, payload: dict[str, Any]
+    services: Services, team_id: str, payload: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
+    engine = services.engine
     action = str(payload.get("action") or "")
     mail = store.get_mail(engine, team_id=team_id, mail_id=int(payload["mail_id"]))
     card = alert_store.get_card(engine, team_id=team_id, alert_id=int(payload["alert_id"]))
     if mail is None or card is None:
         raise bot_alerts.Gone(f"mail {payload.get('mail_id')} or its alert is gone")
-    t, tz = bot_alerts.reader(alert_store.load_config(engine, team_id=team_id))
+    t, tz = bot_alerts.reader(services, alert_store.load_config(engine, team_id=team_id))
     if action == "replydm":
         if not card.owner:
             raise bot_alerts.Gone("the alert has no owner to tell")
@@ -234,11 +220,6 @@ def render_mail(
         "text": text,
         "blocks": blocks,
     }
-
-
-dispatch.sender("mail", send_mail)
-dispatch.renderer("mail", render_mail)
-dispatch.on_sent(store.SEND_PREFIX, after_send)
 
 
 # --------------------------------------------------------------------------- receiving

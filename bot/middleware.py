@@ -19,7 +19,6 @@ from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse
 
 from bot import events_once
 from bot.i18n import cached_user_locale, user_locale
-from bot.priority import AckFirst
 from bot.services import Services
 from bot.text import clean, from_slack
 from storage import settings_store
@@ -36,11 +35,11 @@ def install_middleware(
     services: Services,
     *,
     executor: Executor,
-    default_team: Callable[[], str | None],
 ) -> None:
     """Register the middleware below on `app`, in order."""
     locales = LocaleLookup(executor)
-    priority: AckFirst = services.extras.setdefault("ack_first", AckFirst())
+    priority = services.ack_first
+    default_team = services.slack.default_team
     workspace_locale = WorkspaceDefault(services, "locale", services.settings.cxbot_locale)
 
     @app.middleware

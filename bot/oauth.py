@@ -8,8 +8,8 @@ On when SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set (bot/settings.py). Then:
   store (tables `slack_installations`, `slack_bots`, beside ours; created at start under
   a database lock so instances starting together do not race).
 - Bolt finds each request's token in that store (`InstallationStoreAuthorize`).
-- Background work (the outbox dispatcher, commands) asks `TeamTokens` for a workspace's
-  client. With token rotation switched on for the app, bot tokens expire after 12
+- Background work (the outbox dispatcher, commands) gets a workspace's client from
+  bot.clients, with a token from `TeamTokens`. With token rotation on, bot tokens expire after 12
   hours: `TeamTokens` refreshes a token `REFRESH_MINUTES` before it expires, under a
   per-workspace lock so two instances never spend the same refresh token, and the
   scheduler's `tokens` sweep refreshes every installation ahead of time so that Bolt's
@@ -22,9 +22,7 @@ Without those settings the bot serves the one workspace of SLACK_BOT_TOKEN, as b
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
@@ -37,9 +35,7 @@ from slack_sdk.oauth.token_rotation import TokenRotator
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot.jobs import sweep
 from bot.manifest import bot_scopes
-from bot.services import Services
 from bot.settings import Settings
 from storage.locks import acquire
 
@@ -48,7 +44,6 @@ log = logging.getLogger("cxbot.oauth")
 # Refresh a rotating token this long before it expires (Bolt's own check is at 120).
 REFRESH_MINUTES = 180
 STATE_SECONDS = 600
-OAUTH = "oauth"  # where `setup` leaves the OAuth objects in `services.extras`
 
 
 class OAuth:
@@ -138,8 +133,6 @@ class TeamTokens:
             client_secret=oauth.settings.slack_client_secret,
             client=oauth.client,
         )
-        self._clients: dict[str, WebClient] = {}
-        self._guard = threading.Lock()
 
     def token(self, team_id: str, *, minutes: int = REFRESH_MINUTES) -> str | None:
         """The bot token of `team_id` (None when not installed), refreshed when it expires
@@ -165,18 +158,6 @@ class TeamTokens:
                     installation = rotated
             return installation.bot_token
 
-    def client_for(self, team_id: str) -> WebClient:
-        """A client for `team_id` with a current token (one client per team, re-tokened)."""
-        token = self.token(team_id)
-        with self._guard:
-            client = self._clients.get(team_id)
-            if client is None:
-                from bot.outbox import dispatcher_client
-
-                client = self._clients[team_id] = dispatcher_client(self.oauth.settings)
-            client.token = token
-            return client
-
     def refresh_all(self) -> int:
         """Refresh every installed workspace's token that expires soon; returns how many
         workspaces were looked at."""
@@ -195,36 +176,3 @@ class TeamTokens:
     def _expiring(installation: Installation, minutes: int) -> bool:
         expires = installation.bot_token_expires_at
         return expires is not None and expires <= time.time() + minutes * 60
-
-
-def setup(services: Services, client: WebClient | None = None) -> OAuth:
-    """The process's OAuth objects (created once, tables included), kept in `services`;
-    `client` (default: a new one from the settings) is what token refreshes talk through."""
-    oauth: OAuth | None = services.extras.get(OAUTH)
-    if oauth is None:
-        if client is None:
-            from bot.slack_client import make_client  # bot.slack_client imports this module
-
-            client = make_client(services.settings)
-        oauth = OAuth(services.settings, services.engine, client)
-        oauth.create_tables()
-        services.extras[OAUTH] = oauth
-    return oauth
-
-
-def team_clients(services: Services) -> Callable[[str], WebClient]:
-    """team id -> a client with that workspace's token (for the outbox dispatcher)."""
-    return setup(services).tokens.client_for
-
-
-def installed_teams(services: Services) -> list[str]:
-    """The workspaces that installed the app, sorted (OAuth mode only)."""
-    return setup(services).installed_teams()
-
-
-@sweep("tokens", every_seconds=600)
-def token_sweep(services: Services) -> None:
-    """Refresh rotating tokens ahead of time (OAuth mode only)."""
-    oauth: OAuth | None = services.extras.get(OAUTH)
-    if oauth is not None:
-        oauth.tokens.refresh_all()

@@ -20,11 +20,9 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.engine import Connection, Engine
 
-from bot.priority import AckFirst
+from bot.feature import Sent
 from bot.services import Services
-from bot.settings import Settings
 from bot.text import fit
 from storage import outbox as store
 
@@ -63,15 +61,6 @@ LAYOUT_REFUSED = frozenset({"invalid_blocks", "invalid_blocks_format"})
 TEXT_LIMIT = 4000
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,}")
 
-SentHook = Callable[[Connection, str, str, str | None, str | None], None]
-_hooks: dict[str, SentHook] = {}
-
-# Messages whose final form is only known at send time (an update of a message
-# whose `ts` the outbox has not learned yet, a view of the latest state) are
-# queued with method "render:<name>"; the renderer turns them into a real call.
-Renderer = Callable[[Engine, str, dict[str, Any]], tuple[str, dict[str, Any]]]
-_renderers: dict[str, Renderer] = {}
-
 
 class _CannotCheck(Exception):
     """Slack could not say (now) whether an earlier attempt already posted a message."""
@@ -96,41 +85,12 @@ class TryLater(Exception):
     retried with its back-off, and Slack is not taken to be unreachable."""
 
 
-def renderer(name: str, fn: Renderer) -> None:
-    """`fn(engine, team_id, payload) -> (method, payload)`; raise NotReady to wait."""
-    _renderers[name] = fn
-
-
-# Deliveries that take more than one Web API call (a file upload: get an upload URL, send
-# the bytes, complete) are queued with method "send:<name>"; the sender makes the calls
-# with the workspace's client and returns where the result landed. `maybe_sent` says an
-# earlier attempt may have got through: the sender looks before sending again.
-Sender = Callable[
-    [WebClient, Engine, str, str, dict[str, Any], bool], tuple[str | None, str | None]
-]
-_senders: dict[str, Sender] = {}
-
-
-def sender(name: str, fn: Sender) -> None:
-    """`fn(client, engine, team_id, key, payload, maybe_sent) -> (channel, ts)`; raise
-    NotReady to wait, SlackApiError for Slack's answer, OSError to retry."""
-    _senders[name] = fn
-
-
-def on_sent(prefix: str, hook: SentHook) -> None:
-    """Call `hook(conn, team_id, key, channel, ts)` after a message whose key starts
-    with `prefix` is sent: features record the `ts` they need for later updates, in the
-    transaction that marks the message sent."""
-    _hooks[prefix] = hook
-
-
 def with_metadata(key: str, payload: dict[str, Any]) -> dict[str, Any]:
     if "metadata" in payload:
         return payload
     return {**payload, "metadata": {"event_type": METADATA_EVENT, "event_payload": {"key": key}}}
 
 
-DISPATCHER = "outbox_dispatcher"  # where start_dispatcher leaves it in `services.extras`
 # A message that keeps failing for passing reasons (Slack unreachable, 5xx) is given up only
 # after this long as well as `max_attempts`: an alert must outlive an hour-long outage.
 GIVE_UP_AFTER = timedelta(hours=24)
@@ -171,57 +131,26 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def dispatcher_client(settings: Settings) -> WebClient:
-    """A client that leaves rate limits and server errors to the Dispatcher.
-
-    The Dispatcher reschedules such a message and goes on with the others; a client that
-    slept through Retry-After itself would hold up the whole queue behind one message.
-    """
-    from bot.observability import ObservedClient  # counts Slack's errors for /metrics
-
-    return ObservedClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=15,
-        retry_handlers=[],
-    )
-
-
-def client_source(services: Services) -> Callable[[str], WebClient]:
-    """team id -> the client a Dispatcher sends that workspace's messages with."""
-    if services.settings.oauth_enabled:
-        from bot.oauth import team_clients  # each workspace's own (rotating) token
-
-        return team_clients(services)
-    client = dispatcher_client(services.settings)
-    return lambda _team: client
-
-
 def wake(services: Services) -> None:
     """Tell this process's dispatcher that something was queued; it polls anyway, this only
     saves the wait."""
-    dispatcher = services.extras.get(DISPATCHER)
+    dispatcher = services.dispatcher
     if dispatcher is not None:
         dispatcher.notify()
 
 
 def start_dispatcher(services: Services) -> Callable[[], None] | None:
-    """Background starter (bot.runtime_hooks.STARTERS): send the outbox in this process."""
+    """Background starter (bot.features): send the outbox in this process."""
     if not services.settings.can_call_slack:
         return None
-    dispatcher = Dispatcher(
-        services.engine,
-        client_source(services),
-        services.clock,
-        # Sending shares the server's process: it yields to requests still awaiting their ack.
-        before_round=services.extras.setdefault("ack_first", AckFirst()).wait_turn,
-    )
-    services.extras[DISPATCHER] = dispatcher
+    # Sending shares the server's process: it yields to requests still awaiting their ack.
+    dispatcher = Dispatcher(services, before_round=services.ack_first.wait_turn)
+    services.dispatcher = dispatcher
     dispatcher.start()
 
     def stop() -> None:
         dispatcher.stop()
-        services.extras.pop(DISPATCHER, None)
+        services.dispatcher = None
 
     return stop
 
@@ -231,9 +160,8 @@ class Dispatcher:
 
     def __init__(
         self,
-        engine: Engine,
-        client_for: Callable[[str], WebClient],
-        clock: Callable[[], datetime],
+        services: Services,
+        client_for: Callable[[str], WebClient] | None = None,
         *,
         batch: int = 50,
         idle_wait: float = 0.5,
@@ -241,9 +169,12 @@ class Dispatcher:
         give_up_after: timedelta = GIVE_UP_AFTER,
         before_round: Callable[[], None] | None = None,
     ) -> None:
-        self.engine = engine
-        self.client_for = client_for  # team id -> a WebClient with that workspace's token
-        self.clock = clock
+        self.services = services
+        self.engine = services.engine
+        # team id -> a WebClient with that workspace's token
+        self.client_for = client_for or services.slack.for_dispatch
+        self.clock = services.clock
+        self.parts = services.registry
         self.batch = batch
         self.idle_wait = idle_wait
         self.max_attempts = max_attempts
@@ -328,12 +259,12 @@ class Dispatcher:
             self._send_with(client, message)
             return
         if method.startswith("render:"):
-            render = _renderers.get(method.removeprefix("render:"))
+            render = self.parts.renderers.get(method.removeprefix("render:"))
             if render is None:
                 store.mark_failed(self.engine, message.id, error=f"no renderer for {method}")
                 return
             try:
-                method, payload = render(self.engine, message.team_id, payload)
+                method, payload = render(self.services, message.team_id, payload)
             except NotReady as exc:
                 self._retry(message, f"not ready: {exc}", 1.0, maybe_sent=False, count=False)
                 return
@@ -479,14 +410,14 @@ class Dispatcher:
         return True
 
     def _send_with(self, client: WebClient, message: store.Claimed) -> None:
-        send = _senders.get(message.method.removeprefix("send:"))
+        send = self.parts.senders.get(message.method.removeprefix("send:"))
         if send is None:
             store.mark_failed(self.engine, message.id, error=f"no sender for {message.method}")
             return
         try:
             channel, ts = send(
                 client,
-                self.engine,
+                self.services,
                 message.team_id,
                 message.key,
                 message.payload,
@@ -618,7 +549,9 @@ class Dispatcher:
         return None
 
     def _sent(self, message: store.Claimed, channel: str | None, ts: str | None) -> None:
-        hooks = [hook for prefix, hook in _hooks.items() if message.key.startswith(prefix)]
+        hooks = [
+            hook for prefix, hook in self.parts.sent_hooks.items() if message.key.startswith(prefix)
+        ]
         now = self.clock()
         marked = False
         try:
@@ -626,8 +559,9 @@ class Dispatcher:
             with self.engine.begin() as conn:
                 store.mark_sent(conn, message.id, now=now, channel=channel, ts=ts)
                 marked = True
+                sent = Sent(message.team_id, message.key, channel, ts, now)
                 for hook in hooks:
-                    hook(conn, message.team_id, message.key, channel, ts)
+                    hook(conn, sent)
         except Exception:
             if not marked:
                 raise

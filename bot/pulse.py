@@ -26,13 +26,11 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 
-from bot import outbox as dispatch
+from bot.clients import NotInstalledError
 from bot.i18n import translator
 from bot.i18n.translator import locale_code
-from bot.jobs import sweep
 from bot.outbox import wake
 from bot.services import Services
-from bot.slack_client import NotInstalledError, team_client
 from bot.views import pulse as views
 from core import config_keys
 from core.surveys import DEFAULT_COOLDOWN_DAYS, SurveyDefinition, due_occurrence
@@ -210,7 +208,7 @@ def start_round(
     """Resolve the audience and open a round with its DMs queued; wakes the dispatcher.
 
     Without `client`, the workspace's own (NotInstalledError when it has none)."""
-    client = client or team_client(services, team_id)
+    client = client or services.slack.for_team(team_id)
     default_locale, _tz = workspace_reader(services.engine, team_id)
     audience = resolve_audience(client, survey.definition, default_locale=default_locale)
     now = services.clock()
@@ -279,7 +277,7 @@ def close(services: Services, *, team_id: str, round_id: int) -> store.RoundInfo
 def record_customer_metrics(services: Services, *, team_id: str, round_id: int) -> int:
     """Store a customer-facing round's NPS/CSAT/CES answers as customer answers (source
     "pulse"); their detractor alerts are raised by the same insert. Idempotent."""
-    from bot.runtime_hooks import answers_stored
+    from bot.background import answers_stored
     from storage.responses import batch_response_ids, insert_responses
 
     _locale, tz = workspace_reader(services.engine, team_id)
@@ -301,9 +299,10 @@ def record_customer_metrics(services: Services, *, team_id: str, round_id: int) 
 
 
 def render_results(
-    engine: Engine, team_id: str, payload: dict[str, Any]
+    services: Services, team_id: str, payload: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     """`render:pulse_results`: the results message from the round's stored results."""
+    engine = services.engine
     round_id = int(payload["round_id"])
     info = store.get_round(engine, team_id=team_id, round_id=round_id)
     if info is None or info.results is None:
@@ -326,13 +325,9 @@ def render_results(
     return "chat.postMessage", {**message, "channel": payload["channel"]}
 
 
-dispatch.renderer(store.RESULTS_RENDERER, render_results)
-
-
 # --------------------------------------------------------------------------- sweeps
 
 
-@sweep("pulse_schedule", every_seconds=60)
 def schedule_sweep(services: Services) -> None:
     """Open the rounds whose scheduled time has come (once per occurrence)."""
     configure(services)
@@ -352,7 +347,7 @@ def schedule_sweep(services: Services) -> None:
         if store.open_round_of(services.engine, team_id=survey.team_id, survey_id=survey.id):
             continue  # the previous round is still open; validation keeps this rare
         try:
-            client = clients.get(survey.team_id) or team_client(services, survey.team_id)
+            client = clients.get(survey.team_id) or services.slack.for_team(survey.team_id)
             clients[survey.team_id] = client
             start_round(
                 services, team_id=survey.team_id, survey=survey, occurrence=due, client=client
@@ -365,7 +360,6 @@ def schedule_sweep(services: Services) -> None:
             log.exception("pulse: survey %s of %s failed to start", survey.id, survey.team_id)
 
 
-@sweep("pulse_rounds", every_seconds=60)
 def rounds_sweep(services: Services) -> None:
     """Remind non-answerers, close rounds whose time is up, feed customer metrics."""
     configure(services)
@@ -407,17 +401,6 @@ def run_rounds(services: Services) -> dict[str, int]:
 
 
 # --------------------------------------------------------------------------- admins, modal
-
-
-def is_admin(services: Services, client: WebClient, user_id: str) -> bool:
-    """CXBOT_ADMINS, or a Slack workspace admin or owner (users.info)."""
-    if user_id in services.settings.admins:
-        return True
-    try:
-        user = client.users_info(user=user_id).get("user") or {}
-    except SlackApiError:
-        return False
-    return bool(user.get("is_admin") or user.get("is_owner"))
 
 
 # Which modal block shows a problem with which definition field.

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from bot.jobs import sweep
 from bot.services import Services
 from core import config_keys
 from storage.forget import Erased, Retention, purge_old, teams_with_data
@@ -56,7 +55,6 @@ def run_retention(services: Services) -> dict[str, Erased]:
     return done
 
 
-@sweep("retention", every_seconds=3600)
 def retention_sweep(services: Services) -> None:
     """The scheduled sweep: see `run_retention`."""
     run_retention(services)

@@ -122,9 +122,9 @@ class Sandbox:
 
     def start(self) -> None:
         from bot.app import create_app
+        from bot.background import start_background, stop_background
         from bot.commands.common import engine as open_engine
         from bot.localslack import LocalSlack
-        from bot.runtime_hooks import start_background, stop_background
         from bot.services import Services
         from bot.web import WebApp
         from core.analyzer import make_analyzer

@@ -23,7 +23,6 @@ from gunicorn.arbiter import Arbiter
 from gunicorn.workers.gthread import ThreadWorker
 
 from bot.priority import AckFirst
-from bot.runtime_hooks import start_background, stop_background
 from bot.settings import Settings
 
 log = logging.getLogger("cxbot.server")
@@ -64,7 +63,7 @@ class GracefulThreadWorker(ThreadWorker):
 
     def _priority(self) -> AckFirst | None:
         services = getattr(self.wsgi, "services", None)
-        return services.extras.get("ack_first") if services is not None else None
+        return services.ack_first if services is not None else None
 
 
 class GracefulArbiter(Arbiter):
@@ -78,7 +77,11 @@ def _child_exit(_server: Any, worker: Any) -> None:
     worker_gone(worker.pid)
 
 
+# The master imports no feature, client or metrics module: prometheus_client must first see
+# PROMETHEUS_MULTIPROC_DIR (shared_metrics_dir), so the workers import them once forked.
 def _post_worker_init(worker: Any) -> None:
+    from bot.background import start_background
+
     services = getattr(worker.wsgi, "services", None)
     if services is not None:
         start_background(services)
@@ -90,6 +93,8 @@ def _worker_exit(_server: Any, worker: Any) -> None:
         close()  # requests already acknowledged are handled before the worker goes
     services = getattr(getattr(worker, "wsgi", None), "services", None)
     if services is not None:
+        from bot.background import stop_background
+
         stop_background(services)
 
 

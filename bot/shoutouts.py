@@ -21,16 +21,15 @@ from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from bot import outbox as dispatch
 from bot.errors import UserError
+from bot.feature import Sent
 from bot.i18n import N_, translator
-from bot.jobs import sweep
 from bot.outbox import wake
 from bot.reporting import workspace_tz
 from bot.services import Services
-from bot.slack_client import team_client
 from bot.text import echo
 from bot.views import shoutouts as views
 from core.shoutouts import (
@@ -187,7 +186,18 @@ def fetch_directory(client: WebClient) -> list[Person]:
             return people
 
 
-_refresh_lock = threading.Lock()
+class DirectoryState:
+    """This process's member-directory work: one refresh at a time, who is being read,
+    when each workspace was seen fresh or last tried, and the one praise worker."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        # Teams whose directory is being read: a DM to someone whose language is not known
+        # yet waits for it rather than going out in the default language.
+        self.reading: set[str] = set()
+        self.refreshed: dict[str, datetime] = {}
+        self.attempts: dict[str, datetime] = {}
+        self.worker = ThreadPoolExecutor(1, thread_name_prefix="cxbot-praise")
 
 
 def ensure_directory(
@@ -204,7 +214,7 @@ def ensure_directory(
     refreshed_at = store.directory_refreshed_at(engine, team_id=team_id)
     if refreshed_at is not None and now - refreshed_at < max_age:
         return store.directory(engine, team_id=team_id), False
-    with _refresh_lock:
+    with services.state(DirectoryState).lock:
         refreshed_at = store.directory_refreshed_at(engine, team_id=team_id)
         if refreshed_at is not None and now - refreshed_at < max_age:
             return store.directory(engine, team_id=team_id), False
@@ -367,42 +377,25 @@ def give(
 # --------------------------------------------------------------------------- delivery
 
 
-@dataclass
-class _Defaults:
-    locale: str = "en"
-
-
-_defaults = _Defaults()
-
-
-def configure(services: Services) -> None:
-    """Use this process's default language for messages whose workspace sets none."""
-    _defaults.locale = services.settings.cxbot_locale
-
-
-def start(services: Services) -> None:
-    """Background starter (bot.runtime_hooks.STARTERS)."""
-    configure(services)
-
-
 class Gone(Exception):
     """The shout-out a queued message refers to does not exist."""
 
 
 def render_shoutout(
-    engine: Engine, team_id: str, payload: dict[str, Any]
+    services: Services, team_id: str, payload: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
     """`render:shoutout` -> chat.postMessage of the channel post or a receiver's DM."""
+    engine = services.engine
     shout = store.get(engine, team_id=team_id, shoutout_id=int(payload["shoutout_id"]))
     if shout is None:
         raise Gone(f"shout-out {payload['shoutout_id']} does not exist")
     locale = payload.get("locale")
     if payload.get("kind") == "dm" and not locale:
         # Queued before the directory knew the receiver (an answer naming a Slack id).
-        if (id(engine), team_id) in _reading_directory:
+        if team_id in services.state(DirectoryState).reading:
             raise dispatch.NotReady("the member directory is being read")
         locale = store.member_locale(engine, team_id=team_id, user_id=str(payload["user"]))
-    t = translator(str(locale or _defaults.locale))
+    t = translator(str(locale or services.settings.cxbot_locale))
     if payload.get("kind") == "dm":
         user = str(payload["user"])
         text, blocks = views.dm_message(shout, t)
@@ -416,29 +409,20 @@ def render_shoutout(
     }
 
 
-def after_send(
-    conn: Connection, team_id: str, key: str, channel: str | None, ts: str | None
-) -> None:
+def after_send(conn: Connection, sent: Sent) -> None:
     """Remember where a shout-out was posted, so reactions on it count as seconds."""
-    parts = key.split(":")
+    parts = sent.key.split(":")
     if len(parts) == 3 and parts[2] == "post":
-        store.record_post(conn, team_id=team_id, shoutout_id=int(parts[1]), channel=channel, ts=ts)
-
-
-dispatch.renderer(RENDERER, render_shoutout)
-dispatch.on_sent(store.KEY_PREFIX, after_send)
+        store.record_post(
+            conn, team_id=sent.team_id, shoutout_id=int(parts[1]), channel=sent.channel, ts=sent.ts
+        )
 
 
 # --------------------------------------------------------------------------- customer praise
 
-_background = ThreadPoolExecutor(1, thread_name_prefix="cxbot-praise")
-# (engine, team) whose member directory is being read: a DM to someone whose language is
-# not known yet waits for it rather than going out in the default language.
-_reading_directory: set[tuple[int, str]] = set()
-
 
 def answers_stored(services: Services, *, team_id: str, response_ids: list[int]) -> None:
-    """bot.runtime_hooks.ANSWERS_STORED: praise was queued with the answers; send it now.
+    """bot.features (answers_stored): praise was queued with the answers; send it now.
 
     When the member directory is stale, answers naming someone by e-mail or name may have
     found nobody: refresh it in the background and try those answers again (a repeat is
@@ -454,7 +438,8 @@ def answers_stored(services: Services, *, team_id: str, response_ids: list[int])
 def _refresh_for_praise(services: Services, team_id: str, response_ids: list[int]) -> None:
     # A refresh time only moves forward: while the one seen last is recent enough, the
     # directory is fresh without asking the database on every webhook.
-    seen: dict[str, datetime] = services.extras.setdefault("directory_refreshed", {})
+    state = services.state(DirectoryState)
+    seen = state.refreshed
     refreshed_at = seen.get(team_id)
     if refreshed_at is None or services.clock() - refreshed_at >= DIRECTORY_MAX_AGE:
         refreshed_at = store.directory_refreshed_at(services.engine, team_id=team_id)
@@ -465,21 +450,21 @@ def _refresh_for_praise(services: Services, team_id: str, response_ids: list[int
     if not services.settings.can_call_slack:
         return
     now = services.clock()
-    with _refresh_lock:
+    with state.lock:
         # Kept with the services (one per running bot), not in the module: two bots in
         # one process (tests, the sandbox) must not silence each other's refreshes.
-        attempts: dict[str, datetime] = services.extras.setdefault("praise_refresh", {})
+        attempts = state.attempts
         last = attempts.get(team_id)
         if last is not None and now - last < DIRECTORY_RETRY_AGE:
             return  # a refresh just ran or failed: do not ask Slack on every webhook
         attempts[team_id] = now
-        _reading_directory.add((id(services.engine), team_id))
-    _background.submit(_praise_again, services, team_id, list(response_ids))
+        state.reading.add(team_id)
+    state.worker.submit(_praise_again, services, team_id, list(response_ids))
 
 
 def _praise_again(services: Services, team_id: str, response_ids: list[int]) -> None:
     try:
-        client = team_client(services, team_id)
+        client = services.slack.for_team(team_id)
         _people, refreshed = ensure_directory(services, client, team_id)
         if refreshed and store.praise_for_responses(
             services.engine, team_id=team_id, response_ids=response_ids, now=services.clock()
@@ -488,11 +473,11 @@ def _praise_again(services: Services, team_id: str, response_ids: list[int]) -> 
     except Exception:
         log.exception("customer praise after the webhook failed for %d answers", len(response_ids))
     finally:
-        with _refresh_lock:
-            _reading_directory.discard((id(services.engine), team_id))
+        state = services.state(DirectoryState)
+        with state.lock:
+            state.reading.discard(team_id)
 
 
-@sweep("shoutouts.directory", every_seconds=3600)
 def directory_sweep(services: Services) -> None:
     """Keep the member directory fresh, so imports match employees' e-mails and names:
     every installed workspace's (OAuth mode), else the one workspace's."""
@@ -501,16 +486,13 @@ def directory_sweep(services: Services) -> None:
         return
     teams: list[str]
     if settings.oauth_enabled:
-        from bot.oauth import installed_teams
-
-        teams = installed_teams(services)
+        teams = services.slack.installed_teams()
     else:
-        resolver = services.extras.get("team_resolver")
-        team_id = resolver.get() if resolver is not None else None
+        team_id = services.slack.default_team()
         teams = [team_id] if team_id else []
     for team_id in teams:
         try:
-            ensure_directory(services, team_client(services, team_id), team_id)
+            ensure_directory(services, services.slack.for_team(team_id), team_id)
         except Exception:
             # One workspace's trouble (an uninstall, a revoked token) must not keep the
             # others' directories stale; the next sweep tries again.

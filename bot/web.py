@@ -40,11 +40,11 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_sdk.signature import SignatureVerifier
 
 from bot import observability
-from bot.app import ACKNOWLEDGED, LISTENERS
+from bot.app import ACKNOWLEDGED
+from bot.background import answers_stored
 from bot.middleware import EARLY_ACK_TYPES
 from bot.replay import WINDOW_SECONDS as REPLAY_WINDOW_SECONDS
 from bot.replay import ReplayGuard, is_slack_retry
-from bot.runtime_hooks import answers_stored
 from bot.services import Services
 from bot.settings import Settings
 from core.ingest import TOO_DEEP_REASON, json_array_items
@@ -98,8 +98,7 @@ class WebApp:
         self.services = services
         self.bolt_app = bolt_app
         self.max_body = max_body
-        resolver = services.extras.get("team_resolver")
-        self.default_team = default_team or (resolver.get if resolver else (lambda: None))
+        self.default_team = default_team or services.slack.default_team
         self.metrics = metrics or observability.METRICS
         self.routes: dict[str, dict[str, Callable[[Environ], Reply]]] = {
             "/slack/events": {"POST": self.slack_events},
@@ -183,10 +182,7 @@ class WebApp:
         request = BoltRequest(
             body=body, query=environ.get("QUERY_STRING", ""), headers=_headers(environ)
         )
-        priority = self.services.extras.get("ack_first")
-        if priority is None:
-            return _from_bolt(self.bolt_app.dispatch(request))
-        with priority.request():
+        with self.services.ack_first.request():
             if self._ack_now(body, environ):
                 request.context[ACKNOWLEDGED] = True
                 self._later.submit(
@@ -202,7 +198,7 @@ class WebApp:
         """Finish handling the requests already acknowledged, listeners included (on
         shutdown); nothing new is taken after this."""
         self._later.shutdown(wait=True)
-        listeners = self.services.extras.get(LISTENERS)
+        listeners = self.services.listeners
         if listeners is not None:
             listeners.shutdown(wait=True)
 
@@ -247,7 +243,7 @@ class WebApp:
 
     def _dispatch_later(self, request: BoltRequest, acked_at: float) -> None:
         # After the acks still pending: a burst's last request is answered first.
-        self.services.extras["ack_first"].wait_turn(acked_at)
+        self.services.ack_first.wait_turn(acked_at)
         try:
             response = self.bolt_app.dispatch(request)
         except Exception:
@@ -336,9 +332,7 @@ class WebApp:
         """Whether `team_id` is a workspace this deployment serves: one that installed the
         app (OAuth mode), or the bot token's own."""
         if self.services.settings.oauth_enabled:
-            from bot.oauth import installed_teams
-
-            return team_id in installed_teams(self.services)
+            return team_id in self.services.slack.installed_teams()
         own = self.default_team()
         if own is not None:
             return team_id == own
@@ -390,7 +384,7 @@ class WebApp:
                 "metrics: no outbox backlog, the database does not answer: %s", _first_line(exc)
             )
             backlog = None
-        leader = self.services.extras.get("scheduler_leader")
+        leader = self.services.leader
         # The leader's own process says so too (bot.leader); this keeps the answer current.
         self.metrics.set_leader(leader is not None and leader.is_leader)
         gauges: list[observability.Gauge_] = [

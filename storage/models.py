@@ -473,3 +473,11 @@ class SeenRequest(SQLModel, table=True):
 
     digest: str = Field(max_length=64, primary_key=True)  # sha256 of the signature
     expires_at: datetime = _ts(index=True)
+
+
+class SweepRun(SQLModel, table=True):
+    """When each scheduled sweep is next due (bot/jobs.py): a newly elected leader keeps
+    the timetable of the one before instead of starting every interval again."""
+
+    name: str = Field(max_length=100, primary_key=True)
+    next_run_at: datetime = _ts()

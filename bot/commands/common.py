@@ -137,10 +137,9 @@ def resolve_team(cfg: Settings, eng: Engine, explicit: str | None) -> str:
     if cfg.oauth_enabled:
         # The installed workspaces decide: one with data only (known_teams) must not win
         # over one installed a moment ago that has none yet.
-        from bot.oauth import installed_teams
-        from bot.services import Services
+        from bot.clients import SlackClients
 
-        installed = installed_teams(Services(settings=cfg, engine=eng))
+        installed = SlackClients(cfg, eng).installed_teams()
         if len(installed) == 1:
             return installed[0]
         if installed:
@@ -172,12 +171,12 @@ def resolve_team(cfg: Settings, eng: Engine, explicit: str | None) -> str:
 def slack_client(services: Services, team_id: str, *, why: str) -> WebClient:
     """The client a command reaches `team_id`'s Slack with, or a clear failure: no token
     configured at all, or (OAuth mode) the workspace has not installed the app."""
-    from bot.slack_client import NotInstalledError, team_client
+    from bot.clients import NotInstalledError
 
     if not services.settings.can_call_slack:
         fail(f"SLACK_BOT_TOKEN (or SLACK_CLIENT_ID and SLACK_CLIENT_SECRET): needed {why}")
     try:
-        return team_client(services, team_id)
+        return services.slack.for_team(team_id)
     except NotInstalledError as exc:
         fail(f"--team: {exc}")
 
@@ -214,10 +213,10 @@ def progress(description: str, total: int | None = None) -> Iterator[Callable[..
 def send_queued(services: Services, team_id: str, keys: list[str], label: str) -> dict[str, str]:
     """Send the outbox until each of `keys` is sent or failed, or nothing has moved for
     STALL_SECONDS; returns their states (a key never queued is missing)."""
-    from bot.outbox import Dispatcher, client_source
+    from bot.outbox import Dispatcher
     from storage import outbox
 
-    dispatcher = Dispatcher(services.engine, client_source(services), services.clock)
+    dispatcher = Dispatcher(services)
     done = 0
     moved = time.monotonic()
     with progress(label, total=len(keys)) as advance:

@@ -71,10 +71,10 @@ def _check_slack(cfg: Settings) -> None:
     if not cfg.slack_bot_token:
         return  # OAuth mode: tokens arrive with each workspace's install
 
-    from bot.slack_client import make_client
+    from bot.clients import web_client
 
     try:
-        make_client(cfg).auth_test()
+        web_client(cfg).auth_test()
     except SlackApiError as exc:
         common.fail(f"SLACK_BOT_TOKEN: Slack refused the token ({exc.response.get('error')})")
     except Exception as exc:
@@ -104,7 +104,7 @@ def _socket_mode(cfg: Settings) -> None:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     from bot.app import create_app
-    from bot.runtime_hooks import start_background, stop_background
+    from bot.background import start_background, stop_background
     from bot.services import Services
     from core.analyzer import make_analyzer
 

@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot import alerts as glue
 from bot.alerts import may_resolve, wake
 from bot.errors import UserError
+from bot.feature import Feature, Subcommand, Sweep
 from bot.forms import selected_value, tell, text_value
-from bot.handlers.cx import CxCall, subcommand
+from bot.handlers.cx.call import CxCall
 from bot.i18n import N_, Translator, translator, user_timezone
 from bot.services import Services
 from bot.views import alerts as views
@@ -175,7 +177,6 @@ def register(app: App, services: Services) -> None:
 
 
 # The help entry ("/cx alerts", its summary) is /cx's own; the reply lists the three lists.
-@subcommand("alerts")
 def alerts_subcommand(call: CxCall) -> None:
     kind = parse_kind(call.args)
     services = call.services
@@ -225,3 +226,21 @@ def _alert_id(value: Any) -> int:
 
 def _t(context: BoltContext) -> Translator:
     return translator(str(context.get("locale") or "en"))
+
+
+FEATURE = Feature(
+    name="alerts",
+    listeners=register,
+    subcommands=(
+        Subcommand(
+            "alerts",
+            alerts_subcommand,
+            N_("/cx alerts [open|mine|overdue]"),
+            N_("Open detractor alerts, who owns them and which are overdue."),
+        ),
+    ),
+    sweeps=(Sweep("alerts", glue.alert_clock_sweep, 60),),
+    renderers={glue.RENDERER: glue.render_alert},
+    sent_hooks={"alert:": glue.after_post},
+    answers_stored=(glue.answers_stored,),
+)

@@ -11,13 +11,13 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.handlers.cx import CxCall, subcommand
+from bot.admins import is_admin
+from bot.feature import Feature, Subcommand
+from bot.handlers.cx.call import CxCall
 from bot.i18n import N_, Translator
-from bot.pulse import is_admin
 from bot.services import Services
 from bot.text import echo, escape
 from core import config_keys
@@ -71,7 +71,6 @@ _LIST_PAGES = 20  # conversations.list pages of 1,000 looked through for a name
 
 
 # The help entry ("/cx config [...]", its summary) is /cx's own.
-@subcommand("config")
 def config_subcommand(call: CxCall) -> None:
     if not is_admin(call.services, call.client, call.user_id):
         _refuse(call)
@@ -112,10 +111,6 @@ def channel_id(client: WebClient, name: str) -> str | None:
     except SlackApiError:
         return None
     return None
-
-
-def register(app: App, services: Services) -> None:
-    """Nothing to add to the app: `/cx config` goes through the /cx registry."""
 
 
 # --------------------------------------------------------------------------- the verbs
@@ -288,3 +283,16 @@ def _context(text: str) -> dict[str, Any]:
 
 def _reply(call: CxCall, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
     call.respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+
+FEATURE = Feature(
+    name="config",
+    subcommands=(
+        Subcommand(
+            "config",
+            config_subcommand,
+            N_("/cx config [show | set KEY VALUE | unset KEY]"),
+            N_("Workspace settings: channels, schedules, customer promises (admins only)."),
+        ),
+    ),
+)

@@ -3,12 +3,10 @@ sweep that posts the scheduled reports (see `bot.digest.run_schedule`)."""
 
 from __future__ import annotations
 
-from slack_bolt import App
-
 from bot import digest
-from bot.handlers.cx import CxCall, parse_period, subcommand
+from bot.feature import Feature, Subcommand, Sweep
+from bot.handlers.cx.call import CxCall, parse_period
 from bot.i18n import N_
-from bot.jobs import sweep
 from bot.services import Services
 
 PREVIEW_CHANNEL = N_("Preview: only you can see this. It goes to <#{channel}> on schedule.")
@@ -18,11 +16,6 @@ PREVIEW_NO_CHANNEL = N_(
 )
 
 
-@subcommand(
-    "digest",
-    usage=N_("/cx digest [week|month|quarter|year]"),
-    summary=N_("Preview the one-page report, with the reasons the numbers moved."),
-)
 def digest_subcommand(call: CxCall) -> None:
     words = call.args.split()
     kind = parse_period(words[0] if words else "", call.t)
@@ -46,11 +39,21 @@ def digest_subcommand(call: CxCall) -> None:
     )
 
 
-@sweep("digest", every_seconds=60)
 def digest_sweep(services: Services) -> None:
     """Every minute: queue the reports whose time has come (idempotent)."""
     digest.run_schedule(services)
 
 
-def register(app: App, services: Services) -> None:
-    """Nothing to add to the app: `/cx digest` goes through the /cx registry."""
+FEATURE = Feature(
+    name="digest",
+    subcommands=(
+        Subcommand(
+            "digest",
+            digest_subcommand,
+            N_("/cx digest [week|month|quarter|year]"),
+            N_("Preview the one-page report, with the reasons the numbers moved."),
+        ),
+    ),
+    sweeps=(Sweep("digest", digest_sweep, 60),),
+    senders={digest.CHART_SENDER: digest.send_chart},
+)

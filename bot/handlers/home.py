@@ -10,6 +10,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot import themes
+from bot.feature import Feature
 from bot.i18n import translator, user_locale, user_timezone
 from bot.reporting import compute_metrics, workspace_tz
 from bot.services import Services
@@ -60,3 +61,6 @@ def publish_home(client: WebClient, services: Services, context: BoltContext, us
         themes=themes.period_themes(services, team_id, "week").report,
     )
     client.views_publish(user_id=user_id, view=view)
+
+
+FEATURE = Feature(name="home", listeners=register)

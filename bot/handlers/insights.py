@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import insights as glue
 from bot.errors import UserError
+from bot.feature import Feature, Sweep
 from bot.forms import tell, text_value
 from bot.i18n import N_, Translator, translator, user_timezone
 from bot.services import Services
@@ -368,3 +369,13 @@ def _notify(client: WebClient, user: str, channel: str | None, text: str) -> Non
         client.chat_postMessage(channel=user, text=text)
     except SlackApiError:
         log.warning("could not confirm a saved insight to its reporter", exc_info=True)
+
+
+FEATURE = Feature(
+    name="insights",
+    listeners=register,
+    sweeps=(Sweep("insights.analyze", glue.analysis_sweep, 60),),
+    renderers={glue.RENDERER: glue.render_insight},
+    sent_hooks={glue.store.KEY_PREFIX: glue.after_send},
+    starters=(glue.start,),
+)

@@ -13,8 +13,10 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot import mail as glue
 from bot.alerts import may_resolve, wake
 from bot.errors import UserError
+from bot.feature import Feature
 from bot.forms import selected_value, tell, text_value
 from bot.i18n import N_, Translator, translator
 from bot.mail import missing_settings
@@ -162,3 +164,12 @@ def _drafted(view: dict[str, Any], block: str, action: str) -> tuple[str, str]:
         if block_id == block or block_id.startswith(block + "."):
             return block_id, text_value(view, block_id, action)
     return block, ""
+
+
+FEATURE = Feature(
+    name="mail",
+    listeners=register,
+    renderers={"mail": glue.render_mail},
+    senders={"mail": glue.send_mail},
+    sent_hooks={glue.store.SEND_PREFIX: glue.after_send},
+)

@@ -16,7 +16,9 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import pulse as glue
+from bot.admins import is_admin
 from bot.errors import UserError
+from bot.feature import Feature, Sweep
 from bot.forms import tell
 from bot.i18n import N_, Translator, translator
 from bot.services import Services
@@ -105,7 +107,7 @@ def register(app: App, services: Services) -> None:
         team = str(context.team_id or command.get("team_id") or "")
         t = _t(context)
         if verb in ("", "create"):
-            if not glue.is_admin(services, client, user):
+            if not is_admin(services, client, user):
                 if verb:
                     raise UserError(ADMINS_ONLY, what=t.gettext("create"))
                 tell(respond, t.gettext(ASK_IN_DM))
@@ -118,7 +120,7 @@ def register(app: App, services: Services) -> None:
             if verb == "results":
                 _results(respond, team, survey, t)
                 return
-            if not glue.is_admin(services, client, user):
+            if not is_admin(services, client, user):
                 raise UserError(
                     ADMINS_ONLY, what=t.gettext("send") if verb == "send" else t.gettext("close")
                 )
@@ -139,7 +141,7 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         user = str((body.get("user") or {}).get("id") or "")
         team = str(context.team_id or (body.get("team") or {}).get("id") or "")
-        if not glue.is_admin(services, client, user):
+        if not is_admin(services, client, user):
             # Checked again here, not only when the form opens: a submission can be
             # crafted (or the form kept open after losing admin rights).
             refusal = _t(context).gettext(ADMINS_ONLY, what=_t(context).gettext("create"))
@@ -397,3 +399,14 @@ def _parse_value(value: str, parts: int) -> list[str] | None:
 
 def _t(context: BoltContext) -> Translator:
     return translator(str(context.get("locale") or "en"))
+
+
+FEATURE = Feature(
+    name="pulse",
+    listeners=register,
+    sweeps=(
+        Sweep("pulse_schedule", glue.schedule_sweep, 60),
+        Sweep("pulse_rounds", glue.rounds_sweep, 60),
+    ),
+    renderers={glue.store.RESULTS_RENDERER: glue.render_results},
+)

@@ -16,6 +16,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import shoutouts as glue
 from bot.errors import UserError
+from bot.feature import Feature, Sweep
 from bot.i18n import translator
 from bot.services import Services
 from bot.views import shoutouts as views
@@ -24,7 +25,6 @@ from storage import shoutouts as store
 
 
 def register(app: App, services: Services) -> None:
-    glue.configure(services)
 
     @app.command("/shoutout")
     def shoutout_callback(
@@ -205,3 +205,13 @@ def tell(client: WebClient, user: str, channel: str | None, text: str) -> None:
         except SlackApiError:
             pass  # the bot is not in that channel (a DM between two people): DM instead
     client.chat_postMessage(channel=user, text=text)
+
+
+FEATURE = Feature(
+    name="shoutouts",
+    listeners=register,
+    sweeps=(Sweep("shoutouts.directory", glue.directory_sweep, 3600),),
+    renderers={glue.RENDERER: glue.render_shoutout},
+    sent_hooks={glue.store.KEY_PREFIX: glue.after_send},
+    answers_stored=(glue.answers_stored,),
+)

@@ -3,21 +3,14 @@ complete period, with trend, NPS, effect on the change and quotes (private reply
 
 from __future__ import annotations
 
-from slack_bolt import App
-
 from bot import themes
-from bot.handlers.cx import CxCall, parse_period, subcommand
+from bot.feature import Feature, Subcommand
+from bot.handlers.cx.call import CxCall, parse_period
 from bot.i18n import N_
-from bot.services import Services
 from bot.views.metrics import period_title
 from bot.views.themes import themes_blocks, themes_fallback
 
 
-@subcommand(
-    "themes",
-    usage=N_("/cx themes [week|month|quarter]"),
-    summary=N_("What customers wrote about: the top comment themes with trend, NPS and quotes."),
-)
 def themes_subcommand(call: CxCall) -> None:
     words = call.args.split()
     kind = parse_period(words[0] if words else "", call.t)
@@ -32,5 +25,14 @@ def themes_subcommand(call: CxCall) -> None:
     )
 
 
-def register(app: App, services: Services) -> None:
-    """Nothing to add to the app: `/cx themes` goes through the /cx registry."""
+FEATURE = Feature(
+    name="themes",
+    subcommands=(
+        Subcommand(
+            "themes",
+            themes_subcommand,
+            N_("/cx themes [week|month|quarter]"),
+            N_("What customers wrote about: the top comment themes with trend, NPS and quotes."),
+        ),
+    ),
+)

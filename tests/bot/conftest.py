@@ -129,7 +129,7 @@ def bolt_app(bot_settings: Settings, services: Services) -> App:
 
 @pytest.fixture
 def server(services: Services, bolt_app: App) -> Iterator[RunningServer]:
-    from bot.runtime_hooks import start_background, stop_background
+    from bot.background import start_background, stop_background
     from bot.web import WebApp
 
     start_background(services)

@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 from slack_sdk import WebClient
 
-import bot.alerts  # noqa: F401  (registers the alert renderer and after-send hook)
 from bot.outbox import Dispatcher
+from bot.services import Services
+from bot.settings import load_settings
 from storage.db import make_engine
 
 
@@ -29,9 +30,9 @@ def main(argv: list[str]) -> int:
         return start + timedelta(seconds=(time.time() - epoch) * speed)
 
     client = WebClient(token=token, base_url=api_url, timeout=5, retry_handlers=[])
-    dispatcher = Dispatcher(
-        make_engine(database_url), lambda _team: client, clock, batch=20, idle_wait=0.05
-    )
+    settings = load_settings(_env_file=None, database_url=database_url, slack_api_url=api_url)
+    services = Services(settings, make_engine(database_url), clock)
+    dispatcher = Dispatcher(services, lambda _team: client, batch=20, idle_wait=0.05)
     dispatcher.start()
     print("ready", flush=True)
     while True:

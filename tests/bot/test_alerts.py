@@ -18,8 +18,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from bot import alerts as bot_alerts
+from bot.clients import dispatch_client
 from bot.localslack import LocalSlack
-from bot.outbox import Dispatcher, dispatcher_client
+from bot.outbox import Dispatcher
 from bot.services import Services
 from bot.views import alerts as views
 from storage import alerts as store
@@ -268,7 +269,6 @@ def test_reminders_and_escalation_once_each(
     """The SLA sweep with an injected clock: two reminders and one escalation for the open
     alert, however often the sweep runs; nothing at all for the alert resolved early."""
     services.clock = fixed_clock
-    bot_alerts.configure(services)
     engine = services.engine
     configure(engine, **{"alerts.channel": "C0ALERTS", "alerts.escalation_channel": "C0ESCAL"})
     batch = store_answers(
@@ -277,8 +277,8 @@ def test_reminders_and_escalation_once_each(
     with engine.begin() as conn:
         store.raise_for_batch(conn, team_id=TEAM, batch_id=batch, now=fixed_clock())
     open_id, early_id = [a.id for a in _alerts(engine)]
-    client: WebClient = dispatcher_client(services.settings)
-    dispatcher = Dispatcher(engine, lambda _team: client, fixed_clock)
+    client: WebClient = dispatch_client(services.settings)
+    dispatcher = Dispatcher(services, lambda _team: client)
     dispatcher.drain()
     assert len(alert_posts(localslack, "C0ALERTS")) == 2
 

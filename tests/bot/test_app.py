@@ -21,11 +21,11 @@ from slack_sdk.http_retry.builtin_handlers import (
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from bot.app import create_app, handler_modules
+from bot.app import create_app
+from bot.clients import web_client
 from bot.errors import UserError
 from bot.localslack import LocalSlack
 from bot.services import Services
-from bot.slack_client import make_client
 from storage.events import claim
 from storage.models import ProcessedEvent
 from tests.bot.conftest import SIGNING_SECRET, make_settings, serve_wsgi
@@ -177,13 +177,15 @@ def test_context_has_services_team_and_locale(
     assert seen["locale"] == "sv"
 
 
-def test_every_handler_module_is_registered(bolt_app: App) -> None:
-    import importlib
+def test_every_feature_package_is_in_the_registry() -> None:
+    import pkgutil
 
-    names = handler_modules()
-    assert "bot.handlers.cx" in names
-    for name in names:
-        assert callable(importlib.import_module(name).register), name
+    import bot.handlers
+    from bot.features import FEATURES
+
+    packages = {m.name for m in pkgutil.iter_modules(bot.handlers.__path__)}
+    assert "cx" in packages
+    assert packages <= {feature.name for feature in FEATURES}
 
 
 def test_unknown_command_gets_an_answer_not_dispatch_failed(slack: SlackKit) -> None:
@@ -202,7 +204,7 @@ def test_unknown_command_gets_an_answer_not_dispatch_failed(slack: SlackKit) -> 
 
 
 def test_client_retries_rate_limits_and_server_errors(bot_settings: Any) -> None:
-    client = make_client(bot_settings)
+    client = web_client(bot_settings)
     kinds = {type(h) for h in client.retry_handlers}
     assert {
         RateLimitErrorRetryHandler,
@@ -214,7 +216,7 @@ def test_client_retries_rate_limits_and_server_errors(bot_settings: Any) -> None
 
 def test_client_gets_through_injected_faults(bot_settings: Any, localslack: LocalSlack) -> None:
     localslack.set_faults(0.5, statuses=(500,), methods=["auth.test"])
-    client = make_client(bot_settings)
+    client = web_client(bot_settings)
     for _ in range(3):
         assert client.auth_test()["team_id"] == "T0CXLOCAL"
 

@@ -8,7 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.handlers import cx
+from bot.errors import UserError
+from bot.feature import Feature, Registry, Subcommand
+from bot.features import FEATURES
+from bot.handlers.cx.call import CxCall, available_entries, parse_period
+from bot.services import Services
 from core.ingest import validate_response_objects
 from storage.responses import insert_responses
 
@@ -16,9 +20,9 @@ TEAM = "T0CXLOCAL"
 
 
 @pytest.fixture
-def no_digest(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Pretend the digest feature is not deployed (it may be, in the full product)."""
-    monkeypatch.delitem(cx.SUBCOMMANDS, "digest", raising=False)
+def no_digest(services: Services) -> None:
+    """A bot without the digest feature: the registry is what /cx offers."""
+    services.registry = Registry(f for f in FEATURES if f.name != "digest")
 
 
 def store_answers(engine: Any, days_scores: list[tuple[str, str, int]]) -> None:
@@ -65,15 +69,13 @@ def test_help_lists_the_slack_surface(slack: Any, no_digest: None) -> None:
 
 
 def test_help_names_the_lists_and_translates_the_period_words(slack: Any) -> None:
-    from bot.handlers.cx import HELP_ENTRIES
     from bot.i18n import translator
 
-    assert HELP_ENTRIES["alerts"].usage == "/cx alerts [open|mine|overdue]"
+    declared = Registry(FEATURES).subcommands
+    assert declared["alerts"].usage == "/cx alerts [open|mine|overdue]"
     norwegian = translator("nb")
-    assert norwegian.gettext(HELP_ENTRIES["digest"].usage) == "/cx digest [uke|måned|kvartal|år]"
-    assert (
-        translator("sv").gettext(HELP_ENTRIES["digest"].usage).endswith("[vecka|månad|kvartal|år]")
-    )
+    assert norwegian.gettext(declared["digest"].usage) == "/cx digest [uke|måned|kvartal|år]"
+    assert translator("sv").gettext(declared["digest"].usage).endswith("[vecka|månad|kvartal|år]")
 
 
 def test_cx_alone_is_help_in_the_users_language(slack: Any) -> None:
@@ -94,40 +96,40 @@ def test_unknown_subcommand_echo_is_defused(slack: Any) -> None:
     assert "is not a command" in text
 
 
-def test_known_but_missing_subcommand_says_not_available(slack: Any, no_digest: None) -> None:
+def test_subcommand_of_a_feature_not_deployed_is_not_a_command(slack: Any, no_digest: None) -> None:
     text = ephemeral_reply(slack, slack.command("/cx", "digest"))
-    assert "`/cx digest` is not available yet in this workspace." in text
+    assert "`/cx digest` is not a command." in text
 
 
-def test_registered_subcommand_is_called_and_listed(
-    slack: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    calls: list[cx.CxCall] = []
+def test_registered_subcommand_is_called_and_listed(slack: Any, services: Services) -> None:
+    calls: list[CxCall] = []
 
-    def ping(call: cx.CxCall) -> None:
+    def ping(call: CxCall) -> None:
         calls.append(call)
         call.respond(text=f"pong {call.args} ({call.locale})", response_type="ephemeral")
 
-    monkeypatch.setitem(cx.SUBCOMMANDS, "ping", ping)
-    monkeypatch.setitem(cx.HELP_ENTRIES, "ping", cx.HelpEntry("/cx ping", "Show this list."))
+    pinging = Feature(
+        "ping", subcommands=(Subcommand("ping", ping, "/cx ping", "Show this list."),)
+    )
+    services.registry = services.registry.with_features(pinging)
     text = ephemeral_reply(slack, slack.command("/cx", "PING  a b ", user="U0BJORN"))
     assert "pong a b (nb)" in text
     assert calls[0].team_id == TEAM and calls[0].user_id == "U0BJORN"
     assert "/cx ping" in ephemeral_reply(slack, slack.command("/cx", "help"))
 
 
-def test_subcommand_decorator_registers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cx, "SUBCOMMANDS", dict(cx.SUBCOMMANDS))
-    monkeypatch.setattr(cx, "HELP_ENTRIES", dict(cx.HELP_ENTRIES))
-
-    @cx.subcommand("alerts")
-    def alerts(call: cx.CxCall) -> None:
-        return None
-
-    assert cx.SUBCOMMANDS["alerts"] is alerts
-    usages = [entry.usage for entry in cx.available_entries()]
+def test_declared_subcommands_are_listed_and_a_name_is_taken_once() -> None:
+    registry = Registry(FEATURES)
+    usages = [entry.usage for entry in available_entries(registry.subcommands)]
     assert "/cx alerts [open|mine|overdue]" in usages
     assert "/cx help" in usages and "/insight [text]" in usages
+
+    def alerts(call: CxCall) -> None:
+        return None
+
+    again = Feature("again", subcommands=(Subcommand("alerts", alerts, "/cx alerts", "x"),))
+    with pytest.raises(ValueError, match="two features declare the subcommand 'alerts'"):
+        registry.with_features(again)
 
 
 def test_metrics_of_the_last_complete_week(slack: Any, services: Any) -> None:
@@ -159,10 +161,10 @@ def test_metrics_with_a_bad_period_explains(slack: Any) -> None:
 def test_parse_period_in_each_language() -> None:
     from bot.i18n import translator
 
-    assert cx.parse_period("", translator("en")) == "week"
-    assert cx.parse_period("Quarter", translator("en")) == "quarter"
-    assert cx.parse_period("uge", translator("da")) == "week"
-    assert cx.parse_period("månad", translator("sv")) == "month"
-    assert cx.parse_period("year", translator("nb")) == "year"
-    with pytest.raises(cx.UserError):
-        cx.parse_period("uke", translator("sv"))
+    assert parse_period("", translator("en")) == "week"
+    assert parse_period("Quarter", translator("en")) == "quarter"
+    assert parse_period("uge", translator("da")) == "week"
+    assert parse_period("månad", translator("sv")) == "month"
+    assert parse_period("year", translator("nb")) == "year"
+    with pytest.raises(UserError):
+        parse_period("uke", translator("sv"))

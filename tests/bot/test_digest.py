@@ -17,10 +17,10 @@ from typer.testing import CliRunner
 
 from bot import digest
 from bot.cli import app as cli_app
+from bot.clients import dispatch_client
 from bot.i18n import translator
-from bot.jobs import SWEEPS, load_features
 from bot.localslack import LocalSlack
-from bot.outbox import Dispatcher, NotReady, dispatcher_client
+from bot.outbox import Dispatcher, NotReady
 from bot.services import Services
 from bot.settings import Settings
 from bot.views.text import render_blocks
@@ -250,8 +250,8 @@ def test_due_times_follow_the_schedule() -> None:
 
 
 def _dispatcher(services: Services) -> Dispatcher:
-    client = dispatcher_client(services.settings)
-    return Dispatcher(services.engine, lambda _team: client, services.clock)
+    client = dispatch_client(services.settings)
+    return Dispatcher(services, lambda _team: client)
 
 
 def _posted(localslack: LocalSlack) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -279,8 +279,7 @@ def scheduled(services: Services, localslack: LocalSlack, clock: FakeClock) -> S
 def test_the_scheduled_job_posts_one_message_and_one_chart_once(
     scheduled: Services, localslack: LocalSlack, clock: FakeClock, bot_settings: Settings
 ) -> None:
-    load_features()
-    job = SWEEPS["digest"]
+    job = scheduled.registry.sweeps["digest"]
     clock.now = DUE - timedelta(minutes=1)
     job.run(scheduled)  # a minute early: last week's report was long since due and is stale
     assert queue.statuses(scheduled.engine, team_id=localslack.team_id) == {}
@@ -310,10 +309,10 @@ def test_the_scheduled_job_posts_one_message_and_one_chart_once(
     engine = make_engine(bot_settings.database_url)
     try:
         again = Services(settings=bot_settings, engine=engine, clock=clock)
-        SWEEPS["digest"].run(again)
+        again.registry.sweeps["digest"].run(again)
         _dispatcher(again).drain()
         clock.advance(hours=30)  # and a day later: still the same week's report
-        SWEEPS["digest"].run(again)
+        again.registry.sweeps["digest"].run(again)
         _dispatcher(again).drain()
     finally:
         engine.dispose()
@@ -389,21 +388,17 @@ def test_a_chart_waits_for_its_message_and_is_not_uploaded_twice(
     clock.now = DUE + timedelta(seconds=5)
     digest.run_schedule(scheduled)
     key = digest.message_key("week", CHANNEL, WEEK)
-    client = dispatcher_client(scheduled.settings)
+    client = dispatch_client(scheduled.settings)
     team = localslack.team_id
     claimed = {c.key: c for c in queue.claim_due(scheduled.engine, now=clock.now)}
     chart_row = claimed[key + ":chart"]
     with pytest.raises(NotReady, match="not posted yet"):
-        digest.send_chart(client, scheduled.engine, team, chart_row.key, chart_row.payload, False)
+        digest.send_chart(client, scheduled, team, chart_row.key, chart_row.payload, False)
     queue.mark_sent(scheduled.engine, claimed[key].id, now=clock.now, channel=CHANNEL, ts="1.0")
     assert queue.statuses(scheduled.engine, team_id=team, keys=[key])[key] == "sent"
-    first = digest.send_chart(
-        client, scheduled.engine, team, chart_row.key, chart_row.payload, False
-    )
+    first = digest.send_chart(client, scheduled, team, chart_row.key, chart_row.payload, False)
     # The process died before recording it: the retry finds the file instead of uploading.
-    again = digest.send_chart(
-        client, scheduled.engine, team, chart_row.key, chart_row.payload, True
-    )
+    again = digest.send_chart(client, scheduled, team, chart_row.key, chart_row.payload, True)
     assert first[0] == again[0] == CHANNEL and again[1] is not None
     assert len(localslack.files()) == 1
 

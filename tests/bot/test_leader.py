@@ -4,15 +4,14 @@ session dies, and the real scheduler running only in the leader."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from bot import jobs
-from bot.leader import LEADER, LOCK_NAME, Leader, start
+from bot.feature import Feature, Registry, Sweep
+from bot.leader import LOCK_NAME, Leader, start
 from bot.services import Services
 from bot.settings import load_settings
 from storage import locks
@@ -116,20 +115,12 @@ def test_work_that_fails_to_start_lets_another_lead(engine: Engine) -> None:
     b.stop()
 
 
-@pytest.fixture
-def probe() -> Iterator[list[int]]:
-    """A sweep that records which services ran it, every second."""
-    seen: list[int] = []
-    jobs.SWEEPS["test-probe"] = jobs.Sweep("test-probe", lambda s: seen.append(id(s)), 1)
-    try:
-        yield seen
-    finally:
-        jobs.SWEEPS.pop("test-probe", None)
-
-
-def test_only_the_leader_runs_the_scheduler(
-    sqlite_url: str, tmp_path: Path, probe: list[int]
-) -> None:
+def test_only_the_leader_runs_the_scheduler(sqlite_url: str, tmp_path: Path) -> None:
+    # A sweep that records which services ran it, every second.
+    probe: list[int] = []
+    probing = Registry(
+        [Feature("probe", sweeps=(Sweep("probe", lambda s: probe.append(id(s)), 1),))]
+    )
     settings = load_settings(
         _env_file=None, database_url=sqlite_url, cxbot_leader_retry_seconds=0.1
     )
@@ -137,18 +128,20 @@ def test_only_the_leader_runs_the_scheduler(
     stops: list[Callable[[], None]] = []
     for _ in range(2):
         eng: Engine = make_engine(sqlite_url)
-        services = Services(settings=settings, engine=eng)
+        services = Services(settings=settings, engine=eng, registry=probing)
         instances.append(services)
         stops.append(start(services))
     try:
-        wait_until(lambda: sum(s.extras[LEADER].is_leader for s in instances) == 1)
-        leader = next(i for i, s in enumerate(instances) if s.extras[LEADER].is_leader)
+        wait_until(lambda: sum(s.leader is not None and s.leader.is_leader for s in instances) == 1)
+        leader = next(
+            i for i, s in enumerate(instances) if s.leader is not None and s.leader.is_leader
+        )
         wait_until(lambda: len(probe) >= 2, timeout=5)
         assert set(probe) == {id(instances[leader])}
         # The leader goes away: the other one takes over the schedule.
         stops[leader]()
         other = instances[1 - leader]
-        wait_until(lambda: other.extras[LEADER].is_leader, timeout=3)
+        wait_until(lambda: other.leader is not None and other.leader.is_leader, timeout=3)
         probe.clear()
         wait_until(lambda: len(probe) >= 1, timeout=5)
         assert set(probe) == {id(other)}

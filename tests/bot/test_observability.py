@@ -18,11 +18,11 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.engine import Engine
 
 from bot import observability
+from bot.clients import web_client
 from bot.localslack import LocalSlack
 from bot.priority import AckFirst, ListenerExecutor
 from bot.services import Services
 from bot.settings import Settings, SettingsError
-from bot.slack_client import make_client
 from bot.web import WebApp
 from storage import outbox
 from storage.db import make_engine
@@ -147,7 +147,7 @@ def test_server_reports_requests_backlog_and_slack_errors(
                 not_before=server.services.clock() + timedelta(days=1),
             )
     with pytest.raises(SlackApiError):
-        make_client(bot_settings).chat_postMessage(channel="C0NOPE", text="hello")
+        web_client(bot_settings).chat_postMessage(channel="C0NOPE", text="hello")
 
     status, text, headers = request(server.url, "/metrics")
     assert status == 200 and headers["content-type"].startswith("text/plain; version=0.0.4")

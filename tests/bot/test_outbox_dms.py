@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
+from bot.clients import dispatch_client
 from bot.localslack import LocalSlack
-from bot.outbox import Dispatcher, dispatcher_client
+from bot.outbox import Dispatcher
+from bot.services import Services
 from bot.settings import Settings
 from storage import outbox as store
 from tests.conftest import FakeClock
@@ -41,8 +43,8 @@ def test_200_dms_with_a_fifth_uncertain_reach_everyone_exactly_once(
     # One post in five is stored by Slack and then answered with a 500 or a dropped
     # connection: the bot cannot tell whether it arrived.
     localslack.uncertain_sends(rate=0.2)
-    client = dispatcher_client(bot_settings)
-    dispatcher = Dispatcher(sqlite_engine, lambda _team: client, clock)
+    client = dispatch_client(bot_settings)
+    dispatcher = Dispatcher(Services(bot_settings, sqlite_engine, clock), lambda _team: client)
     for _ in range(40):
         dispatcher.run_once()
         statuses = store.statuses(sqlite_engine, team_id=team)
@@ -76,7 +78,7 @@ def test_a_dm_whose_person_cannot_be_reached_is_not_checked_in_vain(
         )
     claimed = store.claim_due(sqlite_engine, now=clock(), limit=1)
     store.mark_retry(sqlite_engine, claimed[0].id, at=clock(), error="timeout", maybe_sent=True)
-    client = dispatcher_client(bot_settings)
-    Dispatcher(sqlite_engine, lambda _team: client, clock).run_once()
+    client = dispatch_client(bot_settings)
+    Dispatcher(Services(bot_settings, sqlite_engine, clock), lambda _team: client).run_once()
     # No DM can be opened with an unknown user: the post is tried and refused for good.
     assert store.statuses(sqlite_engine, team_id=team) == {"test:dm:gone": "failed"}

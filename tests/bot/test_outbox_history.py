@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from sqlalchemy.engine import Engine
 
+from bot.clients import dispatch_client
 from bot.localslack import LocalSlack
-from bot.outbox import METADATA_EVENT, Dispatcher, dispatcher_client
+from bot.outbox import METADATA_EVENT, Dispatcher
+from bot.services import Services
 from bot.settings import Settings
 from storage import outbox as store
 from tests.conftest import FakeClock
@@ -29,7 +31,7 @@ def test_an_earlier_post_deep_in_the_history_is_found(
         )
     # The first attempt reached Slack, but its answer never came back ...
     claimed = store.claim_due(engine, now=clock(), limit=1)
-    client = dispatcher_client(bot_settings)
+    client = dispatch_client(bot_settings)
     client.chat_postMessage(
         channel="C0ALERTS",
         text="the one",
@@ -41,7 +43,7 @@ def test_an_earlier_post_deep_in_the_history_is_found(
         client.chat_postMessage(channel="C0ALERTS", text=f"other {n}")
     clock.advance(seconds=30)
 
-    dispatcher = Dispatcher(engine, lambda _team: client, clock)
+    dispatcher = Dispatcher(Services(bot_settings, engine, clock), lambda _team: client)
     assert dispatcher.run_once() == 1
     texts = [m["text"] for m in localslack.messages("C0ALERTS")]
     assert texts.count("the one") == 1

@@ -3,15 +3,15 @@ leaves the message sent (Slack has it) and its own write undone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from bot import outbox as dispatch
+from bot.clients import dispatch_client
+from bot.feature import Feature, Registry, Sent
 from bot.localslack import LocalSlack
-from bot.outbox import Dispatcher, dispatcher_client
+from bot.outbox import Dispatcher
+from bot.services import Services
 from bot.settings import Settings
 from storage import outbox as store
 from tests.conftest import FakeClock
@@ -20,22 +20,23 @@ PREFIX = "hooktest:"
 
 
 @pytest.fixture
-def hook_calls() -> Iterator[list[tuple[str, str | None, str | None]]]:
-    calls: list[tuple[str, str | None, str | None]] = []
+def hook_calls() -> list[tuple[str, str | None, str | None]]:
+    return []
 
-    def hook(conn: Connection, _team: str, key: str, channel: str | None, ts: str | None) -> None:
-        calls.append((key, channel, ts))
+
+def hooked(calls: list[tuple[str, str | None, str | None]]) -> Feature:
+    """A feature whose after-send hook records each call and fails on `...:boom`."""
+
+    def hook(conn: Connection, sent: Sent) -> None:
+        key = sent.key
+        calls.append((key, sent.channel, sent.ts))
         # Written in the same transaction as the message's status.
         conn.execute(text("CREATE TABLE IF NOT EXISTS hook_seen (k text)"))
         conn.execute(text("INSERT INTO hook_seen VALUES (:k)"), {"k": key})
         if key.endswith(":boom"):
             raise RuntimeError("the hook failed")
 
-    dispatch.on_sent(PREFIX, hook)
-    try:
-        yield calls
-    finally:
-        dispatch._hooks.pop(PREFIX, None)
+    return Feature("hooktest", sent_hooks={PREFIX: hook})
 
 
 def _queue(engine: Engine, team: str, key: str, clock: FakeClock) -> None:
@@ -60,8 +61,9 @@ def test_a_hook_writes_with_the_sent_mark_and_a_failing_one_undoes_only_itself(
     team = localslack.team_id
     _queue(sqlite_engine, team, PREFIX + "fine", clock)
     _queue(sqlite_engine, team, PREFIX + "boom", clock)
-    client = dispatcher_client(bot_settings)
-    dispatcher = Dispatcher(sqlite_engine, lambda _team: client, clock)
+    client = dispatch_client(bot_settings)
+    services = Services(bot_settings, sqlite_engine, clock, registry=Registry([hooked(hook_calls)]))
+    dispatcher = Dispatcher(services, lambda _team: client)
     assert dispatcher.run_once() == 2
 
     assert [key for key, _channel, _ts in hook_calls] == [PREFIX + "fine", PREFIX + "boom"]

@@ -10,8 +10,10 @@ from datetime import UTC, datetime, timedelta
 from slack_sdk import WebClient
 from sqlalchemy.engine import Engine
 
+from bot.clients import dispatch_client
 from bot.localslack import LocalSlack
-from bot.outbox import UNREACHABLE, Dispatcher, dispatcher_client
+from bot.outbox import UNREACHABLE, Dispatcher
+from bot.services import Services
 from bot.settings import Settings
 from storage import outbox as store
 from tests.conftest import FakeClock
@@ -52,9 +54,9 @@ def test_back_offs_end_when_slack_answers_again(
 ) -> None:
     engine, team = sqlite_engine, localslack.team_id
     down = _unreachable(localslack)
-    up = dispatcher_client(bot_settings)
+    up = dispatch_client(bot_settings)
     client = {"now": down}
-    dispatcher = Dispatcher(engine, lambda _team: client["now"], clock)
+    dispatcher = Dispatcher(Services(bot_settings, engine, clock), lambda _team: client["now"])
     _queue(engine, team, clock, [f"test:outage-{n}" for n in range(5)])
     # Slack is away for a while: every round fails, and the back-offs grow.
     for _ in range(6):
@@ -81,7 +83,9 @@ def test_an_hour_without_slack_loses_nothing(
     engine, team = sqlite_engine, localslack.team_id
     clock.now = datetime.now(UTC)  # the message's age counts from its stored created_at
     down = _unreachable(localslack)
-    dispatcher = Dispatcher(engine, lambda _team: down, clock, max_attempts=3)
+    dispatcher = Dispatcher(
+        Services(bot_settings, engine, clock), lambda _team: down, max_attempts=3
+    )
     _queue(engine, team, clock, ["test:alert"])
     # Well past max_attempts, but within a day: still waiting to be sent.
     for _ in range(12):
@@ -104,10 +108,10 @@ def test_a_refused_connection_needs_no_history_check(
     engine, team = sqlite_engine, localslack.team_id
     down = _unreachable(localslack)
     client = {"now": down}
-    dispatcher = Dispatcher(engine, lambda _team: client["now"], clock)
+    dispatcher = Dispatcher(Services(bot_settings, engine, clock), lambda _team: client["now"])
     _queue(engine, team, clock, ["test:refused"])
     dispatcher.run_once()
-    client["now"] = dispatcher_client(bot_settings)
+    client["now"] = dispatch_client(bot_settings)
     clock.advance(seconds=5)
     assert dispatcher.run_once() == 1
     assert [m["text"] for m in localslack.messages("C0ALERTS")] == ["test:refused"]
@@ -123,7 +127,9 @@ def test_an_error_of_slacks_own_is_given_up_after_its_attempts(
     engine, team = sqlite_engine, localslack.team_id
     clock.now = datetime.now(UTC)
     dispatcher = Dispatcher(
-        engine, lambda _team: dispatcher_client(bot_settings), clock, max_attempts=3
+        Services(bot_settings, engine, clock),
+        lambda _team: dispatch_client(bot_settings),
+        max_attempts=3,
     )
     with engine.begin() as conn:
         store.enqueue(

@@ -6,6 +6,7 @@ rotate before they expire."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -25,9 +26,9 @@ from typer.testing import CliRunner
 from bot import digest as digests
 from bot import pulse, shoutouts
 from bot.app import create_app
+from bot.background import start_background, stop_background
 from bot.localslack import LocalSlack
-from bot.oauth import OAUTH, OAuth
-from bot.runtime_hooks import start_background, stop_background
+from bot.oauth import OAuth
 from bot.services import Services
 from bot.settings import load_settings
 from bot.web import WebApp
@@ -226,7 +227,7 @@ def test_installed_workspaces_see_only_their_own_data(
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     d = deployment
-    oauth: OAuth = d.services.extras[OAUTH]
+    oauth: OAuth = d.services.slack.oauth
     assert oauth.installed_teams() == [ALPHA, BETA]
     today = datetime.now(UTC).date().isoformat()
     for team, (mark, segment, customer) in MARKS.items():
@@ -372,13 +373,8 @@ def test_digests_reach_each_workspace_with_its_own_data_and_token(
     # The scheduler's digest sweep on the Monday after that week, after the default
     # schedule (mon 08:00, CXBOT_TIMEZONE Europe/Oslo).
     monday = datetime(2026, 11, 23, 8, 30, tzinfo=ZoneInfo("Europe/Oslo"))
-    at_monday = Services(
-        settings=d.services.settings,
-        engine=engine,
-        clock=lambda: monday,
-        analyzer=d.services.analyzer,
-        extras=d.services.extras,  # the deployment's OAuth tokens and dispatcher
-    )
+    # The deployment's own services (its installs and dispatcher) on Monday's clock.
+    at_monday = dataclasses.replace(d.services, engine=engine, clock=lambda: monday)
     week_key = "digest:week:C0DIGEST:2026-W47"
     assert digests.run_schedule(at_monday).count(week_key) == 2  # one per workspace
 
@@ -509,7 +505,7 @@ def test_without_a_team_only_a_single_installed_workspace_is_assumed(
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     d = deployment
-    oauth: OAuth = d.services.extras[OAUTH]
+    oauth: OAuth = d.services.slack.oauth
     today = datetime.now(UTC).date().isoformat()
 
     def answer(response_id: str) -> dict[str, Any]:
@@ -557,7 +553,7 @@ def test_without_a_team_only_a_single_installed_workspace_is_assumed(
 
 def test_tokens_rotate_before_they_expire(deployment: Deployment) -> None:
     d = deployment
-    oauth: OAuth = d.services.extras[OAUTH]
+    oauth: OAuth = d.services.slack.oauth
     first = oauth.tokens.token(ALPHA)
     assert first is not None and first in d.multi.valid_tokens(ALPHA)
     assert oauth.tokens.token(ALPHA) == first  # 12 hours left: nothing to do

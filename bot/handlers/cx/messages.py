@@ -19,13 +19,13 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block, DividerBlock, SectionBlock
 
-from bot.handlers.cx import available_entries
+from bot.handlers.cx.blocks import HelpEntry, help_blocks, help_fallback
+from bot.handlers.cx.call import available_entries
 from bot.i18n import N_, Translator, translator, user_timezone
 from bot.outbox import wake
 from bot.reporting import workspace_tz
 from bot.services import Services
 from bot.text import escape
-from bot.views.help import help_blocks, help_fallback
 from storage import outbox as queue
 from storage.surveys import AskedRound, open_rounds_asking
 
@@ -64,7 +64,7 @@ def register(app: App, services: Services) -> None:
             services.engine, team_id=team_id, default=services.settings.cxbot_timezone
         )
         tz = ZoneInfo(user_timezone(client, user, str(default_tz))) if rounds else default_tz
-        blocks, text = answer(t, rounds, tz)
+        blocks, text = answer(t, rounds, tz, available_entries(services.registry.subcommands))
         channel = str(event.get("channel") or user)
         thread = event.get("thread_ts")
         payload: dict[str, Any] = {
@@ -100,7 +100,9 @@ def written_to_the_bot(event: dict[str, Any]) -> bool:
     )
 
 
-def answer(t: Translator, rounds: list[AskedRound], tz: Any) -> tuple[list[Block], str]:
+def answer(
+    t: Translator, rounds: list[AskedRound], tz: Any, entries: list[HelpEntry]
+) -> tuple[list[Block], str]:
     """The reply's blocks and its plain-text fallback."""
     pulse = [
         t.gettext(
@@ -114,7 +116,6 @@ def answer(t: Translator, rounds: list[AskedRound], tz: Any) -> tuple[list[Block
     blocks: list[Block] = [SectionBlock(text=line) for line in pulse[:10]]
     if blocks:
         blocks.append(DividerBlock())
-    entries = available_entries()
     blocks.extend(help_blocks(entries, t, notice=t.gettext(GREETING)))
     text = "\n".join([*pulse, t.gettext(GREETING), help_fallback(entries, t)])
     return blocks, text
