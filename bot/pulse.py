@@ -278,19 +278,18 @@ def record_customer_metrics(services: Services, *, team_id: str, round_id: int) 
     """Store a customer-facing round's NPS/CSAT/CES answers as customer answers (source
     "pulse"); their detractor alerts are raised by the same insert. Idempotent."""
     from bot.background import answers_stored
-    from storage.responses import batch_response_ids, insert_responses
+    from storage.answers_in import store_answers
 
     _locale, tz = workspace_reader(services.engine, team_id)
     frame = store.customer_answers_frame(services.engine, team_id=team_id, round_id=round_id, tz=tz)
     inserted = 0
     if not frame.empty:
-        result = insert_responses(services.engine, team_id=team_id, frame=frame, source="pulse")
+        result = store_answers(
+            services.engine, team_id=team_id, frame=frame, source="pulse", with_ids=True
+        )
         inserted = result.inserted
-        if inserted:
-            ids = batch_response_ids(
-                services.engine, team_id=team_id, batch_id=result.batch_id, after_id=result.after_id
-            )
-            answers_stored(services, team_id=team_id, response_ids=ids)
+        if result.ids:
+            answers_stored(services, team_id=team_id, response_ids=result.ids)
     store.mark_metrics_recorded(services.engine, team_id=team_id, round_id=round_id)
     return inserted
 

@@ -462,10 +462,7 @@ class WebApp:
         source: str = "webhook",
         labels: Sequence[str] = (),
     ) -> Reply:
-        from core.config_keys import zone
-        from core.ingest import validate_response_objects
-        from storage.responses import insert_responses
-        from storage.settings_store import get_settings
+        from storage.answers_in import store_answer_objects
 
         items = data if isinstance(data, list) else [data]
         if not items:
@@ -488,31 +485,19 @@ class WebApp:
         stored: list[int] = []
         duplicates = 0
         if objects:
-            # Read once: the timezone here, alert and praise settings for the insert.
-            settings = get_settings(self.services.engine, team_id=team_id)
-            frame, rejected = validate_response_objects(
-                objects,
-                zone(settings.get("timezone"), self.services.settings.cxbot_timezone),
+            result, rejected = store_answer_objects(
+                self.services.engine,
+                team_id=team_id,
+                objects=objects,
+                default_timezone=self.services.settings.cxbot_timezone,
                 now=self.services.clock(),
+                source=source,
             )
             for r in rejected:
                 errors.append({"index": positions[r.line - 1], "reason": r.reason})
-            if len(frame):
-                result = insert_responses(
-                    self.services.engine,
-                    team_id=team_id,
-                    frame=frame,
-                    source=source,
-                    settings=settings,
-                )
-                duplicates = result.duplicates
-                stored = (
-                    list(result.ids)
-                    if result.ids is not None
-                    else _stored_ids(self.services, team_id, result)
-                )
-                if stored:
-                    answers_stored(self.services, team_id=team_id, response_ids=stored)
+            stored, duplicates = result.ids, result.duplicates
+            if stored:
+                answers_stored(self.services, team_id=team_id, response_ids=stored)
         if not errors:
             return Reply.json(202, {"stored": stored, "duplicates": duplicates})
         errors.sort(key=lambda e: e["index"])
@@ -609,14 +594,6 @@ def outbox_backlog(engine: Any) -> int:
 
 def _first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0]
-
-
-def _stored_ids(services: Services, team_id: str, result: Any) -> list[int]:
-    from storage.responses import batch_response_ids
-
-    return batch_response_ids(
-        services.engine, team_id=team_id, batch_id=result.batch_id, after_id=result.after_id
-    )
 
 
 def _webhook_off(detail: str) -> Reply:

@@ -391,7 +391,7 @@ def import_responses(
     from bot.reporting import workspace_tz
     from core.ingest import FileError
     from core.layouts import CXBOT, describe, detect, read_answers
-    from storage.responses import insert_responses
+    from storage.answers_in import store_answers
 
     options = _layout_options(source, maps, map_file, dayfirst, monthfirst, timezone)
     cfg = common.settings()
@@ -416,7 +416,7 @@ def import_responses(
             found.append(layout.name)
 
     def store(frame: pd.DataFrame) -> None:
-        result = insert_responses(eng, team_id=team_id, frame=frame)
+        result = store_answers(eng, team_id=team_id, frame=frame)
         totals["accepted"] += result.inserted
         totals["duplicates"] += result.duplicates
 

@@ -16,14 +16,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import core.ingest as ingest
 from core.ingest import (
     RESPONSE_COLUMNS,
     FileError,
     Rejected,
+    csv_blocks,
+    moments,
     parse_money,
     read_customers,
     read_responses,
+    records,
     validate_response_objects,
 )
 
@@ -705,7 +707,7 @@ def _chunked(source: bytes, chunk_rows: int, *, blocks: bool) -> tuple[list[Any]
     chunks: list[Any] = []
     with pytest.MonkeyPatch.context() as patch:
         if not blocks:
-            patch.setattr(ingest._BlockReader, "read", lambda self, lines, encoding: None)
+            patch.setattr(csv_blocks.BlockReader, "read", lambda self, lines, encoding: None)
         try:
             for chunk in read_responses(io.BytesIO(source), OSLO, chunk_rows=chunk_rows):
                 chunks.append(chunk)
@@ -726,14 +728,14 @@ def _assert_same_reading(source: bytes, chunk_rows: int) -> None:
 
 def test_plain_blocks_are_read_whole(monkeypatch: pytest.MonkeyPatch) -> None:
     read = []
-    original = ingest._BlockReader.read
+    original = csv_blocks.BlockReader.read
 
-    def counting(self: ingest._BlockReader, lines: list[bytes], encoding: str):
+    def counting(self: csv_blocks.BlockReader, lines: list[bytes], encoding: str):
         result = original(self, lines, encoding)
         read.append(result is not None)
         return result
 
-    monkeypatch.setattr(ingest._BlockReader, "read", counting)
+    monkeypatch.setattr(csv_blocks.BlockReader, "read", counting)
     rows = "".join(f'R{i};2026-11-{1 + i % 28:02d};nps;{i % 11};"a; ""b"""\n' for i in range(50))
     frame, rejected = responses("id;date;metric;score;comment\n" + rows, chunk_rows=20)
     assert read == [True, True, True]
@@ -833,15 +835,15 @@ _MOMENTISH = st.sampled_from(
 @settings(max_examples=60, deadline=None)
 @given(values=st.lists(_MOMENTISH | st.text(max_size=14), min_size=100, max_size=160))
 def test_timestamp_kinds_by_matrix_match_the_kinds_one_by_one(values: list[str]) -> None:
-    want = [ingest._moment_kind(v) for v in values]
-    assert ingest._moment_kinds(values).tolist() == want
+    want = [moments._moment_kind(v) for v in values]
+    assert moments._moment_kinds(values).tolist() == want
 
 
 @pytest.mark.parametrize("shape", ["plain csv", "csv read line by line", "json lines"])
 def test_long_rows_end_a_chunk_early(monkeypatch: pytest.MonkeyPatch, shape: str) -> None:
     """A chunk is bounded by its text as well as its rows: with long comments, a fixed number
     of rows could hold gigabytes."""
-    monkeypatch.setattr(ingest, "CHUNK_BYTES", 20_000)
+    monkeypatch.setattr(records, "CHUNK_BYTES", 20_000)
     comment = "the parcel came late again " * 40  # about 1 KB a row
     rows = 100
     if shape == "json lines":
