@@ -55,7 +55,7 @@ log = logging.getLogger("cxbot.web")
 MAX_BODY_BYTES = 5 * 1024 * 1024
 LATER_THREADS = 16
 SIGNATURE_HEADER = "X-CXBot-Signature"
-WORKSPACE_SECRET_KEY = "webhook.secret"  # a workspace's own webhook key (core/config_keys.py)
+WORKSPACE_SECRET_KEY = "webhook.secret"  # a workspace setting (core/workspace_settings.py)
 # Matched whole (fullmatch): `$` alone would also let a trailing newline through.
 TEAM_ID = re.compile(r"[TE][A-Z0-9]{2,31}")
 # What Slack sends: Unix seconds. Anything else (empty, a fraction, 400 digits) is refused
@@ -468,10 +468,9 @@ class WebApp:
         source: str = "webhook",
         labels: Sequence[str] = (),
     ) -> Reply:
-        from core.config_keys import zone
         from core.ingest import validate_response_objects
+        from storage import settings_store
         from storage.responses import insert_responses
-        from storage.settings_store import get_settings
 
         items = data if isinstance(data, list) else [data]
         if not items:
@@ -495,10 +494,10 @@ class WebApp:
         duplicates = 0
         if objects:
             # Read once: the timezone here, alert and praise settings for the insert.
-            settings = get_settings(self.services.engine, team_id=team_id)
+            settings = settings_store.load(self.services.engine, team_id=team_id)
             frame, rejected = validate_response_objects(
                 objects,
-                zone(settings.get("timezone"), self.services.settings.cxbot_timezone),
+                settings.zone(self.services.settings.cxbot_timezone),
                 now=self.services.clock(),
             )
             for r in rejected:
