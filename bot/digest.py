@@ -35,7 +35,6 @@ from bot.reporting import compute_metrics
 from bot.services import Services
 from bot.text import model_text
 from bot.views import digest as views
-from core import config_keys
 from core.digest import Digest, build_digest, digest_facts
 from core.narrative import check_narrative, offline_narrative
 from core.periods import Period, PeriodKind, last_complete, parse_kind
@@ -45,7 +44,7 @@ from storage.workspaces import known_teams
 
 log = logging.getLogger(__name__)
 
-# Where each cadence goes and whether it is on (core.config_keys).
+# The settings that say where each cadence goes and whether it is on.
 CHANNEL_KEYS: dict[str, str] = {
     "week": "digest.channel",
     "month": "digest.monthly.channel",
@@ -89,25 +88,17 @@ class Workspace:
 
 
 def workspace(services: Services, team_id: str) -> Workspace:
-    stored = config_keys.effective(settings_store.get_settings(services.engine, team_id=team_id))
+    stored = settings_store.load(services.engine, team_id=team_id)
     settings = services.settings
-    channels: dict[str, str] = {}
-    for cadence, key in CHANNEL_KEYS.items():
-        if not config_keys.parse_on_off(stored[ENABLED_KEYS[cadence]], default=True):
-            continue
-        # The reports other than the weekly one fall back to the digest's channel.
-        channel = stored[key] or stored["digest.channel"]
-        if channel:
-            channels[cadence] = channel
     return Workspace(
         team_id=team_id,
-        locale=stored["locale"] or settings.cxbot_locale,
-        tz=ZoneInfo(stored["timezone"] or settings.cxbot_timezone),
-        schedule=config_keys.parse_schedule(stored["digest.schedule"] or "mon 08:00"),
-        promises=config_keys.parse_promises(stored["promises"]),
-        csi_weights=config_keys.parse_weights(stored["metrics.csi_weights"] or "1,1,1"),
-        channels=channels,
-        currency=stored["currency"],
+        locale=stored.locale or settings.cxbot_locale,
+        tz=stored.zone(settings.cxbot_timezone),
+        schedule=stored.digest_schedule,
+        promises=list(stored.promises),
+        csi_weights=stored.metrics_csi_weights,
+        channels=stored.report_channels(),
+        currency=stored.currency,
     )
 
 

@@ -32,8 +32,7 @@ from bot.i18n.translator import locale_code
 from bot.outbox import wake
 from bot.services import Services
 from bot.views import pulse as views
-from core import config_keys
-from core.surveys import DEFAULT_COOLDOWN_DAYS, SurveyDefinition, due_occurrence
+from core.surveys import SurveyDefinition, due_occurrence
 from core.themes import theme_counts as themes
 from storage import settings_store
 from storage import surveys as store
@@ -43,7 +42,6 @@ log = logging.getLogger(__name__)
 USERS_INFO_MAX = 50  # up to this many people, users.info each; beyond, users.list pages
 PAGE = 200  # users.list: Slack recommends pages of at most 200
 MEMBERS_PAGE = 1000  # conversations.members returns bare ids: fewer, larger pages
-COOLDOWN_KEY = "pulse.cooldown_days"
 SKIPPED_IDS = frozenset({"USLACKBOT"})
 
 
@@ -75,22 +73,12 @@ def configure(services: Services) -> None:
 
 def workspace_reader(engine: Engine, team_id: str) -> tuple[str, ZoneInfo]:
     """(locale, timezone) of a workspace's channel messages and schedules."""
-    stored = settings_store.get_settings(engine, team_id=team_id)
-    locale = stored.get("locale") or _defaults.locale
-    try:
-        tz = ZoneInfo(stored.get("timezone") or _defaults.timezone)
-    except (KeyError, ValueError):
-        tz = ZoneInfo("UTC")
-    return locale, tz
+    settings = settings_store.load(engine, team_id=team_id)
+    return settings.locale or _defaults.locale, settings.zone(_defaults.timezone)
 
 
 def cooldown_days(engine: Engine, team_id: str) -> int:
-    value = settings_store.get(engine, team_id=team_id, key=COOLDOWN_KEY)
-    default = config_keys.KEYS[COOLDOWN_KEY].default if COOLDOWN_KEY in config_keys.KEYS else None
-    try:
-        return int(value or default or DEFAULT_COOLDOWN_DAYS)
-    except ValueError:
-        return DEFAULT_COOLDOWN_DAYS
+    return settings_store.load(engine, team_id=team_id).pulse_cooldown_days
 
 
 # --------------------------------------------------------------------------- audience

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from core import config_keys, metrics, report
+from core import metrics, report
 from core.periods import Period, PeriodKind, last_complete, period_containing
 from storage import metrics_queries, settings_store
 
@@ -20,12 +20,12 @@ def report_period(kind: PeriodKind, day: date | None, now: datetime, tz: ZoneInf
 
 def workspace_tz(engine: Engine, *, team_id: str, default: str) -> ZoneInfo:
     """The workspace's `timezone` setting, else `default` (CXBOT_TIMEZONE)."""
-    return config_keys.zone(settings_store.get(engine, team_id=team_id, key="timezone"), default)
+    return settings_store.load(engine, team_id=team_id).zone(default)
 
 
 def workspace_currency(engine: Engine, *, team_id: str) -> str | None:
     """The workspace's `currency` setting (ISO 4217), None for plain numbers."""
-    return settings_store.get(engine, team_id=team_id, key="currency")
+    return settings_store.load(engine, team_id=team_id).currency
 
 
 def compute_metrics(
@@ -45,10 +45,8 @@ def compute_metrics(
     """
     period = report_period(kind, day, now, tz)
     previous = period.previous()
-    stored = config_keys.effective(settings_store.get_settings(engine, team_id=team_id))
-    weights = config_keys.parse_weights(stored["metrics.csi_weights"] or "1,1,1")
-    churn_months = int(stored["metrics.churn_months"] or report.CHURN_MONTHS)
-    years = stored["metrics.expected_years"]
+    settings = settings_store.load(engine, team_id=team_id)
+    churn_months = settings.metrics_churn_months
 
     # Both periods (and the breakdown) come from one scan of the counts table, as plain
     # rows: a few hundred of them, summed without loading pandas (CLI start-up).
@@ -69,7 +67,7 @@ def compute_metrics(
         customers,
         followup,
         metrics.breakdown_rows(keyed[period]) if by else None,
-        csi_weights=weights,
+        csi_weights=settings.metrics_csi_weights,
         churn_months=churn_months,
-        expected_years=float(years) if years else None,
+        expected_years=settings.metrics_expected_years,
     )

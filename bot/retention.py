@@ -9,9 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Engine
 
 from bot.services import Services
-from core import config_keys
+from storage import settings_store
 from storage.forget import Erased, Retention, purge_old, teams_with_data
-from storage.settings_store import get_settings
 
 log = logging.getLogger("cxbot.retention")
 
@@ -25,19 +24,18 @@ DIRECTORY_DAYS = 30
 
 def retention_for(engine: Engine, *, team_id: str, now: datetime) -> Retention:
     """The cut-off times of `team_id`'s retention settings (defaults where unset)."""
-    values = config_keys.effective(get_settings(engine, team_id=team_id))
+    settings = settings_store.load(engine, team_id=team_id)
 
-    def before(key: str) -> datetime | None:
-        days = values.get(key)
-        return now - timedelta(days=int(days)) if days else None
+    def before(days: int | None) -> datetime | None:
+        return now - timedelta(days=days) if days is not None else None
 
     return Retention(
-        responses_before=before("retention.responses_days"),
-        insights_before=before("retention.insights_days"),
-        payloads_before=before("retention.outbox_days"),
+        responses_before=before(settings.retention_responses_days),
+        insights_before=before(settings.retention_insights_days),
+        payloads_before=before(settings.retention_outbox_days),
         events_before=now - timedelta(days=EVENTS_DAYS),
-        shoutouts_before=before("retention.shoutouts_days"),
-        surveys_before=before("retention.surveys_days"),
+        shoutouts_before=before(settings.retention_shoutouts_days),
+        surveys_before=before(settings.retention_surveys_days),
         directory_before=now - timedelta(days=DIRECTORY_DAYS),
     )
 

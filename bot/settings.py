@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     # monitor must see. Messages waiting on Slack's Retry-After or a scheduled time are not due.
     cxbot_health_max_backlog_seconds: float = Field(default=300.0, gt=0, le=86400)
     # Data retention in days for answers, alerts and insights is a workspace setting
-    # (`cxbot config set retention.responses_days 730`); see core/config_keys.py.
+    # (`cxbot config set retention.responses_days 730`); see core/workspace_settings.py.
 
     @field_validator(
         "slack_bot_token",

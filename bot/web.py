@@ -55,7 +55,7 @@ log = logging.getLogger("cxbot.web")
 MAX_BODY_BYTES = 5 * 1024 * 1024
 LATER_THREADS = 16
 SIGNATURE_HEADER = "X-CXBot-Signature"
-WORKSPACE_SECRET_KEY = "webhook.secret"  # a workspace's own webhook key (core/config_keys.py)
+WORKSPACE_SECRET_KEY = "webhook.secret"  # a workspace setting (core/workspace_settings.py)
 # Matched whole (fullmatch): `$` alone would also let a trailing newline through.
 TEAM_ID = re.compile(r"[TE][A-Z0-9]{2,31}")
 # What Slack sends: Unix seconds. Anything else (empty, a fraction, 400 digits) is refused

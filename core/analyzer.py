@@ -46,10 +46,12 @@ from core.text import (
     stopwords,
     words,
 )
+from core.workspace_settings import DEFAULT_CATEGORIES
 
 log = logging.getLogger(__name__)
 
-CATEGORIES = ("product", "service", "price", "delivery", "communication", "usability", "other")
+# What insights are sorted into unless a workspace names its own (`insights.categories`).
+CATEGORIES = DEFAULT_CATEGORIES
 SENTIMENTS = ("negative", "neutral", "positive")
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 CLASSIFY_PROMPT = "insight_classify_v1.md"

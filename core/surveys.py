@@ -54,7 +54,6 @@ SCALES: dict[str, tuple[int, int]] = {
 
 DEFAULT_MIN_ANSWERS = 5
 MIN_ANSWERS_FLOOR = 3  # the issue: configurable, never below 3
-DEFAULT_COOLDOWN_DAYS = 7
 MAX_QUESTIONS = 10
 MAX_OPTIONS = 10
 # How long after its time a scheduled round may still be opened (the bot was down).

@@ -22,8 +22,8 @@ Outbox keys (unique per workspace, so each is sent once):
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -39,13 +39,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from core import config_keys, sla
-from core.metrics import DETRACTOR_THRESHOLDS, is_detractor
-from storage import outbox
+from core import sla
+from core.metrics import is_detractor
+from core.workspace_settings import WorkspaceSettings
+from storage import outbox, settings_store
 from storage.db import reading, writing
 from storage.models import Alert, AlertNote, Response
 from storage.newest import team_match
-from storage.settings_store import get_settings
 from storage.types import UTCDateTime
 
 _A = Alert.__table__  # type: ignore[attr-defined]
@@ -67,18 +67,18 @@ ListKind = Literal["open", "mine", "overdue"]
 
 @dataclass(frozen=True)
 class AlertConfig:
-    """A workspace's alert settings, read from the settings store (defaults filled in)."""
+    """A workspace's alert settings, as `load_config` reads them (defaults filled in)."""
 
-    thresholds: dict[str, int] = field(default_factory=lambda: dict(DETRACTOR_THRESHOLDS))
-    channel: str | None = None
-    escalation_channel: str | None = None
+    thresholds: dict[str, int]
+    channel: str | None
+    escalation_channel: str | None
     # Lower-cased route names: "<segment>", "touchpoint:<name>", "metric:<metric>".
-    routes: dict[str, str] = field(default_factory=dict)
-    storm_size: int = 10
-    history_days: int = 7
-    policy: sla.SlaPolicy = field(default_factory=sla.SlaPolicy)
-    locale: str | None = None
-    timezone: str | None = None
+    routes: dict[str, str]
+    storm_size: int
+    history_days: int
+    policy: sla.SlaPolicy
+    locale: str | None
+    timezone: str | None
 
     def route(self, *, segment: str | None, touchpoint: str | None, metric: str) -> str | None:
         """The channel for an answer: its segment's route, its touchpoint's, its metric's,
@@ -94,39 +94,34 @@ class AlertConfig:
 
 
 def load_config(
-    bind: Engine | Connection, *, team_id: str, stored: Mapping[str, str] | None = None
+    bind: Engine | Connection, *, team_id: str, settings: WorkspaceSettings | None = None
 ) -> AlertConfig:
-    """The team's alert settings. Stored values were validated when they were set.
-
-    `stored`: the team's settings already read (storage.settings_store.get_settings).
-    """
-    if stored is None:
-        stored = get_settings(bind, team_id=team_id)
-    values = config_keys.effective(stored)
-    routes = {
-        key.removeprefix(config_keys.ROUTE_PREFIX).strip().lower(): value
-        for key, value in stored.items()
-        if key.startswith(config_keys.ROUTE_PREFIX)
-    }
-    tz = values.get("timezone") or "UTC"
-    business_text = values.get("alerts.business_hours")
+    """The team's alert settings. `settings`: the team's settings already read
+    (storage.settings_store.load)."""
+    if settings is None:
+        settings = settings_store.load(bind, team_id=team_id)
+    business_text = settings.alerts_business_hours
     policy = sla.SlaPolicy(
-        hours=float(values.get("alerts.sla_hours") or sla.DEFAULT_HOURS),
-        reminders=sla.parse_reminders(values.get("alerts.reminders") or ""),
-        business=sla.parse_business_hours(business_text, tz) if business_text else None,
+        hours=float(settings.alerts_sla_hours),
+        reminders=settings.alerts_reminders,
+        business=(
+            sla.parse_business_hours(business_text, settings.timezone or "UTC")
+            if business_text
+            else None
+        ),
     )
     return AlertConfig(
-        thresholds={
-            m: int(values.get(f"thresholds.{m}") or t) for m, t in DETRACTOR_THRESHOLDS.items()
+        thresholds=settings.thresholds,
+        channel=settings.alerts_channel,
+        escalation_channel=settings.alerts_escalation_channel,
+        routes={
+            segment.strip().lower(): channel for segment, channel in settings.alert_routes.items()
         },
-        channel=values.get("alerts.channel"),
-        escalation_channel=values.get("alerts.escalation_channel"),
-        routes=routes,
-        storm_size=int(values.get("alerts.storm_size") or 10),
-        history_days=int(values.get("alerts.history_days") or 7),
+        storm_size=settings.alerts_storm_size,
+        history_days=settings.alerts_history_days,
         policy=policy,
-        locale=values.get("locale"),
-        timezone=values.get("timezone"),
+        locale=settings.locale,
+        timezone=settings.timezone,
     )
 
 

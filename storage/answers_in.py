@@ -11,7 +11,6 @@ on (the bot sends the queued alerts and praise at once for them).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,10 +18,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from core.config_keys import zone
 from core.ingest import Rejected, validate_response_objects
+from core.workspace_settings import WorkspaceSettings
 from storage.responses import batch_response_ids, insert_responses
-from storage.settings_store import get_settings
+from storage.settings_store import load
 
 
 @dataclass(frozen=True)
@@ -42,7 +41,7 @@ def store_answers(
     team_id: str,
     frame: pd.DataFrame,
     source: str = "import",
-    settings: Mapping[str, str] | None = None,
+    settings: WorkspaceSettings | None = None,
     with_ids: bool = False,
 ) -> Stored:
     """Store checked answers (a frame of core.ingest.RESPONSE_COLUMNS) as one batch.
@@ -81,8 +80,8 @@ def store_answer_objects(
     (CXBOT_TIMEZONE); `now` bounds how far ahead an answer may be dated.
     """
     # Read once: the time zone here, the alert and praise settings for the insert.
-    settings = get_settings(engine, team_id=team_id)
-    tz = zone(settings.get("timezone"), default_timezone)
+    settings = load(engine, team_id=team_id)
+    tz = settings.zone(default_timezone)
     frame, rejected = validate_response_objects(objects, tz, now=now)
     if frame.empty:
         return Stored(0, 0), rejected

@@ -29,12 +29,10 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from core import config_keys
 from core.text import search_words
-from storage import outbox
+from storage import outbox, settings_store
 from storage.db import reading, writing
 from storage.models import Insight, InsightVote, OutboxMessage
-from storage.settings_store import get_settings
 
 _I = Insight.__table__  # type: ignore[attr-defined]
 _V = InsightVote.__table__  # type: ignore[attr-defined]
@@ -74,12 +72,12 @@ class InsightConfig:
 
 
 def load_config(bind: Engine | Connection, *, team_id: str) -> InsightConfig:
-    values = config_keys.effective(get_settings(bind, team_id=team_id))
+    settings = settings_store.load(bind, team_id=team_id)
     return InsightConfig(
-        channel=values.get("insights.channel"),
-        categories=config_keys.parse_categories(values.get("insights.categories")),
-        locale=values.get("locale"),
-        timezone=values.get("timezone"),
+        channel=settings.insights_channel,
+        categories=settings.insights_categories,
+        locale=settings.locale,
+        timezone=settings.timezone,
     )
 
 

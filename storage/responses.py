@@ -10,7 +10,7 @@ the unique key (team_id, response_key) turns a repeated answer into a no-op.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,11 +24,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from core.ingest import CONTACT_COLUMNS, RESPONSE_COLUMNS
-from storage import alerts, rollup, shoutouts
+from core.workspace_settings import WorkspaceSettings
+from storage import alerts, rollup, settings_store, shoutouts
 from storage.db import reading
 from storage.models import Response
 from storage.newest import team_match
-from storage.settings_store import get_settings
 
 _T = Response.__table__  # type: ignore[attr-defined]
 
@@ -197,14 +197,14 @@ def insert_responses(
     frame: pd.DataFrame,
     source: str = "import",
     batch_id: str | None = None,
-    settings: Mapping[str, str] | None = None,
+    settings: WorkspaceSettings | None = None,
 ) -> InsertResult:
     """Insert answers (columns of RESPONSE_COLUMNS) as one batch, skipping duplicates.
 
     One transaction: the rows whose response_key the team does not have yet are
     inserted under `batch_id` (a fresh uuid4 hex when not given) and added to the
     daily counts. `inserted` counts the new rows, `duplicates` the rest of the frame
-    (repeats inside the frame included). `settings`: the team's stored settings when
+    (repeats inside the frame included). `settings`: the team's settings when
     the caller has read them already (they decide alerts and praise).
     """
     missing = [c for c in RESPONSE_COLUMNS if c not in frame.columns]
@@ -239,9 +239,10 @@ def insert_responses(
                 counted = count_batch(conn, team_id=team_id, batch_id=batch_id, after_id=after_id)
             inserted = counted
         if inserted:
-            stored = get_settings(conn, team_id=team_id) if settings is None else settings
+            if settings is None:
+                settings = settings_store.load(conn, team_id=team_id)
             # Detractor alerts and their messages commit (or roll back) with the answers.
-            alert_cfg = alerts.load_config(conn, team_id=team_id, stored=stored)
+            alert_cfg = alerts.load_config(conn, team_id=team_id, settings=settings)
             if alerts.any_detractor(alert_cfg, columns["metric"], columns["score"]):
                 alerts.raise_for_batch(
                     conn,
@@ -251,7 +252,7 @@ def insert_responses(
                     config=alert_cfg,
                     after_id=after_id,
                 )
-            praise_cfg = shoutouts.load_config(conn, team_id=team_id, stored=stored)
+            praise_cfg = shoutouts.load_config(conn, team_id=team_id, settings=settings)
             if shoutouts.any_praise(
                 conn,
                 team_id=team_id,

@@ -1,7 +1,8 @@
 """Workspace settings kept in the database (`workspacesetting`), one text value per key.
 
 `set` checks the key and value with `core.config_keys` and stores the normalised
-text, so whatever reads a setting back can trust it.
+text; `load` reads a workspace's text back as `core.workspace_settings.WorkspaceSettings`,
+the one way features read settings.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from core import config_keys
+from core.workspace_settings import WorkspaceSettings
 from storage.db import reading
 from storage.fresh import FreshCache, database_key
 from storage.light import workspace_setting
@@ -26,23 +28,40 @@ _T: Any = workspace_setting
 # `cxbot config set`, within this many seconds (see storage.fresh).
 FRESH_SECONDS = 1.0
 
-_copies: FreshCache[dict[str, str]] = FreshCache(FRESH_SECONDS)
+# A workspace's stored text and what it reads as, kept together so the text is parsed
+# once per copy rather than by every reader.
+_copies: FreshCache[tuple[dict[str, str], WorkspaceSettings]] = FreshCache(FRESH_SECONDS)
 
 
-def get_settings(engine: Engine | Connection, *, team_id: str) -> dict[str, str]:
-    """Every setting stored for the team (defaults not included: see config_keys.effective).
-
-    Given a connection, reads in its transaction (what it wrote included); given an
+def _read(bind: Engine | Connection, team_id: str) -> tuple[dict[str, str], WorkspaceSettings]:
+    """Given a connection, reads in its transaction (what it wrote included); given an
     engine, may answer from this process's copy, at most FRESH_SECONDS old."""
     query = select(_T.c.key, _T.c.value).where(_T.c.team_id == team_id).order_by(_T.c.key)
-    if isinstance(engine, Connection):
-        return {k: v for k, v in engine.execute(query)}
 
-    def load() -> dict[str, str]:
-        with reading(engine) as conn:
-            return {k: v for k, v in conn.execute(query)}
+    def parsed(conn: Connection) -> tuple[dict[str, str], WorkspaceSettings]:
+        stored = {k: v for k, v in conn.execute(query)}
+        return stored, WorkspaceSettings.from_stored(stored)
 
-    return dict(_copies.get((database_key(engine), team_id), load))
+    if isinstance(bind, Connection):
+        return parsed(bind)
+
+    def fresh() -> tuple[dict[str, str], WorkspaceSettings]:
+        with reading(bind) as conn:
+            return parsed(conn)
+
+    return _copies.get((database_key(bind), team_id), fresh)
+
+
+def load(bind: Engine | Connection, *, team_id: str) -> WorkspaceSettings:
+    """The team's settings, typed, defaults where nothing is stored (see `_read` for how
+    fresh)."""
+    return _read(bind, team_id)[1]
+
+
+def get_settings(bind: Engine | Connection, *, team_id: str) -> dict[str, str]:
+    """Every setting stored for the team, as stored (defaults not included): for showing
+    and copying settings; features read them typed with `load`."""
+    return dict(_read(bind, team_id)[0])
 
 
 def get(engine: Engine, *, team_id: str, key: str) -> str | None:

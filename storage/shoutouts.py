@@ -18,8 +18,7 @@ from sqlalchemy import and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
-from core import config_keys
-from core.metrics import DETRACTOR_THRESHOLDS, PROMOTER_THRESHOLDS
+from core.metrics import PROMOTER_THRESHOLDS
 from core.shoutouts import (
     PRAISE_MAX_AGE_DAYS,
     Allowance,
@@ -33,12 +32,12 @@ from core.shoutouts import (
     suggest_promise,
 )
 from core.text import redact
-from storage import outbox
+from core.workspace_settings import WorkspaceSettings
+from storage import outbox, settings_store
 from storage.db import reading, writing
 from storage.fresh import FreshCache, database_key
 from storage.models import Response, Shoutout, ShoutoutReceiver, ShoutoutSecond, SlackUser
 from storage.newest import team_match
-from storage.settings_store import get_settings
 
 _S = Shoutout.__table__  # type: ignore[attr-defined]
 _SR = ShoutoutReceiver.__table__  # type: ignore[attr-defined]
@@ -82,27 +81,22 @@ class ShoutoutConfig:
 
 
 def load_config(
-    bind: Engine | Connection, *, team_id: str, stored: Mapping[str, str] | None = None
+    bind: Engine | Connection, *, team_id: str, settings: WorkspaceSettings | None = None
 ) -> ShoutoutConfig:
-    """The team's shout-out settings (stored values were validated when they were set).
-
-    `stored`: the team's settings already read (storage.settings_store.get_settings).
-    """
-    if stored is None:
-        stored = get_settings(bind, team_id=team_id)
-    values = config_keys.effective(stored)
+    """The team's shout-out settings. `settings`: the team's settings already read
+    (storage.settings_store.load)."""
+    if settings is None:
+        settings = settings_store.load(bind, team_id=team_id)
     return ShoutoutConfig(
-        channel=values.get("shoutouts.channel"),
-        locale=values.get("locale"),
-        promises=tuple(config_keys.parse_promises(values.get("promises"))),
+        channel=settings.shoutouts_channel,
+        locale=settings.locale,
+        promises=settings.promises,
         limits=Limits(
-            daily=int(values.get("shoutouts.daily_limit") or 0),
-            pair_weekly=int(values.get("shoutouts.pair_weekly_limit") or 0),
+            daily=settings.shoutouts_daily_limit,
+            pair_weekly=settings.shoutouts_pair_weekly_limit,
         ),
-        customer_praise=config_keys.parse_on_off(values.get("shoutouts.customer_praise"), True),
-        thresholds={
-            m: int(values.get(f"thresholds.{m}") or t) for m, t in DETRACTOR_THRESHOLDS.items()
-        },
+        customer_praise=settings.shoutouts_customer_praise,
+        thresholds=settings.thresholds,
     )
 
 

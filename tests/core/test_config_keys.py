@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core import config_keys as ck
+from core.setting_values import parse_promises, parse_schedule, parse_weights
+from core.workspace_settings import WorkspaceSettings
 
 
 @pytest.mark.parametrize(
@@ -83,8 +85,8 @@ def test_unknown_key_lists_close_matches() -> None:
         ck.validate("alerts.route.", "C0123ABCD")
 
 
-def test_defaults_and_effective() -> None:
-    defaults = ck.defaults()
+def test_defaults_and_what_a_workspace_reads() -> None:
+    defaults = {name: spec.default for name, spec in ck.KEYS.items()}
     assert defaults["digest.schedule"] == "mon 08:00"
     assert defaults["thresholds.nps"] == "6" and defaults["alerts.sla_hours"] == "24"
     assert defaults["alerts.channel"] is None and defaults["timezone"] is None
@@ -92,28 +94,42 @@ def test_defaults_and_effective() -> None:
     for key, value in defaults.items():
         if value is not None:
             assert ck.validate(key, value) == (key, value)
-    values = ck.effective(
+    values = WorkspaceSettings.from_stored(
         {"alerts.channel": "C1234567", "alerts.route.retail": "C7654321", "gone.key": "x"}
     )
-    assert values["alerts.channel"] == "C1234567"
-    assert values["alerts.route.retail"] == "C7654321"
-    assert "gone.key" not in values
-    assert values["thresholds.ces"] == "3"
+    assert values.alerts_channel == "C1234567"
+    assert values.alert_routes == {"retail": "C7654321"}
+    assert "gone.key" not in values.as_stored()
+    assert values.thresholds_ces == 3
+    assert values.as_stored()["alerts.route.retail"] == "C7654321"
+
+
+def test_a_stored_value_that_no_longer_passes_its_check_counts_as_not_set() -> None:
+    values = WorkspaceSettings.from_stored(
+        {
+            "timezone": "Mars/Olympus_Mons",
+            "alerts.sla_hours": "48",
+            "alerts.route.retail": "not a channel",
+            "alerts.route.smb": "C7654321",
+        }
+    )
+    assert values.timezone is None and values.alerts_sla_hours == 48
+    assert values.alert_routes == {"smb": "C7654321"}
 
 
 def test_parsers() -> None:
-    assert ck.parse_schedule("tue 10:05") == (1, 10, 5)
-    assert ck.parse_promises("a; b ;;c") == ["a", "b", "c"]
-    assert ck.parse_promises(None) == []
-    assert ck.parse_weights("1,2,3") == (1.0, 2.0, 3.0)
+    assert parse_schedule("tue 10:05") == (1, 10, 5)
+    assert parse_promises("a; b ;;c") == ["a", "b", "c"]
+    assert parse_promises(None) == []
+    assert parse_weights("1,2,3") == (1.0, 2.0, 3.0)
     with pytest.raises(ValueError):
-        ck.parse_schedule("sometime")
+        parse_schedule("sometime")
 
 
 def test_zone_falls_back_to_the_default_for_a_missing_or_unknown_timezone() -> None:
     from zoneinfo import ZoneInfo
 
-    from core.config_keys import zone
+    from core.setting_values import zone
 
     assert zone("Europe/Oslo", "UTC") == ZoneInfo("Europe/Oslo")
     assert zone(" Europe/Oslo ", "UTC") == ZoneInfo("Europe/Oslo")

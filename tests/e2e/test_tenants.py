@@ -33,7 +33,7 @@ from bot.services import Services
 from bot.settings import load_settings
 from bot.web import WebApp
 from core.analyzer import make_analyzer
-from core.config_keys import WEEKDAYS
+from core.setting_values import WEEKDAYS
 from core.surveys import parse_definition
 from storage import settings_store
 from storage import shoutouts as shoutout_store

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.engine import Engine
 
-from core.config_keys import DEFAULT_CATEGORIES
+from core.workspace_settings import DEFAULT_CATEGORIES
 from storage import insights as store
 from storage import outbox
 from storage.settings_store import set as set_setting
