@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from bot import leader, outbox, retention
 from bot.feature import Feature, Sweep
-from bot.handlers import alerts, config, digest, home, insights, mail, pulse, shoutouts, themes
+from bot.handlers import alerts, digest, insights, mail, pulse, shoutouts, themes
+from bot.handlers.config.feature import FEATURE as CONFIG
 from bot.handlers.cx.feature import FEATURE as CX
+from bot.handlers.home.feature import FEATURE as HOME
 from bot.services import Services
 
 
@@ -34,13 +36,13 @@ UPKEEP = Feature(
 FEATURES: tuple[Feature, ...] = (
     CX,
     digest.FEATURE,
-    config.FEATURE,
+    CONFIG,
     alerts.FEATURE,
     themes.FEATURE,
     insights.FEATURE,
     shoutouts.FEATURE,
     pulse.FEATURE,
     mail.FEATURE,
-    home.FEATURE,
+    HOME,
     UPKEEP,
 )

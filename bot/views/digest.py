@@ -22,9 +22,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.handlers.home.blocks import INSIGHT_STATUS
 from bot.i18n import N_, Translator
 from bot.text import escape, fit, literal_parts, shown
-from bot.views.home import INSIGHT_STATUS
 from bot.views.metrics import customers_text, metric_lines, period_title
 from bot.views.themes import behind_line, digest_theme_lines
 from core.digest import DIGITS, Digest

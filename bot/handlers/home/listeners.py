@@ -10,11 +10,10 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot import themes
-from bot.feature import Feature
+from bot.handlers.home.blocks import REFRESH_ACTION, home_view
 from bot.i18n import translator, user_locale, user_timezone
 from bot.reporting import compute_metrics, workspace_tz
 from bot.services import Services
-from bot.views.home import REFRESH_ACTION, home_view
 from storage.home_queries import open_alerts, recent_insights, recent_shoutouts
 
 log = logging.getLogger(__name__)
@@ -61,6 +60,3 @@ def publish_home(client: WebClient, services: Services, context: BoltContext, us
         themes=themes.period_themes(services, team_id, "week").report,
     )
     client.views_publish(user_id=user_id, view=view)
-
-
-FEATURE = Feature(name="home", listeners=register)

@@ -15,7 +15,6 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.admins import is_admin
-from bot.feature import Feature, Subcommand
 from bot.handlers.cx.call import CxCall
 from bot.i18n import N_, Translator
 from bot.services import Services
@@ -283,16 +282,3 @@ def _context(text: str) -> dict[str, Any]:
 
 def _reply(call: CxCall, text: str, blocks: list[dict[str, Any]] | None = None) -> None:
     call.respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
-
-
-FEATURE = Feature(
-    name="config",
-    subcommands=(
-        Subcommand(
-            "config",
-            config_subcommand,
-            N_("/cx config [show | set KEY VALUE | unset KEY]"),
-            N_("Workspace settings: channels, schedules, customer promises (admins only)."),
-        ),
-    ),
-)
