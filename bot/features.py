@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from bot import leader, outbox, retention
 from bot.feature import Feature, Sweep
-from bot.handlers import alerts, config, digest, home, insights, mail, pulse, shoutouts, themes
+from bot.handlers import alerts, config, digest, home, insights, pulse, shoutouts, themes
 from bot.handlers.cx.feature import FEATURE as CX
+from bot.handlers.mail.feature import FEATURE as MAIL
 from bot.services import Services
 
 
@@ -40,7 +41,7 @@ FEATURES: tuple[Feature, ...] = (
     insights.FEATURE,
     shoutouts.FEATURE,
     pulse.FEATURE,
-    mail.FEATURE,
+    MAIL,
     home.FEATURE,
     UPKEEP,
 )
