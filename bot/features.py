@@ -11,10 +11,17 @@ from __future__ import annotations
 
 from bot import leader, outbox, retention
 from bot.feature import Feature, Sweep
-from bot.handlers import alerts, digest, insights, mail, pulse, shoutouts, themes
+from bot.handlers.alerts import FEATURE as ALERTS
 from bot.handlers.config.feature import FEATURE as CONFIG
 from bot.handlers.cx.feature import FEATURE as CX
+from bot.handlers.digest.feature import FEATURE as DIGEST
 from bot.handlers.home.feature import FEATURE as HOME
+from bot.handlers.insights.feature import FEATURE as INSIGHTS
+from bot.handlers.mail.feature import FEATURE as MAIL
+from bot.handlers.metrics.feature import FEATURE as METRICS
+from bot.handlers.pulse.feature import FEATURE as PULSE
+from bot.handlers.shoutouts.feature import FEATURE as SHOUTOUTS
+from bot.handlers.themes.feature import FEATURE as THEMES
 from bot.services import Services
 
 
@@ -35,14 +42,15 @@ UPKEEP = Feature(
 
 FEATURES: tuple[Feature, ...] = (
     CX,
-    digest.FEATURE,
+    METRICS,
+    DIGEST,
     CONFIG,
-    alerts.FEATURE,
-    themes.FEATURE,
-    insights.FEATURE,
-    shoutouts.FEATURE,
-    pulse.FEATURE,
-    mail.FEATURE,
+    ALERTS,
+    THEMES,
+    INSIGHTS,
+    SHOUTOUTS,
+    PULSE,
+    MAIL,
     HOME,
     UPKEEP,
 )

@@ -115,7 +115,7 @@ class WebApp:
         self._replays = ReplayGuard(services.engine)
         # Bolt's work for requests acknowledged at once (see `_ack_now`).
         self._later = ThreadPoolExecutor(LATER_THREADS, thread_name_prefix="cxbot-acked")
-        from bot.mail_web import routes as mail_routes  # customers' mail, ratings, opt-outs
+        from bot.handlers.mail.pages import routes as mail_routes  # mail, ratings, opt-outs
 
         self.routes.update(mail_routes(self))
         if getattr(bolt_app, "oauth_flow", None) is not None:

@@ -2,7 +2,7 @@
 
 Every change is one transaction that also queues, in the outbox, what shows it:
 
-    mailout:{alert_id}:{mail_id}          send:mail, the SMTP hand-over (bot.mail)
+    mailout:{alert_id}:{mail_id}          send:mail, the SMTP hand-over (bot.handlers.mail.posting)
     alert:{alert_id}:mail:{mail_id}       the thread post "X wrote to the customer"
     alert:{alert_id}:reply:{mail_id}      the customer's reply, in the thread
     alert:{alert_id}:replydm:{mail_id}    a DM telling the alert's owner

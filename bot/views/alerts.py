@@ -111,7 +111,7 @@ def alert_message(
 ) -> tuple[str, list[dict[str, Any]]]:
     """(fallback text, blocks) of the alert message in the channel; `mail`: its mail
     thread with the customer (a reply button when there is an address)."""
-    from bot.views import mail as mail_views
+    from bot.handlers.mail import blocks as mail_views
 
     _ = t.gettext
     blocks: list[Block] = [

@@ -34,11 +34,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from bot import mail as bot_mail
+from bot.handlers.mail import blocks as views
+from bot.handlers.mail.posting import RATE_PATH, UNSUBSCRIBE_PATH
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.views import alerts as alert_views
-from bot.views import mail as views
 from core import mail as core_mail
 from storage import outbox, settings_store
 from storage.forget import forget_customer
@@ -382,7 +382,7 @@ def _post_status(url: str, fields: dict[str, str]) -> str:
 def test_link_pages_refuse_what_no_link_of_ours_is(server: RunningServer) -> None:
     """A made-up or mangled address gets the "not valid" page, never a server error."""
     many = "&".join(f"f{i}=x" for i in range(20))
-    for path in (bot_mail.RATE_PATH, bot_mail.UNSUBSCRIBE_PATH):
+    for path in (RATE_PATH, UNSUBSCRIBE_PATH):
         for query in (many, f"t=1.x&{many}", "t=1.forged", ""):
             req = urllib.request.Request(f"{server.url}{path}?{query}")
             with pytest.raises(urllib.error.HTTPError) as refused:
@@ -576,7 +576,7 @@ def test_mail_settings_are_checked_and_hidden() -> None:
 
 
 def test_the_smtp_password_is_never_sent_in_the_clear_to_another_machine() -> None:
-    from bot.mail import password_may_go
+    from bot.handlers.mail.posting import password_may_go
 
     assert password_may_go("smtp.example.com", encrypted=True)
     assert not password_may_go("smtp.example.com", encrypted=False)

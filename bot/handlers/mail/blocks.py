@@ -8,7 +8,8 @@ name appear only in the form, which opens only for members who may act on the al
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from slack_sdk.models.blocks import (
     Block,
@@ -28,21 +29,27 @@ from bot.i18n import N_, Translator
 from bot.text import escape, mention, quote, shown
 from storage.mail import Summary
 
-MAIL_ACTION = "alert_mail"
-MAIL_MODAL = "alert_mail_modal"
+MAIL_ACTION: Final = "alert_mail"
+MAIL_MODAL: Final = "alert_mail_modal"
 LANG_BLOCK, LANG_INPUT = "mail_language", "mail_language_pick"
 SUBJECT_BLOCK, SUBJECT_INPUT = "mail_subject", "text"
 BODY_BLOCK, BODY_INPUT = "mail_body", "text"
 RATE_BLOCK, RATE_INPUT = "mail_rate", "value"
-SECTION_LIMIT = 3000
-SHOWN_LIMIT = 2800
+SECTION_LIMIT: Final = 3000
+SHOWN_LIMIT: Final = 2800
 
-LANGUAGE_NAMES = {"en": "English", "nb": "Norsk bokmål", "da": "Dansk", "sv": "Svenska"}
-REFUSALS = {
-    "no_email": N_("We have no e-mail address for this customer."),
-    "opted_out": N_("This customer unsubscribed from our e-mails, so they cannot be mailed again."),
-    "gone": N_("That alert no longer exists."),
-}
+LANGUAGE_NAMES: Final = MappingProxyType(
+    {"en": "English", "nb": "Norsk bokmål", "da": "Dansk", "sv": "Svenska"}
+)
+REFUSALS: Final = MappingProxyType(
+    {
+        "no_email": N_("We have no e-mail address for this customer."),
+        "opted_out": N_(
+            "This customer unsubscribed from our e-mails, so they cannot be mailed again."
+        ),
+        "gone": N_("That alert no longer exists."),
+    }
+)
 
 
 def drafted(block: str, locale: str) -> str:

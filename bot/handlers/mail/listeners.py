@@ -13,20 +13,19 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import mail as glue
 from bot.alerts import may_resolve, wake
 from bot.errors import UserError
-from bot.feature import Feature
 from bot.forms import selected_value, tell, text_value
+from bot.handlers.mail import blocks
+from bot.handlers.mail.posting import missing_settings
 from bot.i18n import N_, Translator, translator
-from bot.mail import missing_settings
 from bot.services import Services
+from bot.text import mention
 from bot.views import alerts as alert_views
-from bot.views import mail as views
 from core import mail as core_mail
 from storage import alerts as alert_store
 from storage import mail as store
-from storage.settings_store import get_settings
+from storage.settings_store import load
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,7 @@ EMPTY = N_("Write a message, or cancel.")
 
 
 def register(app: App, services: Services) -> None:
-    @app.action(views.MAIL_ACTION)
+    @app.action(blocks.MAIL_ACTION)
     def mail_button_callback(
         ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
     ) -> None:
@@ -46,42 +45,42 @@ def register(app: App, services: Services) -> None:
         card = alert_store.get_card(services.engine, team_id=team, alert_id=alert_id)
         found = store.contact(services.engine, team_id=team, alert_id=alert_id)
         if card is None or found is None:
-            return tell(respond, t.gettext(views.REFUSALS["gone"]))
+            return tell(respond, t.gettext(blocks.REFUSALS["gone"]))
         if not found.email:
-            return tell(respond, t.gettext(views.REFUSALS["no_email"]))
+            return tell(respond, t.gettext(blocks.REFUSALS["no_email"]))
         if found.opted_out_at is not None:
-            return tell(respond, t.gettext(views.REFUSALS["opted_out"]))
-        missing = missing_settings(get_settings(services.engine, team_id=team))
+            return tell(respond, t.gettext(blocks.REFUSALS["opted_out"]))
+        missing = missing_settings(load(services.engine, team_id=team))
         if missing:
             keys = ", ".join(f"`{k}`" for k in missing)
             return tell(respond, t.gettext(NOT_SET_UP, keys=keys))
         if not may_resolve(services, client, card, user):
-            return tell(respond, t.gettext(NOT_YOURS, user=alert_views.mention(card.owner)))
+            return tell(respond, t.gettext(NOT_YOURS, user=mention(card.owner)))
         locale = core_mail.customer_locale(found.language, found.comment)
         client.views_open(trigger_id=body["trigger_id"], view=_form(card, found, locale, user, t))
 
-    @app.action(views.LANG_INPUT)
+    @app.action(blocks.LANG_INPUT)
     def mail_language_callback(
         ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient
     ) -> None:
         """Another language picked in the form: the draft is written again in it."""
         ack()
         view = body.get("view") or {}
-        if view.get("callback_id") != views.MAIL_MODAL:
+        if view.get("callback_id") != blocks.MAIL_MODAL:
             return
         user, team, alert_id, t = _who(body, context, view.get("private_metadata"))
         card = alert_store.get_card(services.engine, team_id=team, alert_id=alert_id)
         found = store.contact(services.engine, team_id=team, alert_id=alert_id)
         if card is None or found is None or not found.email:
             return
-        picked = selected_value(view, views.LANG_BLOCK, views.LANG_INPUT) or "en"
+        picked = selected_value(view, blocks.LANG_BLOCK, blocks.LANG_INPUT) or "en"
         client.views_update(
             view_id=view["id"],
             hash=view.get("hash"),
             view=_form(card, found, picked, user, t),
         )
 
-    @app.view(views.MAIL_MODAL)
+    @app.view(blocks.MAIL_MODAL)
     def mail_submit_callback(
         ack: Ack,
         body: dict[str, Any],
@@ -90,21 +89,20 @@ def register(app: App, services: Services) -> None:
         client: WebClient,
     ) -> None:
         user, team, alert_id, t = _who(body, context, view.get("private_metadata"))
-        body_block, text = _drafted(view, views.BODY_BLOCK, views.BODY_INPUT)
+        body_block, text = _drafted(view, blocks.BODY_BLOCK, blocks.BODY_INPUT)
         if not text.strip():
             ack(response_action="errors", errors={body_block: t.gettext(EMPTY)})
             return
         card = alert_store.get_card(services.engine, team_id=team, alert_id=alert_id)
         if card is None:
-            raise UserError(views.REFUSALS["gone"])
+            raise UserError(blocks.REFUSALS["gone"])
         if not may_resolve(services, client, card, user):
             ack(response_action="errors", errors={body_block: t.gettext(NOT_YOURS_FORM)})
             return
-        settings = get_settings(services.engine, team_id=team)
-        locale = selected_value(view, views.LANG_BLOCK, views.LANG_INPUT) or "en"
+        locale = selected_value(view, blocks.LANG_BLOCK, blocks.LANG_INPUT) or "en"
         rate = bool(
-            (((view.get("state") or {}).get("values") or {}).get(views.RATE_BLOCK) or {})
-            .get(views.RATE_INPUT, {})
+            (((view.get("state") or {}).get("values") or {}).get(blocks.RATE_BLOCK) or {})
+            .get(blocks.RATE_INPUT, {})
             .get("selected_options")
         )
         queued = store.queue_reply(
@@ -112,16 +110,16 @@ def register(app: App, services: Services) -> None:
             team_id=team,
             alert_id=alert_id,
             user_id=user,
-            subject=_drafted(view, views.SUBJECT_BLOCK, views.SUBJECT_INPUT)[1],
+            subject=_drafted(view, blocks.SUBJECT_BLOCK, blocks.SUBJECT_INPUT)[1],
             body=text,
             locale=locale if locale in core_mail.LOCALES else "en",
-            reply_domain=settings.get("mail.reply_domain") or "cxbot.invalid",
+            reply_domain=load(services.engine, team_id=team).mail_reply_domain or "cxbot.invalid",
             now=services.clock(),
             request_key=f"{view.get('id')}:{alert_id}",
             ask_rating=rate,
         )
         if queued.mail_id is None:
-            reason = views.REFUSALS.get(queued.refused or "gone", views.REFUSALS["gone"])
+            reason = blocks.REFUSALS.get(queued.refused or "gone", blocks.REFUSALS["gone"])
             ack(response_action="errors", errors={body_block: t.gettext(reason)})
             return
         ack()
@@ -132,7 +130,7 @@ def _form(
     card: alert_store.AlertCard, found: store.Contact, locale: str, user: str, t: Translator
 ) -> dict[str, Any]:
     words = core_mail.texts(locale)
-    return views.mail_modal(
+    return blocks.mail_modal(
         alert_id=card.id,
         headline=alert_views.headline(card, t),
         address=found.email or "",
@@ -152,24 +150,15 @@ def _who(
     try:
         alert_id = int(str(value))
     except (TypeError, ValueError):
-        raise UserError(views.REFUSALS["gone"]) from None
+        raise UserError(blocks.REFUSALS["gone"]) from None
     return user, team, alert_id, translator(str(context.get("locale") or "en"))
 
 
 def _drafted(view: dict[str, Any], block: str, action: str) -> tuple[str, str]:
     """(block id, text) of a drafted input of the submitted form, in whichever language it
-    was last drafted (views.drafted)."""
+    was last drafted (blocks.drafted)."""
     values = (view.get("state") or {}).get("values") or {}
     for block_id in values:
         if block_id == block or block_id.startswith(block + "."):
             return block_id, text_value(view, block_id, action)
     return block, ""
-
-
-FEATURE = Feature(
-    name="mail",
-    listeners=register,
-    renderers={"mail": glue.render_mail},
-    senders={"mail": glue.send_mail},
-    sent_hooks={glue.store.SEND_PREFIX: glue.after_send},
-)

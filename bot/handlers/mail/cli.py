@@ -21,7 +21,7 @@ def mail_in_command(
 ) -> None:
     """Receive mail for reply+<token>@<mail.reply_domain> (point the domain's MX here, or
     forward port 25 to --port) and post each reply in its alert's thread."""
-    from bot.mail import MailIn
+    from bot.handlers.mail.inbound import MailIn
 
     cfg = common.settings()
     eng = common.engine(cfg)

@@ -25,21 +25,24 @@ import hmac
 import html
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs
 
-from bot import mail as bot_mail
+from bot.handlers.mail.inbound import receive
+from bot.handlers.mail.posting import RATE_PATH, UNSUBSCRIBE_PATH
 from core import mail as core_mail
 from storage import mail as store
+from storage.settings_store import load
 
 if TYPE_CHECKING:
     from bot.web import Environ, Reply, WebApp
 
 log = logging.getLogger("cxbot.mail")
 
-INBOUND_SECRET_KEY = "mail.inbound_secret"
-MAX_FORM = 4096
-_PAGE_HEADERS = [
+MAX_FORM: Final = 4096
+_PAGE_HEADERS: Final = (
     ("Content-Type", "text/html; charset=utf-8"),
     # No script runs, nothing loads from elsewhere, the page cannot be framed, and the
     # token in the address is not sent on as a referrer.
@@ -50,19 +53,18 @@ _PAGE_HEADERS = [
     ("Referrer-Policy", "no-referrer"),
     ("X-Content-Type-Options", "nosniff"),
     ("Cache-Control", "no-store"),
-]
+)
 
 
 def webhook_email(app: WebApp, environ: Environ) -> Reply:
     from bot.web import TEAM_ID, Reply
-    from storage import settings_store
 
     query = parse_qs(environ.get("QUERY_STRING", ""))
     team_id = (query.get("team") or [None])[0] or app.default_team()
     raw = app.read_body(environ)
     secret = None
     if team_id and TEAM_ID.fullmatch(team_id) and app.installed(team_id):
-        secret = settings_store.get(app.services.engine, team_id=team_id, key=INBOUND_SECRET_KEY)
+        secret = load(app.services.engine, team_id=team_id).mail_inbound_secret
     if not secret or not _basic_auth_ok(environ.get("HTTP_AUTHORIZATION") or "", secret):
         log.info("refused a request to /webhooks/email: no key, or wrong credentials")
         return Reply.json(
@@ -82,9 +84,7 @@ def webhook_email(app: WebApp, environ: Environ) -> Reply:
     if not isinstance(data, dict):
         return Reply.json(400, {"error": "invalid_json", "message": "the body is not an object"})
     inbound = core_mail.from_postmark(data)
-    results = bot_mail.receive(
-        app.services.engine, inbound, now=app.services.clock(), team_id=team_id
-    )
+    results = receive(app.services.engine, inbound, now=app.services.clock(), team_id=team_id)
     if any(r.status == "posted" for r in results):
         from bot.alerts import wake
 
@@ -108,19 +108,41 @@ def _basic_auth_ok(header: str, secret: str) -> bool:
 # --------------------------------------------------------------------------- pages
 
 
+@dataclass(frozen=True)
+class _Link:
+    """A request that opened one of our links: its fields, token, the mail it names and
+    that mail's language's page texts."""
+
+    posted: bool
+    fields: dict[str, list[str]]
+    token: str
+    target: store.LinkTarget
+    t: Mapping[str, str]
+
+    def page(self, title: str, body: str = "") -> Reply:
+        return _page(200, self.target.locale, self.t[title], body)
+
+    def form(self, lead: str, path: str, controls: str) -> str:
+        """The page's lead and its form, which posts the link's token back to `path`."""
+        return (
+            f"<p>{html.escape(self.t[lead])}</p>"
+            f'<form method="post" action="{path}">'
+            f'<input type="hidden" name="t" value="{html.escape(self.token)}">{controls}</form>'
+        )
+
+
 def rate_page(app: WebApp, environ: Environ) -> Reply:
-    method = environ.get("REQUEST_METHOD", "GET").upper()
-    fields, token, target = _opened(app, environ, "rate")
-    if target is None:
+    link = _opened(app, environ, "rate")
+    if link is None:
         return _invalid()
-    t = core_mail.texts(target.locale)
+    target, t = link.target, link.t
     if target.rating is not None:
-        return _page(200, target.locale, t["already"], "")
-    score_text = (fields.get("score") or [""])[0]
+        return link.page("already")
+    score_text = (link.fields.get("score") or [""])[0]
     score = (
         int(score_text) if score_text.isdigit() and int(score_text) in core_mail.RATINGS else None
     )
-    if method == "POST" and score is not None:
+    if link.posted and score is not None:
         saved = store.record_rating(
             app.services.engine, target=target, score=score, now=app.services.clock()
         )
@@ -128,55 +150,45 @@ def rate_page(app: WebApp, environ: Environ) -> Reply:
             from bot.alerts import wake
 
             wake(app.services)
-        return _page(200, target.locale, t["thanks"] if saved else t["already"], "")
+        return link.page("thanks" if saved else "already")
     buttons = "".join(
         f'<button type="submit" name="score" value="{n}" class="r{n}'
         f'{" picked" if n == score else ""}"><b>{n}</b>'
         f"<span>{html.escape(t[f'r{n}'])}</span></button>"
         for n in core_mail.RATINGS
     )
-    form = _form(t["page_lead"], bot_mail.RATE_PATH, token, f'<div class="scale">{buttons}</div>')
-    return _page(200, target.locale, t["page_title"], form)
-
-
-def unsubscribe_page(app: WebApp, environ: Environ) -> Reply:
-    method = environ.get("REQUEST_METHOD", "GET").upper()
-    _, token, target = _opened(app, environ, "unsubscribe")
-    if target is None:
-        return _invalid()
-    t = core_mail.texts(target.locale)
-    if method == "POST":
-        store.opt_out(
-            app.services.engine,
-            team_id=target.team_id,
-            address=target.address,
-            now=app.services.clock(),
-        )
-        log.info("mail: an address of %s unsubscribed", target.team_id)
-        return _page(200, target.locale, t["unsub_done"], "")
-    button = f'<button type="submit" class="wide">{html.escape(t["unsub_button"])}</button>'
-    form = _form(t["unsub_lead"], bot_mail.UNSUBSCRIBE_PATH, token, button)
-    return _page(200, target.locale, t["unsub_title"], form)
-
-
-def _form(lead: str, path: str, token: str, controls: str) -> str:
-    """A page's lead and its form, which posts the link's token back to `path`."""
-    return (
-        f"<p>{html.escape(lead)}</p>"
-        f'<form method="post" action="{path}">'
-        f'<input type="hidden" name="t" value="{html.escape(token)}">{controls}</form>'
+    return link.page(
+        "page_title", link.form("page_lead", RATE_PATH, f'<div class="scale">{buttons}</div>')
     )
 
 
-def _opened(
-    app: WebApp, environ: Environ, purpose: str
-) -> tuple[dict[str, list[str]], str, store.LinkTarget | None]:
-    """The request's fields, its link token, and the mail that token names once its
-    signature is checked for `purpose` (None for any other token)."""
+def unsubscribe_page(app: WebApp, environ: Environ) -> Reply:
+    link = _opened(app, environ, "unsubscribe")
+    if link is None:
+        return _invalid()
+    if link.posted:
+        store.opt_out(
+            app.services.engine,
+            team_id=link.target.team_id,
+            address=link.target.address,
+            now=app.services.clock(),
+        )
+        log.info("mail: an address of %s unsubscribed", link.target.team_id)
+        return link.page("unsub_done")
+    button = f'<button type="submit" class="wide">{html.escape(link.t["unsub_button"])}</button>'
+    return link.page("unsub_title", link.form("unsub_lead", UNSUBSCRIBE_PATH, button))
+
+
+def _opened(app: WebApp, environ: Environ, purpose: str) -> _Link | None:
+    """The request's link, once its token's signature is checked for `purpose` (None for
+    any other token)."""
     fields = _fields(app, environ)
     token = (fields.get("t") or [""])[0]
     target = store.resolve_link(app.services.engine, token, purpose) if token else None
-    return fields, token, target
+    if target is None:
+        return None
+    posted = environ.get("REQUEST_METHOD", "GET").upper() == "POST"
+    return _Link(posted, fields, token, target, core_mail.texts(target.locale))
 
 
 def _invalid() -> Reply:
@@ -196,7 +208,7 @@ def _fields(app: WebApp, environ: Environ) -> dict[str, list[str]]:
     return fields
 
 
-_STYLE = """
+_STYLE: Final = """
 body{font:17px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;background:#f4f5f7;
 color:#1d1c1d;margin:0;display:flex;min-height:100vh;align-items:center;justify-content:center}
 main{background:#fff;border-radius:14px;box-shadow:0 2px 12px rgba(0,0,0,.08);
@@ -228,11 +240,11 @@ def _page(status: int, locale: str, title: str, body: str) -> Reply:
 def routes(app: WebApp) -> dict[str, dict[str, Any]]:
     return {
         "/webhooks/email": {"POST": lambda env: webhook_email(app, env)},
-        bot_mail.RATE_PATH: {
+        RATE_PATH: {
             "GET": lambda env: rate_page(app, env),
             "POST": lambda env: rate_page(app, env),
         },
-        bot_mail.UNSUBSCRIBE_PATH: {
+        UNSUBSCRIBE_PATH: {
             "GET": lambda env: unsubscribe_page(app, env),
             "POST": lambda env: unsubscribe_page(app, env),
         },

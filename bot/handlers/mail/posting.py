@@ -1,13 +1,11 @@
-"""Mail with the customer behind an alert, the parts that run outside a Slack request.
+"""What mail with the customer hands the outbox, and how it goes out.
 
 - the outbox sender `send:mail`: hands one stored mail to the workspace's SMTP server
   (mail.smtp), once: the moment the server accepts it is recorded before anything else,
   so an uncertain retry (`maybe_sent`) does not hand it over again;
 - the renderer `render:mail`: the thread posts (what was sent, the customer's reply, the
   follow-up rating) and the owner's DM, built from the stored mail when sent;
-- `receive`: a mail that arrived (SMTP or a provider's webhook) into its alert's thread,
-  by the token of its reply address; a mail to an unknown token is dropped and logged;
-- `MailIn`: the SMTP receiver behind `cxbot mail-in` (aiosmtpd).
+- the after-send hook of `mailout:` keys: the thread shows the mail, the clock stops.
 
 Exactly once towards the customer: SMTP has no idempotency key, so the window between
 the server's 250 and `mark_accepted` committing is the one place a crash can send a mail
@@ -16,37 +14,33 @@ twice; the copy carries the same Message-ID, which mail clients show as one mess
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import smtplib
 import ssl
-from collections.abc import Callable
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, Final
 
 from slack_sdk import WebClient
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
 from bot import alerts as bot_alerts
 from bot import outbox as dispatch
 from bot.feature import Sent
+from bot.handlers.mail import blocks
 from bot.services import Services
-from bot.views import mail as views
 from core import mail as core_mail
+from core.workspace_settings import WorkspaceSettings
 from storage import alerts as alert_store
 from storage import mail as store
-from storage.settings_store import get_settings
+from storage.settings_store import load
 
 log = logging.getLogger("cxbot.mail")
 
-SMTP_TIMEOUT = 30.0
-SETTINGS = ("mail.smtp", "mail.from", "mail.reply_domain", "mail.public_url")
-RATE_PATH = "/mail/rate"
-UNSUBSCRIBE_PATH = "/mail/unsubscribe"
-# Larger mails are refused at DATA by `cxbot mail-in`: attachments are listed, not kept.
-MAX_INBOUND_BYTES = 25 * 1024 * 1024
+SMTP_TIMEOUT: Final = 30.0
+RATE_PATH: Final = "/mail/rate"
+UNSUBSCRIBE_PATH: Final = "/mail/unsubscribe"
 
 
 class Refused(dispatch.Undeliverable):
@@ -55,9 +49,36 @@ class Refused(dispatch.Undeliverable):
     as failed, it is never retried."""
 
 
-def missing_settings(settings: dict[str, str]) -> list[str]:
+@dataclass(frozen=True)
+class Setup:
+    """A workspace's mail settings, every one set."""
+
+    smtp: str
+    sender: str
+    reply_domain: str
+    public_url: str
+
+
+def _settings(ws: WorkspaceSettings) -> dict[str, str | None]:
+    return {
+        "mail.smtp": ws.mail_smtp,
+        "mail.from": ws.mail_from,
+        "mail.reply_domain": ws.mail_reply_domain,
+        "mail.public_url": ws.mail_public_url,
+    }
+
+
+def missing_settings(ws: WorkspaceSettings) -> list[str]:
     """The mail settings a workspace still has to set before anyone can write to a customer."""
-    return [key for key in SETTINGS if not (settings.get(key) or "").strip()]
+    return [key for key, value in _settings(ws).items() if not (value or "").strip()]
+
+
+def setup(ws: WorkspaceSettings) -> Setup | None:
+    """The workspace's mail settings, or None while one is missing."""
+    smtp, sender, domain, url = ws.mail_smtp, ws.mail_from, ws.mail_reply_domain, ws.mail_public_url
+    if not (smtp and sender and domain and url):
+        return None
+    return Setup(smtp, sender, domain, url)
 
 
 # --------------------------------------------------------------------------- sending
@@ -80,18 +101,18 @@ def send_mail(
         raise Refused(f"mail {mail_id} was erased")
     if row["accepted_at"] is not None:
         return None, None  # an earlier attempt got through: only the after-send work is left
-    settings = get_settings(engine, team_id=team_id)
-    missing = missing_settings(settings)
-    if missing:
-        raise Refused(f"not configured: {', '.join(missing)}")
+    ws = load(engine, team_id=team_id)
+    ready = setup(ws)
+    if ready is None:
+        raise Refused(f"not configured: {', '.join(missing_settings(ws))}")
     if store.is_opted_out(engine, team_id=team_id, address=row["address"]):
         raise Refused("the customer unsubscribed")
     token = store.mailbox_token(engine, team_id=team_id, alert_id=int(row["alert_id"]))
     if token is None:
         raise Refused(f"alert {row['alert_id']} has no mailbox")
-    message = core_mail.compose(outgoing(row, settings, token, rate=bool(payload.get("rate"))))
-    target = core_mail.parse_smtp_url(settings["mail.smtp"])
-    envelope_from = parseaddr(settings["mail.from"])[1]
+    message = core_mail.compose(outgoing(row, ready, token, rate=bool(payload.get("rate"))))
+    target = core_mail.parse_smtp_url(ready.smtp)
+    envelope_from = parseaddr(ready.sender)[1]
     try:
         _hand_over(target, message, envelope_from, str(row["address"]))
     except smtplib.SMTPRecipientsRefused as exc:
@@ -109,18 +130,16 @@ def send_mail(
     return None, None
 
 
-def outgoing(
-    row: dict[str, Any], settings: dict[str, str], token: str, *, rate: bool
-) -> core_mail.Outgoing:
-    base = settings["mail.public_url"]
+def outgoing(row: dict[str, Any], ready: Setup, token: str, *, rate: bool) -> core_mail.Outgoing:
+    base = ready.public_url
     key = str(row["rating_key"])
     mail_id = int(row["id"])
     rating = core_mail.link(base, RATE_PATH, core_mail.sign(mail_id, key, "rate")) if rate else None
     return core_mail.Outgoing(
         mail_id=mail_id,
         to=str(row["address"]),
-        sender=settings["mail.from"],
-        reply_to=core_mail.reply_address(token, settings["mail.reply_domain"]),
+        sender=ready.sender,
+        reply_to=core_mail.reply_address(token, ready.reply_domain),
         subject=str(row["subject"]),
         body=str(row["body"]),
         locale=str(row["locale"] or "en"),
@@ -200,17 +219,17 @@ def render_mail(
     if action == "replydm":
         if not card.owner:
             raise bot_alerts.Gone("the alert has no owner to tell")
-        text, blocks = views.reply_dm(card.channel, card.ts, t)
-        return "chat.postMessage", {"channel": card.owner, "text": text, "blocks": blocks}
+        text, shown = blocks.reply_dm(card.channel, card.ts, t)
+        return "chat.postMessage", {"channel": card.owner, "text": text, "blocks": shown}
     if action == "mail":
         when = mail["accepted_at"] or mail["created_at"]
-        text, blocks = views.sent_message(mail["user_id"], str(mail["body"]), when, t, tz)
+        text, shown = blocks.sent_message(mail["user_id"], str(mail["body"]), when, t, tz)
     elif action == "reply":
-        text, blocks = views.reply_message(
+        text, shown = blocks.reply_message(
             str(mail["body"]), mail["attachments"], mail["created_at"], t, tz
         )
     elif action == "rated" and mail["rating"] is not None:
-        text, blocks = views.rated_message(int(mail["rating"]), mail["rated_at"], t, tz)
+        text, shown = blocks.rated_message(int(mail["rating"]), mail["rated_at"], t, tz)
     else:
         raise bot_alerts.Gone(f"unknown mail action {action!r}")
     channel, ts = bot_alerts.posted_at(engine, card)
@@ -218,104 +237,5 @@ def render_mail(
         "channel": channel,
         "thread_ts": bot_alerts.thread_of(engine, card, ts),
         "text": text,
-        "blocks": blocks,
+        "blocks": shown,
     }
-
-
-# --------------------------------------------------------------------------- receiving
-
-
-def receive(
-    engine: Engine,
-    inbound: core_mail.Inbound,
-    *,
-    now: datetime,
-    team_id: str | None = None,
-) -> list[store.Received]:
-    """Post a customer's mail in the thread of each alert whose reply address it was sent
-    to (normally one). `team_id` (a provider webhook's workspace) limits it to that
-    workspace's alerts. Unknown tokens are logged and dropped, never posted."""
-    tokens = inbound.tokens()
-    if not tokens:
-        log.info("mail in: dropped a mail sent to no reply address (from a %s address)",
-                 core_mail.domain_of(inbound.sender) or "missing")  # fmt: skip
-        return []
-    results = []
-    for token in tokens[:5]:
-        result = store.record_reply(engine, token=token, inbound=inbound, now=now, team_id=team_id)
-        if result.status == "unknown":
-            # The token is not logged whole: a log line must not open a thread to anyone.
-            log.warning("mail in: dropped a mail to an unknown reply token %s…", token[:4])
-        elif result.status == "duplicate":
-            log.info("mail in: %s was received before", inbound.message_id[:80])
-        else:
-            log.info("mail in: reply for alert %s of %s", result.alert_id, result.team_id)
-        results.append(result)
-    return results
-
-
-class _Handler:
-    def __init__(self, engine: Engine, clock: Callable[[], datetime]) -> None:
-        self.engine = engine
-        self.clock = clock
-
-    async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
-    ) -> str:
-        # Any well-formed reply address is taken, known or not: refusing unknown tokens here
-        # would tell a sender which ones exist.
-        if core_mail.token_of(address) is None:
-            return "550 5.1.1 No such mailbox here"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        raw = envelope.original_content or envelope.content or b""
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8", "surrogateescape")
-        try:
-            inbound = core_mail.parse_message(raw, list(envelope.rcpt_tos))
-        except Exception:
-            # No retry reads it better: refused for good, the sender's server says so.
-            log.exception("mail in: could not read a mail")
-            return "554 5.6.0 Cannot read this mail"
-        try:
-            await asyncio.get_running_loop().run_in_executor(
-                None, lambda: receive(self.engine, inbound, now=self.clock())
-            )
-        except Exception:
-            log.exception("mail in: could not store a mail")
-            return "451 4.3.0 Cannot take the mail now, try again later"
-        return "250 2.0.0 Message accepted"
-
-
-class MailIn:
-    """`cxbot mail-in`: an SMTP server taking the customers' replies (reply+<token>@...)."""
-
-    def __init__(
-        self,
-        engine: Engine,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 2525,
-        clock: Callable[[], datetime] | None = None,
-    ) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.controller = Controller(
-            _Handler(engine, clock or (lambda: datetime.now(UTC))),
-            hostname=host,
-            port=port,
-            server_kwargs={"data_size_limit": MAX_INBOUND_BYTES},
-        )
-
-    @property
-    def port(self) -> int:
-        return int(self.controller.port)
-
-    def start(self) -> MailIn:
-        self.controller.start()
-        return self
-
-    def stop(self) -> None:
-        self.controller.stop()
