@@ -55,19 +55,19 @@ def db_upgrade(fmt: str = common.FORMAT, quiet: bool = common.QUIET) -> None:
 
 
 def _register() -> None:
-    # Each feature keeps its commands in its own module under bot/commands; those modules
-    # import only Typer at the top.
+    # Each feature keeps its commands in its own module (bot/handlers/<feature>/cli.py, or
+    # bot/commands for those not yet in a package); those modules import only Typer at the top.
     from bot.commands import (
         demo,
         digest,
         forget,
         imports,
         mail,
-        pulse,
         reporting,
         runtime,
         sandbox,
     )
+    from bot.handlers.pulse import cli as pulse
 
     for module in (imports, reporting, demo, runtime, sandbox, digest, pulse, forget, mail):
         module.register(app)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from bot import leader, outbox, retention
 from bot.feature import Feature, Sweep
-from bot.handlers import alerts, config, digest, home, insights, mail, pulse, shoutouts, themes
+from bot.handlers import alerts, config, digest, home, insights, mail, shoutouts, themes
 from bot.handlers.cx.feature import FEATURE as CX
+from bot.handlers.pulse.feature import FEATURE as PULSE
 from bot.services import Services
 
 
@@ -39,7 +40,7 @@ FEATURES: tuple[Feature, ...] = (
     themes.FEATURE,
     insights.FEATURE,
     shoutouts.FEATURE,
-    pulse.FEATURE,
+    PULSE,
     mail.FEATURE,
     home.FEATURE,
     UPKEEP,
