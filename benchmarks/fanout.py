@@ -122,7 +122,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=1800.0)
     args = parser.parse_args()
 
-    from bot import pulse as glue
+    from bot.handlers.pulse.rounds import start_round
     from bot.localslack import LocalSlack
     from bot.services import Services, system_clock
     from bot.settings import load_settings
@@ -178,7 +178,7 @@ def main() -> int:
     slack.set_faults(args.fault_rate, (429, 500))
 
     t0 = time.time()
-    opened = glue.start_round(services, team_id=TEAM, survey=survey)
+    opened = start_round(services, team_id=TEAM, survey=survey)
     assert opened is not None
     t_queued = time.time()
     keys = [store.dm_key(opened.round.id, u) for u in people]

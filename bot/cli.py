@@ -55,21 +55,16 @@ def db_upgrade(fmt: str = common.FORMAT, quiet: bool = common.QUIET) -> None:
 
 
 def _register() -> None:
-    # Each feature keeps its commands in its own module (bot/handlers/<feature>/cli.py, or
-    # under bot/commands); those modules import only Typer at the top.
-    from bot.commands import (
-        demo,
-        digest,
-        forget,
-        imports,
-        pulse,
-        reporting,
-        runtime,
-        sandbox,
-    )
+    # The commands of a feature live in its package (bot/handlers/<feature>/cli.py), those
+    # of the bot as a whole under bot/commands; all of them import only Typer at the top,
+    # so `cxbot --help` imports no feature (docs/architecture.md).
+    from bot.commands import demo, forget, imports, runtime, sandbox
+    from bot.handlers.digest import cli as digest
     from bot.handlers.mail import cli as mail
+    from bot.handlers.metrics import cli as metrics
+    from bot.handlers.pulse import cli as pulse
 
-    for module in (imports, reporting, demo, runtime, sandbox, digest, pulse, forget, mail):
+    for module in (imports, metrics, demo, runtime, sandbox, digest, pulse, forget, mail):
         module.register(app)
 
 

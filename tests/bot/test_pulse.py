@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import pulse as glue
+from bot.handlers.pulse.audience import resolve_audience
+from bot.handlers.pulse.rounds import start_round
+from bot.handlers.pulse.sweeps import run_rounds, schedule_sweep
 from bot.localslack import LocalSlack
 from bot.services import Services
 from storage import surveys as store
@@ -103,7 +105,7 @@ def _round(services: Services) -> store.RoundInfo:
 
 def _run_to(services: Services, clock: FakeClock, at: Any) -> dict[str, int]:
     clock.now = at
-    return glue.run_rounds(services)
+    return run_rounds(services)
 
 
 @pytest.mark.parametrize("answers", [5, 4])
@@ -256,7 +258,7 @@ def test_customer_channel_round_feeds_metrics_and_alerts(
     )
     survey = store.get_survey(services.engine, team_id="T0CXLOCAL", survey_id=sid)
     assert survey is not None
-    opened = glue.start_round(services, team_id="T0CXLOCAL", survey=survey)
+    opened = start_round(services, team_id="T0CXLOCAL", survey=survey)
     assert opened is not None and opened.round.customer_facing and opened.asked == 2
     for user, score in (("U0CUSTA", 2), ("U0CUSTB", 10)):
         _press(slack, _survey_dm(localslack, user), user, "nps", score)
@@ -270,7 +272,7 @@ def test_customer_channel_round_feeds_metrics_and_alerts(
         timeout=10,
     )
     clock.now = opened.round.closes_at
-    assert glue.run_rounds(services)["closed"] == 1
+    assert run_rounds(services)["closed"] == 1
     with services.engine.connect() as conn:
         rows = conn.execute(select(Response.score, Response.source)).all()  # type: ignore[call-overload]
         alerts = conn.execute(select(Alert.id)).all()  # type: ignore[call-overload]
@@ -304,11 +306,11 @@ def test_usergroup_audience_pages_and_schedule_sweep(
         services.engine, team_id="T0CXLOCAL", definition=definition, created_by=ADMIN, now=clock()
     )
     # 2026-11-23 is a Monday; the fake clock starts at 08:00 UTC.
-    glue.schedule_sweep(services)
+    schedule_sweep(services)
     assert store.open_round_of(services.engine, team_id="T0CXLOCAL", survey_id=sid) is None
     clock.now = clock.now.replace(hour=9, minute=1)
-    glue.schedule_sweep(services)
-    glue.schedule_sweep(services)  # a second tick opens nothing more
+    schedule_sweep(services)
+    schedule_sweep(services)  # a second tick opens nothing more
     info = store.open_round_of(services.engine, team_id="T0CXLOCAL", survey_id=sid)
     assert info is not None and info.audience_size == 10
     # Large channels read members and the directory page by page.
@@ -319,8 +321,8 @@ def test_usergroup_audience_pages_and_schedule_sweep(
     from slack_sdk import WebClient
 
     client = WebClient(token=localslack.bot_token, base_url=localslack.base_url)
-    monkeypatch.setattr(glue, "MEMBERS_PAGE", 100)  # pages of 100 member ids
-    audience = glue.resolve_audience(
+    monkeypatch.setattr("bot.handlers.pulse.audience.MEMBERS_PAGE", 100)  # pages of 100 member ids
+    audience = resolve_audience(
         client, parse_definition({**definition.to_json(), "audience": "C0BIGCHAN"})
     )
     assert len(audience.members) == 250
@@ -437,9 +439,10 @@ def test_free_text_reaches_the_results_as_named_themes_that_cannot_act() -> None
     they wrote, and an older stored result's words, shown as words."""
     from datetime import UTC, datetime
 
+    from bot.handlers.pulse import blocks
     from bot.i18n import translator
-    from bot.views import pulse as views
     from core.surveys import RoundResults, compute_results, parse_definition
+    from core.themes import theme_counts
 
     definition = parse_definition(
         {
@@ -455,12 +458,12 @@ def test_free_text_reaches_the_results_as_named_themes_that_cannot_act() -> None
         }
         for n in range(3, 9)
     ]
-    results = compute_results(definition, written, asked=6, themes=glue.themes)
+    results = compute_results(definition, written, asked=6, themes=theme_counts)
     assert results.questions[0].themes == [("late delivery", 6)]
     stored = RoundResults.from_json(results.to_json())
     stored.questions[0].themes.append(("<!channel> <@U0BOSS> *now*", 2))
     t = translator("en")
-    message = views.results_message(
+    message = blocks.results_message(
         definition, stored, t, opened_at=datetime(2026, 11, 23, tzinfo=UTC), tz=UTC
     )
     raw = str(message)

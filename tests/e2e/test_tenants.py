@@ -24,9 +24,10 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from bot import digest as digests
-from bot import pulse, shoutouts
+from bot import shoutouts
 from bot.app import create_app
 from bot.background import start_background, stop_background
+from bot.handlers.pulse.sweeps import schedule_sweep
 from bot.localslack import LocalSlack
 from bot.oauth import OAuth
 from bot.services import Services
@@ -463,7 +464,7 @@ def test_a_pulse_round_reaches_only_its_own_workspace(
         created_by="U0ADA",
         now=now - timedelta(days=8),
     )
-    pulse.schedule_sweep(d.services)
+    schedule_sweep(d.services)
     opened = survey_store.open_round_of(engine, team_id=ALPHA, survey_id=survey_id)
     assert opened is not None and opened.audience_size == 3
     for user in members[ALPHA]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot import pulse as pulse_glue
+from bot.handlers.pulse.rounds import start_round
 from bot.localslack import LocalSlack
 from bot.services import Services
 from core.surveys import parse_definition
@@ -158,7 +158,7 @@ def test_an_open_pulse_dm_gets_instructions_how_to_answer_it(
     )
     survey = survey_store.get_survey(services.engine, team_id=p.TEAM, survey_id=sid)
     assert survey is not None
-    opened = pulse_glue.start_round(services, team_id=p.TEAM, survey=survey)
+    opened = start_round(services, team_id=p.TEAM, survey=survey)
     assert opened is not None and opened.asked == 1
     dm = localslack.open_dm("U0MADS")
     localslack.wait_for(lambda: localslack.messages(dm))  # the survey DM

@@ -40,7 +40,7 @@ PULSE_OPEN = N_(
     "in the survey message I sent you here; for a question that wants words, press "
     "“{button}”. What you type in this chat is not recorded as an answer."
 )
-# The label of the survey message's button for written answers (bot/views/pulse.py).
+# The label of the survey message's button for written answers (bot/handlers/pulse/blocks.py).
 WRITE_BUTTON = N_("Write an answer")
 PULSE_ANSWERED = N_(
     "Thank you for answering *{name}*. You can change your answers with the buttons in "

@@ -15,15 +15,15 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import pulse as glue
 from bot.admins import is_admin
 from bot.errors import UserError
-from bot.feature import Feature, Sweep
-from bot.forms import tell
+from bot.forms import tell, text_value
+from bot.handlers.pulse import blocks, rounds
+from bot.handlers.pulse.audience import AudienceError
+from bot.handlers.pulse.posting import results_of
 from bot.i18n import N_, Translator, translator
 from bot.services import Services
 from bot.text import escape
-from bot.views import pulse as views
 from core.surveys import DefinitionError, next_occurrence
 from storage import surveys as store
 
@@ -90,8 +90,6 @@ ASK_IN_DM = N_(
 
 
 def register(app: App, services: Services) -> None:
-    glue.configure(services)
-
     @app.command("/pulse")
     def pulse_callback(
         ack: Ack,
@@ -103,16 +101,14 @@ def register(app: App, services: Services) -> None:
         ack()
         words = (command.get("text") or "").split()
         verb = words[0].lower() if words else ""
-        user = str(command.get("user_id") or "")
-        team = str(context.team_id or command.get("team_id") or "")
-        t = _t(context)
+        user, team, t = _reader(services, context)
         if verb in ("", "create"):
             if not is_admin(services, client, user):
                 if verb:
                     raise UserError(ADMINS_ONLY, what=t.gettext("create"))
                 tell(respond, t.gettext(ASK_IN_DM))
                 return
-            client.views_open(trigger_id=command["trigger_id"], view=views.create_modal(t))
+            client.views_open(trigger_id=command["trigger_id"], view=blocks.create_modal(t))
         elif verb == "list":
             _list(respond, team, t)
         elif verb in ("send", "close", "results") and len(words) == 2:
@@ -131,26 +127,21 @@ def register(app: App, services: Services) -> None:
         else:
             tell(respond, t.gettext(USAGE))
 
-    @app.view(views.CREATE_MODAL)
+    @app.view(blocks.CREATE_MODAL)
     def create_submit_callback(
-        ack: Ack,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        context: BoltContext,
-        client: WebClient,
+        ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient
     ) -> None:
-        user = str((body.get("user") or {}).get("id") or "")
-        team = str(context.team_id or (body.get("team") or {}).get("id") or "")
+        user, team, t = _reader(services, context)
         if not is_admin(services, client, user):
             # Checked again here, not only when the form opens: a submission can be
             # crafted (or the form kept open after losing admin rights).
-            refusal = _t(context).gettext(ADMINS_ONLY, what=_t(context).gettext("create"))
+            refusal = t.gettext(ADMINS_ONLY, what=t.gettext("create"))
             ack(response_action="errors", errors={"name": refusal})
             return
-        values = views.create_values((view.get("state") or {}).get("values") or {})
-        _locale, tz = glue.workspace_reader(services.engine, team)
+        values = blocks.create_values((view.get("state") or {}).get("values") or {})
+        _locale, tz = rounds.workspace_reader(services, team)
         try:
-            definition = glue.definition_from_modal(values, str(tz))
+            definition = rounds.definition_from_modal(values, str(tz))
         except DefinitionError as exc:
             errors: dict[str, str] = {}
             for problem in exc.problems:
@@ -163,7 +154,6 @@ def register(app: App, services: Services) -> None:
         survey_id = store.create_survey(
             services.engine, team_id=team, definition=definition, created_by=user, now=now
         )
-        t = _t(context)
         lines = [t.gettext(CREATED, id=survey_id, name=escape(t.gettext(definition.name)))]
         upcoming = next_occurrence(definition.schedule, anchor=now, after=now, default_tz=str(tz))
         if upcoming is not None:
@@ -171,52 +161,32 @@ def register(app: App, services: Services) -> None:
         survey = store.get_survey(services.engine, team_id=team, survey_id=survey_id)
         if survey is not None and values.get("send_now") == "yes":
             try:
-                opened = glue.start_round(services, team_id=team, survey=survey, client=client)
+                opened = rounds.start_round(services, team_id=team, survey=survey, client=client)
                 if opened is not None:
                     lines.append(_sent(team, survey, opened, t))
-            except glue.AudienceError as exc:
+            except AudienceError as exc:
                 lines.append(t.gettext(SEND_FAILED, reason=str(exc)))
         client.chat_postMessage(channel=user, text="\n".join(lines))
 
-    @app.action(re.compile(f"^{views.ANSWER_ACTION}_"))
+    @app.action(re.compile(f"^{blocks.ANSWER_ACTION}_"))
     def answer_callback(
         ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond
     ) -> None:
         ack()
-        action = (body.get("actions") or [{}])[0]
-        parsed = _parse_value(str(action.get("value") or ""), 3)
-        user = str((body.get("user") or {}).get("id") or "")
-        team = str(context.team_id or (body.get("team") or {}).get("id") or "")
-        t = _t(context)
-        if parsed is None:
-            tell(respond, t.gettext(ANSWER_INVALID))
-            return
-        round_id, question_id, score = int(parsed[0]), parsed[1], int(parsed[2])
-        status = store.record_answer(
-            services.engine,
-            team_id=team,
-            round_id=round_id,
-            user_id=user,
-            question_id=question_id,
-            score=score,
-            now=services.clock(),
-        )
+        pressed = _pressed(body, 3)
+        round_id, question_id, score = int(pressed[0]), pressed[1], int(pressed[2])
+        user, team, t = _reader(services, context)
+        status = _answer(team, user, round_id, question_id, score=score)
         _after_answer(respond, status, team, round_id, user, t)
 
-    @app.action(views.TEXT_ACTION)
+    @app.action(blocks.TEXT_ACTION)
     def text_button_callback(
         ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
     ) -> None:
         ack()
-        action = (body.get("actions") or [{}])[0]
-        parsed = _parse_value(str(action.get("value") or ""), 2)
-        user = str((body.get("user") or {}).get("id") or "")
-        team = str(context.team_id or (body.get("team") or {}).get("id") or "")
-        t = _t(context)
-        if parsed is None:
-            tell(respond, t.gettext(ANSWER_INVALID))
-            return
-        round_id, question_id = int(parsed[0]), parsed[1]
+        pressed = _pressed(body, 2)
+        round_id, question_id = int(pressed[0]), pressed[1]
+        user, team, t = _reader(services, context)
         info = store.get_round(services.engine, team_id=team, round_id=round_id)
         survey = info and store.get_survey(services.engine, team_id=team, survey_id=info.survey_id)
         question = survey.definition.question(question_id) if survey else None
@@ -227,7 +197,7 @@ def register(app: App, services: Services) -> None:
             services.engine, team_id=team, round_id=round_id, user_id=user
         ).get(question_id)
         container = body.get("container") or {}
-        view = views.text_modal(
+        view = blocks.text_modal(
             round_id, question, t, current if isinstance(current, str) else None
         )
         # Where the DM is, so the submission can redraw it.
@@ -236,40 +206,25 @@ def register(app: App, services: Services) -> None:
         )
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
-    @app.view(views.TEXT_MODAL)
+    @app.view(blocks.TEXT_MODAL)
     def text_submit_callback(
-        ack: Ack,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        context: BoltContext,
-        client: WebClient,
+        ack: Ack, view: dict[str, Any], context: BoltContext, client: WebClient
     ) -> None:
-        user = str((body.get("user") or {}).get("id") or "")
-        team = str(context.team_id or (body.get("team") or {}).get("id") or "")
-        t = _t(context)
+        user, team, t = _reader(services, context)
         meta = str(view.get("private_metadata") or "").split(":")
-        element = ((view.get("state") or {}).get("values") or {}).get(views.TEXT_BLOCK, {})
-        text = str((element.get(views.TEXT_INPUT) or {}).get("value") or "")
+        text = text_value(view, blocks.TEXT_BLOCK, blocks.TEXT_INPUT)
         if not text.strip():
-            ack(response_action="errors", errors={views.TEXT_BLOCK: t.gettext(EMPTY_TEXT)})
+            ack(response_action="errors", errors={blocks.TEXT_BLOCK: t.gettext(EMPTY_TEXT)})
             return
         if len(meta) < 2 or not meta[0].isdigit():
             raise UserError(ANSWER_INVALID)
         round_id, question_id = int(meta[0]), meta[1]
-        status = store.record_answer(
-            services.engine,
-            team_id=team,
-            round_id=round_id,
-            user_id=user,
-            question_id=question_id,
-            value=text,
-            now=services.clock(),
-        )
+        status = _answer(team, user, round_id, question_id, value=text)
         if status == "closed":
-            ack(response_action="errors", errors={views.TEXT_BLOCK: t.gettext(ROUND_CLOSED)})
+            ack(response_action="errors", errors={blocks.TEXT_BLOCK: t.gettext(ROUND_CLOSED)})
             return
         if status not in ("recorded", "changed"):
-            ack(response_action="errors", errors={views.TEXT_BLOCK: t.gettext(ANSWER_INVALID)})
+            ack(response_action="errors", errors={blocks.TEXT_BLOCK: t.gettext(ANSWER_INVALID)})
             return
         ack()
         channel, ts = (meta[2], meta[3]) if len(meta) >= 4 else ("", "")
@@ -279,6 +234,26 @@ def register(app: App, services: Services) -> None:
                 client.chat_update(channel=channel, ts=ts, **message)
 
     # ------------------------------------------------------------------ helpers
+
+    def _answer(
+        team: str,
+        user: str,
+        round_id: int,
+        question_id: str,
+        *,
+        score: int | None = None,
+        value: str | None = None,
+    ) -> store.AnswerStatus:
+        return store.record_answer(
+            services.engine,
+            team_id=team,
+            round_id=round_id,
+            user_id=user,
+            question_id=question_id,
+            now=services.clock(),
+            score=score,
+            value=value,
+        )
 
     def _survey(team: str, word: str) -> store.SurveyInfo:
         survey = (
@@ -292,7 +267,7 @@ def register(app: App, services: Services) -> None:
         return survey
 
     def _list(respond: Respond, team: str, t: Translator) -> None:
-        _locale, tz = glue.workspace_reader(services.engine, team)
+        _locale, tz = rounds.workspace_reader(services, team)
         now = services.clock()
         items = []
         for s in store.list_surveys(services.engine, team_id=team):
@@ -303,7 +278,7 @@ def register(app: App, services: Services) -> None:
             items.append(
                 (s.id, s.name, s.definition.schedule.repeat, upcoming, is_open is not None)
             )
-        message = views.survey_list(items, t, tz)
+        message = blocks.survey_list(items, t, tz)
         respond(response_type="ephemeral", replace_original=False, **message)
 
     def _send(
@@ -312,8 +287,8 @@ def register(app: App, services: Services) -> None:
         if store.open_round_of(services.engine, team_id=team, survey_id=survey.id):
             raise UserError(ROUND_OPEN, id=survey.id)
         try:
-            opened = glue.start_round(services, team_id=team, survey=survey, client=client)
-        except glue.AudienceError as exc:
+            opened = rounds.start_round(services, team_id=team, survey=survey, client=client)
+        except AudienceError as exc:
             tell(respond, t.gettext(SEND_FAILED, reason=str(exc)))
             return
         if opened is not None:
@@ -323,14 +298,14 @@ def register(app: App, services: Services) -> None:
         number = store.round_number(
             services.engine, team_id=team, survey_id=survey.id, round_id=opened.round.id
         )
-        days = glue.cooldown_days(services.engine, team)
+        days = rounds.cooldown_days(services, team)
         return sent_text(t, opened, number, t.gettext(survey.name), days)
 
     def _close(respond: Respond, team: str, survey: store.SurveyInfo, t: Translator) -> None:
         info = store.open_round_of(services.engine, team_id=team, survey_id=survey.id)
         if info is None:
             raise UserError(NO_OPEN_ROUND, id=survey.id)
-        glue.close(services, team_id=team, round_id=info.id)
+        rounds.close(services, team_id=team, round_id=info.id)
         number = store.round_number(
             services.engine, team_id=team, survey_id=survey.id, round_id=info.id
         )
@@ -340,13 +315,7 @@ def register(app: App, services: Services) -> None:
         latest = store.latest_closed_round(services.engine, team_id=team, survey_id=survey.id)
         if latest is None or latest.results is None:
             raise UserError(NO_RESULTS, id=survey.id)
-        _locale, tz = glue.workspace_reader(services.engine, team)
-        trend = store.earlier_results(
-            services.engine, team_id=team, survey_id=survey.id, before_round=latest.id
-        )
-        message = views.results_message(
-            survey.definition, latest.results, t, opened_at=latest.opened_at, tz=tz, trend=trend
-        )
+        message = results_of(services, team, survey, latest, t)
         respond(response_type="ephemeral", replace_original=False, **message)
 
     def _redrawn(team: str, round_id: int, user: str, t: Translator) -> dict[str, Any] | None:
@@ -356,14 +325,14 @@ def register(app: App, services: Services) -> None:
         survey = store.get_survey(services.engine, team_id=team, survey_id=info.survey_id)
         if survey is None:
             return None
-        _locale, tz = glue.workspace_reader(services.engine, team)
+        _locale, tz = rounds.workspace_reader(services, team)
         is_open = info.is_open(services.clock())
         answers = (
             store.my_answers(services.engine, team_id=team, round_id=round_id, user_id=user)
             if is_open
             else {}
         )
-        return views.survey_message(
+        return blocks.survey_message(
             survey.definition,
             round_id,
             t,
@@ -388,25 +357,17 @@ def register(app: App, services: Services) -> None:
             tell(respond, t.gettext(ANSWER_INVALID))
 
 
-def _parse_value(value: str, parts: int) -> list[str] | None:
-    items = value.split(":")
+def _reader(services: Services, context: BoltContext) -> tuple[str, str, Translator]:
+    """Who acts, in which workspace, in which language (bot.middleware filled them in)."""
+    locale = str(context.get("locale") or services.settings.cxbot_locale)
+    return str(context.user_id or ""), str(context.team_id or ""), translator(locale)
+
+
+def _pressed(body: dict[str, Any], parts: int) -> list[str]:
+    """The pressed button's `round:question[:score]`; UserError when it is not one."""
+    items = str(((body.get("actions") or [{}])[0]).get("value") or "").split(":")
     if len(items) != parts or not items[0].isdigit():
-        return None
+        raise UserError(ANSWER_INVALID)
     if parts == 3 and not items[2].lstrip("-").isdigit():
-        return None
+        raise UserError(ANSWER_INVALID)
     return items
-
-
-def _t(context: BoltContext) -> Translator:
-    return translator(str(context.get("locale") or "en"))
-
-
-FEATURE = Feature(
-    name="pulse",
-    listeners=register,
-    sweeps=(
-        Sweep("pulse_schedule", glue.schedule_sweep, 60),
-        Sweep("pulse_rounds", glue.rounds_sweep, 60),
-    ),
-    renderers={glue.store.RESULTS_RENDERER: glue.render_results},
-)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -52,35 +53,43 @@ TEXT_BLOCK, TEXT_INPUT = "answer", "text"
 CREATE_MODAL = "pulse_create_modal"
 MAX_MESSAGE_BLOCKS = 50
 
-SCALE_HINTS = {
-    "nps": N_("0 = not at all likely, 10 = extremely likely"),
-    "csat": N_("1 = very dissatisfied, 5 = very satisfied"),
-    "ces": N_("1 = very difficult, 7 = very easy"),
-    "likert": N_("1 = strongly disagree, 5 = strongly agree"),
-}
-REPEAT_NAMES = {
-    "once": N_("Once"),
-    "weekly": N_("Every week"),
-    "every_other_week": N_("Every other week"),
-    "monthly": N_("Every month"),
-}
-WEEKDAY_NAMES = {
-    "mon": N_("Monday"),
-    "tue": N_("Tuesday"),
-    "wed": N_("Wednesday"),
-    "thu": N_("Thursday"),
-    "fri": N_("Friday"),
-    "sat": N_("Saturday"),
-    "sun": N_("Sunday"),
-}
+SCALE_HINTS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "nps": N_("0 = not at all likely, 10 = extremely likely"),
+        "csat": N_("1 = very dissatisfied, 5 = very satisfied"),
+        "ces": N_("1 = very difficult, 7 = very easy"),
+        "likert": N_("1 = strongly disagree, 5 = strongly agree"),
+    }
+)
+REPEAT_NAMES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "once": N_("Once"),
+        "weekly": N_("Every week"),
+        "every_other_week": N_("Every other week"),
+        "monthly": N_("Every month"),
+    }
+)
+WEEKDAY_NAMES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "mon": N_("Monday"),
+        "tue": N_("Tuesday"),
+        "wed": N_("Wednesday"),
+        "thu": N_("Thursday"),
+        "fri": N_("Friday"),
+        "sat": N_("Saturday"),
+        "sun": N_("Sunday"),
+    }
+)
 CUSTOM = "custom"
-CUSTOM_TYPES = {
-    "nps": N_("0-10 (how likely to recommend)"),
-    "likert": N_("1-5 agree or disagree"),
-    "csat": N_("1-5 satisfaction"),
-    "ces": N_("1-7 ease"),
-    "text": N_("Free text"),
-}
+CUSTOM_TYPES: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "nps": N_("0-10 (how likely to recommend)"),
+        "likert": N_("1-5 agree or disagree"),
+        "csat": N_("1-5 satisfaction"),
+        "ces": N_("1-7 ease"),
+        "text": N_("Free text"),
+    }
+)
 
 
 def _plain(text: str, limit: int) -> PlainTextObject:
@@ -389,8 +398,29 @@ CREATE_FIELDS = (
 )
 
 
+VALUE = "value"  # every create-modal input's action id
+
+
 def _option(value: str, text: str) -> Option:
     return Option(value=value, text=_plain(text, 75))
+
+
+def _input(block_id: str, label: str, element: Any, *, optional: bool = False) -> InputBlock:
+    return InputBlock(
+        block_id=block_id, label=label, element=element, optional=True if optional else None
+    )
+
+
+def _select(options: list[Option], initial: Option | None = None) -> StaticSelectElement:
+    return StaticSelectElement(action_id=VALUE, options=options, initial_option=initial)
+
+
+def _radio(options: list[Option], initial: Option) -> RadioButtonsElement:
+    return RadioButtonsElement(action_id=VALUE, options=options, initial_option=initial)
+
+
+def _typed(max_length: int, initial: str | None = None) -> PlainTextInputElement:
+    return PlainTextInputElement(action_id=VALUE, max_length=max_length, initial_value=initial)
 
 
 def create_modal(t: Translator) -> dict[str, Any]:
@@ -409,80 +439,38 @@ def create_modal(t: Translator) -> dict[str, Any]:
         _option("no", t.gettext("Wait for the schedule")),
     ]
     blocks = [
-        InputBlock(
-            block_id="template",
-            label=t.gettext("Template"),
-            element=StaticSelectElement(
-                action_id="value", options=templates, initial_option=templates[0]
-            ),
-        ),
-        InputBlock(
-            block_id="name",
-            label=t.gettext("Name"),
+        _input("template", t.gettext("Template"), _select(templates, templates[0])),
+        _input("name", t.gettext("Name"), _typed(200), optional=True),
+        _input(
+            "channel",
+            t.gettext("Ask the members of this channel"),
+            ConversationSelectElement(action_id=VALUE),
             optional=True,
-            element=PlainTextInputElement(action_id="value", max_length=200),
         ),
-        InputBlock(
-            block_id="channel",
-            label=t.gettext("Ask the members of this channel"),
+        _input(
+            "users",
+            t.gettext("… or these people"),
+            UserMultiSelectElement(action_id=VALUE),
             optional=True,
-            element=ConversationSelectElement(action_id="value"),
         ),
-        InputBlock(
-            block_id="users",
-            label=t.gettext("… or these people"),
+        _input(
+            "question",
+            t.gettext("Your own question (with “My own question”)"),
+            _typed(300),
             optional=True,
-            element=UserMultiSelectElement(action_id="value"),
         ),
-        InputBlock(
-            block_id="question",
-            label=t.gettext("Your own question (with “My own question”)"),
+        _input("qtype", t.gettext("Answer with"), _select(qtypes), optional=True),
+        _input("repeat", t.gettext("How often"), _select(repeats, repeats[2])),
+        _input("weekday", t.gettext("On"), _select(weekdays, weekdays[1])),
+        _input("time", t.gettext("At (HH:MM, workspace time)"), _typed(5, "10:00")),
+        _input("anonymous", t.gettext("Answers are"), _radio(yes_no, yes_no[0])),
+        _input(
+            "results",
+            t.gettext("Post results in"),
+            ConversationSelectElement(action_id=VALUE),
             optional=True,
-            element=PlainTextInputElement(action_id="value", max_length=300),
         ),
-        InputBlock(
-            block_id="qtype",
-            label=t.gettext("Answer with"),
-            optional=True,
-            element=StaticSelectElement(action_id="value", options=qtypes),
-        ),
-        InputBlock(
-            block_id="repeat",
-            label=t.gettext("How often"),
-            element=StaticSelectElement(
-                action_id="value", options=repeats, initial_option=repeats[2]
-            ),
-        ),
-        InputBlock(
-            block_id="weekday",
-            label=t.gettext("On"),
-            element=StaticSelectElement(
-                action_id="value", options=weekdays, initial_option=weekdays[1]
-            ),
-        ),
-        InputBlock(
-            block_id="time",
-            label=t.gettext("At (HH:MM, workspace time)"),
-            element=PlainTextInputElement(action_id="value", initial_value="10:00", max_length=5),
-        ),
-        InputBlock(
-            block_id="anonymous",
-            label=t.gettext("Answers are"),
-            element=RadioButtonsElement(
-                action_id="value", options=yes_no, initial_option=yes_no[0]
-            ),
-        ),
-        InputBlock(
-            block_id="results",
-            label=t.gettext("Post results in"),
-            optional=True,
-            element=ConversationSelectElement(action_id="value"),
-        ),
-        InputBlock(
-            block_id="send_now",
-            label=t.gettext("First round"),
-            element=RadioButtonsElement(action_id="value", options=send, initial_option=send[1]),
-        ),
+        _input("send_now", t.gettext("First round"), _radio(send, send[1])),
     ]
     view = View(
         type="modal",
@@ -499,7 +487,7 @@ def create_values(state: Mapping[str, Any]) -> dict[str, Any]:
     """The create modal's submitted values by field (None when left empty)."""
     out: dict[str, Any] = {}
     for name in CREATE_FIELDS:
-        element = (state.get(name) or {}).get("value") or {}
+        element = (state.get(name) or {}).get(VALUE) or {}
         if "selected_option" in element:
             option = element.get("selected_option") or {}
             out[name] = option.get("value")

@@ -27,13 +27,11 @@ def register(app: typer.Typer) -> None:
 
 
 def _services(team: str | None) -> tuple[Services, str]:
-    from bot import pulse as glue
     from bot.services import Services, system_clock
 
     cfg = common.settings()
     eng = common.engine(cfg)
     services = Services(settings=cfg, engine=eng, clock=system_clock)
-    glue.configure(services)
     return services, common.resolve_team(cfg, eng, team)
 
 
@@ -45,7 +43,7 @@ def create_command(
     quiet: bool = common.QUIET,
 ) -> None:
     """Create a survey from a definition file; prints its id."""
-    from bot import pulse as glue
+    from bot.handlers.pulse.rounds import workspace_reader
     from core.surveys import DefinitionError, load_definition, next_occurrence
     from storage import surveys as store
 
@@ -65,7 +63,7 @@ def create_command(
     survey_id = store.create_survey(
         services.engine, team_id=team_id, definition=definition, created_by=None, now=now
     )
-    _locale, tz = glue.workspace_reader(services.engine, team_id)
+    _locale, tz = workspace_reader(services, team_id)
     upcoming = next_occurrence(definition.schedule, anchor=now, after=now, default_tz=str(tz))
     if common.output_format(fmt) == common.JSON:
         data = {
@@ -81,13 +79,16 @@ def create_command(
     common.say(note, err=True)
 
 
-def _survey(services: Services, team_id: str, survey_id: int) -> SurveyInfo:
+def _survey(fmt: str, team: str | None, survey_id: int) -> tuple[Services, str, SurveyInfo]:
+    """The command's services, workspace and survey (or its failure)."""
+    common.output_format(fmt)
     from storage import surveys as store
 
+    services, team_id = _services(team)
     survey = store.get_survey(services.engine, team_id=team_id, survey_id=survey_id)
     if survey is None:
         common.fail(f"SURVEY: there is no survey {survey_id} in workspace {team_id}")
-    return survey
+    return services, team_id, survey
 
 
 NEEDED = "to reach Slack (set them, or use `cxbot sandbox`)"
@@ -111,18 +112,17 @@ def send_command(
     quiet: bool = common.QUIET,
 ) -> None:
     """Start a round now: a DM to everyone in the audience."""
-    common.output_format(fmt)
-    from bot import pulse as glue
+    from bot.handlers.pulse.audience import AudienceError
+    from bot.handlers.pulse.rounds import start_round
     from storage import surveys as store
 
-    services, team_id = _services(team)
+    services, team_id, survey = _survey(fmt, team, survey_id)
     client = common.slack_client(services, team_id, why=NEEDED)
-    survey = _survey(services, team_id, survey_id)
     if store.open_round_of(services.engine, team_id=team_id, survey_id=survey_id):
         common.fail(f"SURVEY: survey {survey_id} already has an open round; close it first")
     try:
-        opened = glue.start_round(services, team_id=team_id, survey=survey, client=client)
-    except glue.AudienceError as exc:
+        opened = start_round(services, team_id=team_id, survey=survey, client=client)
+    except AudienceError as exc:
         common.fail(f"audience {exc}")
     if opened is None:
         common.fail(f"SURVEY: survey {survey_id} could not open a round")
@@ -160,12 +160,10 @@ def close_command(
     quiet: bool = common.QUIET,
 ) -> None:
     """End the open round and post its results."""
-    common.output_format(fmt)
-    from bot import pulse as glue
+    from bot.handlers.pulse.rounds import close, results_channel
     from storage import surveys as store
 
-    services, team_id = _services(team)
-    survey = _survey(services, team_id, survey_id)
+    services, team_id, survey = _survey(fmt, team, survey_id)
     # Posting the results needs the workspace's token: checked before the round is closed.
     post = wait and services.settings.can_call_slack
     if post:
@@ -176,7 +174,7 @@ def close_command(
     number = store.round_number(
         services.engine, team_id=team_id, survey_id=survey_id, round_id=info.id
     )
-    closed = glue.close(services, team_id=team_id, round_id=info.id)
+    closed = close(services, team_id=team_id, round_id=info.id)
     if closed is None or closed.results is None:
         common.fail(f"SURVEY: round {number} was closed by someone else meanwhile")
     results = closed.results
@@ -191,7 +189,7 @@ def close_command(
         "shown": results.shown,
         "results": "not posted",
     }
-    channel = glue.results_channel(survey, closed.customer_facing)
+    channel = results_channel(survey, closed.customer_facing)
     if post and channel:
         sent, _failed, waiting = _deliver(
             services, team_id, [store.results_key(info.id)], "Posting results"
