@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from bot import leader, outbox, retention
 from bot.feature import Feature, Sweep
-from bot.handlers import alerts, config, digest, home, insights, mail, pulse, shoutouts, themes
+from bot.handlers import alerts, config, digest, home, insights, mail, pulse, themes
 from bot.handlers.cx.feature import FEATURE as CX
+from bot.handlers.shoutouts.feature import FEATURE as SHOUTOUTS
 from bot.services import Services
 
 
@@ -38,7 +39,7 @@ FEATURES: tuple[Feature, ...] = (
     alerts.FEATURE,
     themes.FEATURE,
     insights.FEATURE,
-    shoutouts.FEATURE,
+    SHOUTOUTS,
     pulse.FEATURE,
     mail.FEATURE,
     home.FEATURE,
