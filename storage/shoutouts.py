@@ -3,7 +3,7 @@ praise from customers' answers, seconds from reactions, the week's rows, the mem
 
 Every message a shout-out causes is queued in the outbox in the transaction that stores it,
 with method `render:shoutout`: the bot renders it at send time in the reader's language
-(`bot.shoutouts`). Keys: `shoutout:{id}:post` (the shout-outs channel) and
+(`bot.handlers.shoutouts.posting`). Keys: `shoutout:{id}:post` (the shout-outs channel) and
 `shoutout:{id}:dm:{user}` (each receiver).
 """
 

@@ -19,12 +19,12 @@ from typing import Any
 import pytest
 
 from bot import digest
+from bot.handlers.shoutouts import blocks as shout_views
 from bot.i18n import translator
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.views import alerts as alert_views
 from bot.views import insights as insight_views
-from bot.views import shoutouts as shout_views
 from core.analyzer import OpenAIAnalyzer
 from storage import settings_store
 from tests.bot.slackkit import SlackKit, multi_users_select, text_input

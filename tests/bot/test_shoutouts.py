@@ -14,10 +14,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from bot import shoutouts as glue
+from bot.handlers.shoutouts import blocks, posting
 from bot.localslack import LocalSlack
 from bot.services import Services
-from bot.views import shoutouts as views
 from core.shoutouts import ShoutoutRow, leaderboard
 from storage import outbox, settings_store
 from storage import shoutouts as store
@@ -227,7 +226,9 @@ def test_without_a_channel_only_dms(
 
 def open_form(localslack: LocalSlack) -> dict[str, Any]:
     def form() -> dict[str, Any] | None:
-        found = [v for v in localslack.open_views() if v.get("callback_id") == views.SHOUTOUT_MODAL]
+        found = [
+            v for v in localslack.open_views() if v.get("callback_id") == blocks.SHOUTOUT_MODAL
+        ]
         return found[0] if found else None
 
     opened = localslack.wait_for(form, timeout=5)
@@ -237,11 +238,11 @@ def open_form(localslack: LocalSlack) -> dict[str, Any]:
 
 def form_values(users: list[str], text: str, promise: str | None = None) -> dict[str, Any]:
     values: dict[str, Any] = {
-        views.RECEIVERS_BLOCK: {views.RECEIVERS_INPUT: multi_users_select(users)},
-        views.TEXT_BLOCK: {views.TEXT_INPUT: text_input(text)},
+        blocks.RECEIVERS_BLOCK: {blocks.RECEIVERS_INPUT: multi_users_select(users)},
+        blocks.TEXT_BLOCK: {blocks.TEXT_INPUT: text_input(text)},
     }
     if promise:
-        values[views.PROMISE_BLOCK] = {views.PROMISE_INPUT: static_select(promise)}
+        values[blocks.PROMISE_BLOCK] = {blocks.PROMISE_INPUT: static_select(promise)}
     return values
 
 
@@ -251,16 +252,16 @@ def test_the_form_opens_without_text_and_posts(
     r = slack.command("/shoutout", "<@U0OLLE|olle>", user="U0ADA")
     assert r.status == 200
     form = open_form(localslack)
-    users_block = next(b for b in form["blocks"] if b["block_id"] == views.RECEIVERS_BLOCK)
+    users_block = next(b for b in form["blocks"] if b["block_id"] == blocks.RECEIVERS_BLOCK)
     assert users_block["element"]["initial_users"] == ["U0OLLE"]
-    promise_block = next(b for b in form["blocks"] if b["block_id"] == views.PROMISE_BLOCK)
+    promise_block = next(b for b in form["blocks"] if b["block_id"] == blocks.PROMISE_BLOCK)
     assert [o["value"] for o in promise_block["element"]["options"]] == [
         "answer-within-a-day",
         "keep-it-simple",
         "fix-it-right-the-first-time",
     ]
     submit = slack.view_submission(
-        views.SHOUTOUT_MODAL,
+        blocks.SHOUTOUT_MODAL,
         form_values(["U0OLLE", "U0MADS"], "Made <returns> easy", "keep-it-simple"),
         private_metadata=form.get("private_metadata", ""),
         view_id="V0FORM1",
@@ -272,7 +273,7 @@ def test_the_form_opens_without_text_and_posts(
     assert note["channel"] == "C0GENERAL" and "Tagged with our promise" in note["text"]
     # The same submission again (a double click) records nothing new.
     again = slack.view_submission(
-        views.SHOUTOUT_MODAL,
+        blocks.SHOUTOUT_MODAL,
         form_values(["U0OLLE", "U0MADS"], "Made <returns> easy", "keep-it-simple"),
         view_id="V0FORM1",
     )
@@ -283,15 +284,15 @@ def test_the_form_opens_without_text_and_posts(
 def test_the_form_shows_refusals_under_the_field(
     slack: SlackKit, localslack: LocalSlack, configured: Services
 ) -> None:
-    empty = slack.view_submission(views.SHOUTOUT_MODAL, form_values([], "  "), user="U0FREJA")
+    empty = slack.view_submission(blocks.SHOUTOUT_MODAL, form_values([], "  "), user="U0FREJA")
     assert empty.json()["response_action"] == "errors"
-    assert set(empty.json()["errors"]) == {views.RECEIVERS_BLOCK, views.TEXT_BLOCK}
+    assert set(empty.json()["errors"]) == {blocks.RECEIVERS_BLOCK, blocks.TEXT_BLOCK}
     mine = slack.view_submission(
-        views.SHOUTOUT_MODAL, form_values(["U0FREJA"], "me, me, me"), user="U0FREJA"
+        blocks.SHOUTOUT_MODAL, form_values(["U0FREJA"], "me, me, me"), user="U0FREJA"
     )
     assert mine.json() == {
         "response_action": "errors",
-        "errors": {views.RECEIVERS_BLOCK: "Du kan ikke give dig selv ros. "
+        "errors": {blocks.RECEIVERS_BLOCK: "Du kan ikke give dig selv ros. "
                    "Ros en kollega, der hjalp en kunde!"},
     }  # fmt: skip
     assert stored(configured.engine) == 0
@@ -398,12 +399,12 @@ def test_render_in_each_language(configured: Services) -> None:
     payload = {"shoutout_id": given.shoutout_id, "kind": "post", "channel": "C0SHOUT"}
     for locale, words in (("en", "gave a shout-out to"), ("nb", "ga skryt til"),
                           ("da", "gav ros til"), ("sv", "gav beröm till")):  # fmt: skip
-        method, call = glue.render_shoutout(configured.engine, TEAM, {**payload, "locale": locale})
+        method, call = posting.render_shoutout(configured, TEAM, {**payload, "locale": locale})
         assert method == "chat.postMessage" and call["channel"] == "C0SHOUT"
         assert words in flat(call)
         assert "<@U0KARI>" in flat(call)  # a colleague named in the text stays a mention
-    with pytest.raises(glue.Gone):
-        glue.render_shoutout(configured.engine, TEAM, {**payload, "shoutout_id": 999_999})
+    with pytest.raises(posting.Gone):
+        posting.render_shoutout(configured, TEAM, {**payload, "shoutout_id": 999_999})
 
 
 def test_leaderboard_from_stored_rows(configured: Services) -> None:
@@ -443,7 +444,7 @@ def test_a_form_for_ten_receivers_is_acked_in_time_when_users_info_is_slow(
     localslack.set_latency(0.3, ["users.info"])
     try:
         submit = slack.view_submission(
-            views.SHOUTOUT_MODAL,
+            blocks.SHOUTOUT_MODAL,
             form_values(receivers, "Stayed late to fix the order"),
             user="U0ADA",
             view_id="V0TEN",

@@ -24,10 +24,10 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from bot import digest as digests
-from bot import shoutouts
 from bot.app import create_app
 from bot.background import start_background, stop_background
 from bot.handlers.pulse.sweeps import schedule_sweep
+from bot.handlers.shoutouts import directory
 from bot.localslack import LocalSlack
 from bot.oauth import OAuth
 from bot.services import Services
@@ -428,7 +428,7 @@ def test_a_pulse_round_reaches_only_its_own_workspace(
     beta.add_channel("C0PULSE", "pulse", members=["U0KARI", "U0MADS"])
     members = {ALPHA: ["U0ADA", "U0BJORN", "U0ALPHAONLY"], BETA: ["U0KARI", "U0MADS"]}
     # The hourly directory sweep reads every installed workspace's people, each its own.
-    shoutouts.directory_sweep(d.services)
+    directory.directory_sweep(d.services)
     directories = {
         team: {p.user_id for p in shoutout_store.directory(engine, team_id=team)}
         for team in (ALPHA, BETA)

@@ -1,6 +1,7 @@
 """Shout-outs as Block Kit: the channel post, the receiver's DM, the form, the giver's receipt.
 
-Pure functions of a `ShoutoutDetail` (storage.shoutouts) and a translator. Stored text is
+Pure functions of a `ShoutoutDetail` (storage.shoutouts), or of the `Given` the receipt
+tells, and a translator. Stored text is
 in bot.text's stored form; a colleague's keeps its mentions, a customer's none.
 """
 
@@ -8,7 +9,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final
 
 from slack_sdk.models.blocks import (
     Block,
@@ -27,16 +29,19 @@ from slack_sdk.models.views import View
 from bot.i18n import N_, Translator
 from bot.text import echo, escape, fit, literal_parts, mrkdwn, quote, shown
 from core.metrics import SCORE_RANGES
-from core.shoutouts import MAX_RECEIVERS, MAX_TEXT, Allowance, promise_tag, slug
+from core.shoutouts import MAX_RECEIVERS, MAX_TEXT, promise_tag, slug
 from core.text import redact
 from storage.shoutouts import ShoutoutDetail
+
+if TYPE_CHECKING:
+    from bot.handlers.shoutouts.giving import Given
 
 SHOUTOUT_MODAL = "shoutout_modal"
 RECEIVERS_BLOCK, RECEIVERS_INPUT = "receivers", "users"
 TEXT_BLOCK, TEXT_INPUT = "text", "text"
 PROMISE_BLOCK, PROMISE_INPUT = "promise", "promise"
 QUOTE_LIMIT = 2500  # of a customer's comment; Slack's section text holds 3,000
-METRIC_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
+METRIC_NAMES: Final = MappingProxyType({"nps": "NPS", "csat": "CSAT", "ces": "CES"})
 
 HEADLINE = N_(":tada: {giver} gave a shout-out to {receivers}")
 CUSTOMER_HEADLINE = N_(":speech_balloon: *The customer said* about {receivers}")
@@ -233,21 +238,13 @@ def promise_options(promises: Sequence[str]) -> list[Option]:
     ]
 
 
-def receipt(
-    t: Translator,
-    *,
-    receivers: Sequence[str],
-    channel: str | None,
-    promise: str | None,
-    suggested: bool,
-    promises: Sequence[str],
-    allowance: Allowance,
-    untagged: str | None = None,
-) -> str:
+def receipt(t: Translator, given: Given) -> str:
     """What the giver reads after a shout-out was recorded: where it goes, the promise,
-    and how many they have left today (warned before the last); `untagged`: a typed
-    `#tag` that named no promise because none are set."""
+    and how many they have left today (warned before the last), and a typed `#tag` that
+    named no promise because none are set."""
     _ = t.gettext
+    receivers, channel, promise = given.receivers, given.channel, given.promise
+    promises, untagged = given.promises, given.untagged
     names = mentions(receivers, t)
     lines = [
         t.ngettext(
@@ -264,14 +261,14 @@ def receipt(
     ]
     if untagged:
         lines.append(_(UNTAGGED, tag=echo(untagged)))
-    if promise and suggested:
+    if promise and given.suggested:
         other = next((p for p in promises if p != promise), promise)
         lines.append(_(SUGGESTED, promise=escape(promise), tag=promise_tag(other)))
     elif promise:
         lines.append(_(TAGGED, promise=escape(promise)))
     elif promises:
         lines.append(_(TAG_TIP, tag=promise_tag(promises[0])))
-    remaining = allowance.remaining
+    remaining = given.allowance.remaining
     if remaining is not None:
         if remaining <= 0:
             lines.append(_(LEFT_NONE))

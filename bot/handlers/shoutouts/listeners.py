@@ -14,12 +14,11 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import shoutouts as glue
 from bot.errors import UserError
-from bot.feature import Feature, Sweep
+from bot.forms import selected_value, tell, text_value
+from bot.handlers.shoutouts import blocks, giving
 from bot.i18n import translator
 from bot.services import Services
-from bot.views import shoutouts as views
 from core.shoutouts import Mention
 from storage import shoutouts as store
 
@@ -35,9 +34,9 @@ def register(app: App, services: Services) -> None:
         team_id = str(context.team_id or command.get("team_id") or "")
         giver = str(command.get("user_id") or "")
         raw = str(command.get("text") or "").strip()
-        parsed = glue.parse(raw) if raw else None
+        parsed = giving.parse(raw) if raw else None
         people = (
-            glue.resolve_receivers(
+            giving.resolve_receivers(
                 services, client, team_id=team_id, giver=giver, mentions=parsed.mentions
             )
             if parsed
@@ -47,7 +46,7 @@ def register(app: App, services: Services) -> None:
             config = store.load_config(services.engine, team_id=team_id)
             client.views_open(
                 trigger_id=str(command.get("trigger_id") or ""),
-                view=views.shoutout_modal(
+                view=blocks.shoutout_modal(
                     t,
                     config.promises,
                     users=[p.user_id for p in people],
@@ -55,7 +54,7 @@ def register(app: App, services: Services) -> None:
                 ),
             )
             return
-        given = glue.give(
+        given = giving.give(
             services,
             team_id=team_id,
             giver=giver,
@@ -65,22 +64,9 @@ def register(app: App, services: Services) -> None:
             source="command",
             request_key=str(command.get("trigger_id") or "") or None,
         )
-        respond(
-            text=views.receipt(
-                t,
-                receivers=given.receivers,
-                channel=given.channel,
-                promise=given.promise,
-                suggested=given.suggested,
-                promises=given.promises,
-                allowance=given.allowance,
-                untagged=given.untagged,
-            ),
-            response_type="ephemeral",
-            replace_original=False,
-        )
+        tell(respond, blocks.receipt(t, given))
 
-    @app.view(views.SHOUTOUT_MODAL)
+    @app.view(blocks.SHOUTOUT_MODAL)
     def shoutout_modal_callback(
         ack: Ack,
         body: dict[str, Any],
@@ -95,23 +81,23 @@ def register(app: App, services: Services) -> None:
         form = read_form(view)
         errors = {}
         if not form["users"]:
-            errors[views.RECEIVERS_BLOCK] = t.gettext(glue.NO_RECEIVER)
+            errors[blocks.RECEIVERS_BLOCK] = t.gettext(giving.NO_RECEIVER)
         if not form["text"]:
-            errors[views.TEXT_BLOCK] = t.gettext(glue.NO_TEXT)
+            errors[blocks.TEXT_BLOCK] = t.gettext(giving.NO_TEXT)
         if errors:
             ack(response_action="errors", errors=errors)
             return
         # Checked before the ack: a refusal is shown under the field it concerns.
         try:
-            people = glue.resolve_receivers(
+            people = giving.resolve_receivers(
                 services,
                 client,
                 team_id=team_id,
                 giver=giver,
                 mentions=[Mention(f"<@{u}>", user_id=u) for u in form["users"]],
-                block_id=views.RECEIVERS_BLOCK,
+                block_id=blocks.RECEIVERS_BLOCK,
             )
-            given = glue.give(
+            given = giving.give(
                 services,
                 team_id=team_id,
                 giver=giver,
@@ -120,27 +106,17 @@ def register(app: App, services: Services) -> None:
                 tag=form["promise"],
                 source="modal",
                 request_key=str(view.get("id") or "") or None,
-                limit_block=views.RECEIVERS_BLOCK,
-                promise_block=views.PROMISE_BLOCK,
+                limit_block=blocks.RECEIVERS_BLOCK,
+                promise_block=blocks.PROMISE_BLOCK,
             )
         except UserError as err:
             ack(
                 response_action="errors",
-                errors={err.block_id or views.RECEIVERS_BLOCK: err.text(locale)},
+                errors={err.block_id or blocks.RECEIVERS_BLOCK: err.text(locale)},
             )
             return
         ack()
-        text = views.receipt(
-            t,
-            receivers=given.receivers,
-            channel=given.channel,
-            promise=given.promise,
-            suggested=given.suggested,
-            promises=given.promises,
-            allowance=given.allowance,
-            untagged=given.untagged,
-        )
-        tell(client, giver, form["channel"], text)
+        _confirm(client, giver, form["channel"], blocks.receipt(t, given))
 
     def on_shoutout(event: dict[str, Any], context: BoltContext) -> bool:
         item = event.get("item") or {}
@@ -181,22 +157,20 @@ def register(app: App, services: Services) -> None:
 def read_form(view: dict[str, Any]) -> dict[str, Any]:
     """The shout-out form's values: users, text, promise tag (slug) and the command's channel."""
     values = (view.get("state") or {}).get("values") or {}
-    users = (values.get(views.RECEIVERS_BLOCK) or {}).get(views.RECEIVERS_INPUT) or {}
-    text = (values.get(views.TEXT_BLOCK) or {}).get(views.TEXT_INPUT) or {}
-    promise = (values.get(views.PROMISE_BLOCK) or {}).get(views.PROMISE_INPUT) or {}
+    users = (values.get(blocks.RECEIVERS_BLOCK) or {}).get(blocks.RECEIVERS_INPUT) or {}
     try:
         meta = json.loads(view.get("private_metadata") or "{}")
     except ValueError:
         meta = {}
     return {
         "users": [str(u) for u in users.get("selected_users") or []],
-        "text": str(text.get("value") or "").strip(),
-        "promise": ((promise.get("selected_option") or {}).get("value")) or None,
+        "text": text_value(view, blocks.TEXT_BLOCK, blocks.TEXT_INPUT).strip(),
+        "promise": selected_value(view, blocks.PROMISE_BLOCK, blocks.PROMISE_INPUT),
         "channel": meta.get("channel") if isinstance(meta, dict) else None,
     }
 
 
-def tell(client: WebClient, user: str, channel: str | None, text: str) -> None:
+def _confirm(client: WebClient, user: str, channel: str | None, text: str) -> None:
     """An ephemeral note in the channel the form came from, else a DM."""
     if channel:
         try:
@@ -205,13 +179,3 @@ def tell(client: WebClient, user: str, channel: str | None, text: str) -> None:
         except SlackApiError:
             pass  # the bot is not in that channel (a DM between two people): DM instead
     client.chat_postMessage(channel=user, text=text)
-
-
-FEATURE = Feature(
-    name="shoutouts",
-    listeners=register,
-    sweeps=(Sweep("shoutouts.directory", glue.directory_sweep, 3600),),
-    renderers={glue.RENDERER: glue.render_shoutout},
-    sent_hooks={glue.store.KEY_PREFIX: glue.after_send},
-    answers_stored=(glue.answers_stored,),
-)
