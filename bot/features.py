@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from bot import leader, outbox, retention
 from bot.feature import Feature, Sweep
-from bot.handlers import alerts, config, digest, home, insights, mail, pulse, shoutouts, themes
+from bot.handlers import alerts, config, digest, home, mail, pulse, shoutouts
 from bot.handlers.cx.feature import FEATURE as CX
+from bot.handlers.insights.feature import FEATURE as INSIGHTS
+from bot.handlers.themes.feature import FEATURE as THEMES
 from bot.services import Services
 
 
@@ -36,8 +38,8 @@ FEATURES: tuple[Feature, ...] = (
     digest.FEATURE,
     config.FEATURE,
     alerts.FEATURE,
-    themes.FEATURE,
-    insights.FEATURE,
+    THEMES,
+    INSIGHTS,
     shoutouts.FEATURE,
     pulse.FEATURE,
     mail.FEATURE,
