@@ -6,7 +6,7 @@ typed is lost to a slow or failing model. The analysis is written in one transac
 that also queues the insight's channel post in the outbox; every later change (a +1, a
 status) queues an update of that post, and a status change a DM to the reporter.
 Those calls are queued as `render:insight` with a small payload naming the insight;
-`bot.insights` builds the message from the insight's state when it is sent.
+`bot.handlers.insights.posting` builds the message from the insight's state when it is sent.
 
 Changes are conditional updates (`... WHERE status <> 'done'`, `... WHERE category IS
 NULL`) and votes have a primary key per person, so a double click or a repeated

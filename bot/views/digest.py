@@ -23,10 +23,10 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.handlers.home.blocks import INSIGHT_STATUS
+from bot.handlers.themes.blocks import behind_line, digest_theme_lines
 from bot.i18n import N_, Translator
 from bot.text import escape, fit, literal_parts, shown
 from bot.views.metrics import customers_text, metric_lines, period_title
-from bot.views.themes import behind_line, digest_theme_lines
 from core.digest import DIGITS, Digest
 from core.drivers import Contribution, Decomposition
 from core.metrics import NONE_KEY, SMALL_SAMPLE

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from bot.handlers.insights import blocks as insight_blocks
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.views import alerts as alert_views
-from bot.views import insights as insight_views
 from storage import alerts as alert_store
 from storage import insights as insight_store
 from storage import settings_store
@@ -121,16 +121,16 @@ def test_an_insights_status_is_changed_by_its_reporter_whoever_took_it_on_or_an_
         return result
 
     # Svea is neither the reporter nor an admin: refused in Swedish.
-    text = reply_text(slack, press(insight_views.DONE_ACTION, "U0SVEA"))
+    text = reply_text(slack, press(insight_blocks.DONE_ACTION, "U0SVEA"))
     assert "Bara kollegan som registrerade" in text
     assert status() == "new"
     # The admin takes it on; then she may move it on, and so may the reporter.
-    press(insight_views.PLAN_ACTION, "U0ADA")
+    press(insight_blocks.PLAN_ACTION, "U0ADA")
     eventually(lambda: status() == "planned")
-    press(insight_views.DONE_ACTION, "U0BJORN")
+    press(insight_blocks.DONE_ACTION, "U0BJORN")
     eventually(lambda: status() == "done")
     # +1 stays open to everyone but the reporter.
-    press(insight_views.VOTE_ACTION, "U0SVEA")
+    press(insight_blocks.VOTE_ACTION, "U0SVEA")
     eventually(
         lambda: (
             (

@@ -14,7 +14,7 @@ from bot.handlers.shoutouts import blocks as shoutout_views
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.settings import Settings
-from bot.views import insights as insight_views
+from bot.handlers.insights import blocks as insight_blocks
 from storage import settings_store
 from storage.models import Insight, Shoutout, Survey
 from tests.bot.conftest import make_settings
@@ -49,7 +49,7 @@ def test_a_lone_surrogate_in_the_insight_form_is_stored_replaced(
     slack: SlackKit, services: Services
 ) -> None:
     r = slack.view_submission(
-        insight_views.MODAL, {insight_views.TEXT_BLOCK: {insight_views.INPUT: text_input(LONE)}}
+        insight_blocks.MODAL, {insight_blocks.TEXT_BLOCK: {insight_blocks.INPUT: text_input(LONE)}}
     )
     assert r.status == 200 and "Something went wrong" not in r.text
     assert eventually(lambda: texts(services, Insight.text)) == [SHOWN]

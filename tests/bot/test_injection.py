@@ -20,11 +20,11 @@ import pytest
 
 from bot import digest
 from bot.handlers.shoutouts import blocks as shout_views
+from bot.handlers.insights import blocks as insight_blocks
 from bot.i18n import translator
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.views import alerts as alert_views
-from bot.views import insights as insight_views
 from core.analyzer import OpenAIAnalyzer
 from storage import settings_store
 from tests.bot.slackkit import SlackKit, multi_users_select, text_input
@@ -103,7 +103,7 @@ def test_colleagues_text_through_every_entry_point_never_broadcasts(
     # /insight, the insight form, the message shortcut.
     assert slack.command("/insight", "Slash: " + INJECTION, user="U0ADA").status == 200
     form = {"text": {"value": text_input("Form: " + INJECTION)}}
-    assert slack.view_submission(insight_views.MODAL, form, user="U0ADA").status == 200
+    assert slack.view_submission(insight_blocks.MODAL, form, user="U0ADA").status == 200
     message = {"ts": "1700000000.000100", "text": "Shortcut: " + INJECTION, "user": "U0KARI"}
     assert slack.message_shortcut("save_insight", message, user="U0ADA").status == 200
     localslack.wait_for(lambda: len(localslack.messages(INSIGHTS)) >= 3, timeout=10)

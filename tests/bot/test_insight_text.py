@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from bot import digest
+from bot.handlers.insights import blocks as insight_blocks
 from bot.i18n import translator
 from bot.localslack import LocalSlack
 from bot.services import Services
-from bot.views import insights as views
 from core.periods import period_containing
 from storage import insights as store
 from storage.exports import write_export
@@ -79,7 +79,7 @@ def test_one_ampersand_one_link_one_mention_everywhere(
     assert "&amp;amp;" not in post["text"] and "<@U0KARI>" in post["text"]
 
     # The reporter's DM when an admin plans it.
-    r = slack.block_action(views.PLAN_ACTION, str(insight_id), user="U0ADA", message=post)
+    r = slack.block_action(insight_blocks.PLAN_ACTION, str(insight_id), user="U0ADA", message=post)
     assert r.status == 200
     dm = localslack.wait_for(lambda: dms(localslack, "U0BJORN"))[0]
     assert_once_each(mrkdwn(dm))

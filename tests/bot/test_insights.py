@@ -13,11 +13,14 @@ import pytest
 from slack_sdk import WebClient
 from sqlalchemy import select
 
-from bot import insights as glue
-from bot.handlers.insights import parse_command
+from bot.handlers.insights import blocks as insight_blocks
+from bot.handlers.insights.analysis import analyze_now, start
+from bot.handlers.insights.listeners import parse_command
+from bot.handlers.insights.status import vote
+from bot.handlers.insights.sweeps import run_pending
 from bot.localslack import LocalSlack
+from bot.outbox import wake
 from bot.services import Services
-from bot.views import insights as views
 from core.analyzer import Analysis, OfflineAnalyzer
 from storage import insights as store
 from storage.forget import forget_customer
@@ -163,10 +166,10 @@ def test_inline_insight_is_stored_at_once_then_analysed_and_shared(
     assert f"*Customer insight #{insight.id}* · Delivery" in text
     assert f"> {LATE}" in text and "Recorded by <@U0BJORN>" in text
     assert action_ids(post) == [
-        views.VOTE_ACTION,
-        views.PLAN_ACTION,
-        views.DONE_ACTION,
-        views.NOT_RELEVANT_ACTION,
+        insight_blocks.VOTE_ACTION,
+        insight_blocks.PLAN_ACTION,
+        insight_blocks.DONE_ACTION,
+        insight_blocks.NOT_RELEVANT_ACTION,
     ]
     # The outbox told the insight where its message is.
     located = eventually(lambda: card(services, team, insight.id).ts)
@@ -189,12 +192,14 @@ def test_empty_text_opens_the_form_and_submitting_it_stores_the_insight(
 ) -> None:
     r = slack.command("/insight", "   ", user="U0SVEA")
     modal = slack.wait_reply(r, where=lambda x: x["kind"] == "modal")
-    assert modal["callback_id"] == views.MODAL
+    assert modal["callback_id"] == insight_blocks.MODAL
     assert modal["title"]["text"] == "Kundinsikt"
     assert [b["block_id"] for b in modal["blocks"]] == ["text", "customer", "segment", "touchpoint"]
     assert store.list_insights(services.engine, team_id=team, kind="open")[1] == 0
 
-    empty = slack.view_submission(views.MODAL, {"text": {"value": text_input("  ")}}, user="U0SVEA")
+    empty = slack.view_submission(
+        insight_blocks.MODAL, {"text": {"value": text_input("  ")}}, user="U0SVEA"
+    )
     assert empty.json() == {"response_action": "errors", "errors": {"text": "Skriv vad kunden sa."}}
 
     values = {
@@ -204,7 +209,7 @@ def test_empty_text_opens_the_form_and_submitting_it_stores_the_insight(
         "touchpoint": {"value": text_input("Kassa")},
     }
     sub = slack.view_submission(
-        views.MODAL, values, modal["private_metadata"], user="U0SVEA", view_id=modal["id"]
+        insight_blocks.MODAL, values, modal["private_metadata"], user="U0SVEA", view_id=modal["id"]
     )
     assert sub.status == 200 and sub.text == ""
     note = localslack.wait_for(lambda: localslack.ephemerals("U0SVEA"))
@@ -224,7 +229,7 @@ def test_empty_text_opens_the_form_and_submitting_it_stores_the_insight(
 
     # The same form delivered again records nothing new.
     slack.view_submission(
-        views.MODAL, values, modal["private_metadata"], user="U0SVEA", view_id=modal["id"]
+        insight_blocks.MODAL, values, modal["private_metadata"], user="U0SVEA", view_id=modal["id"]
     )
     again = localslack.wait_for(lambda: localslack.ephemerals("U0SVEA")[1:])
     assert again[-1]["text"] == f"Detta är redan sparat som kundinsikt #{insight.id}."
@@ -303,24 +308,24 @@ def test_buttons_update_the_message_and_tell_the_reporter(
     def current() -> dict[str, Any]:
         return post_of(localslack, insight_id)
 
-    press(views.VOTE_ACTION, "U0ADA")
+    press(insight_blocks.VOTE_ACTION, "U0ADA")
     localslack.wait_for(lambda: "1 colleague heard this too" in mrkdwn(current()))
     assert card(services, team, insight_id).priority == 4.0  # impact 2, said twice
 
-    repeat = press(views.VOTE_ACTION, "U0ADA")
+    repeat = press(insight_blocks.VOTE_ACTION, "U0ADA")
     assert slack.wait_reply(repeat, where=lambda x: x["kind"] == "ephemeral")["text"] == (
         "You have already said you heard this too."
     )
-    own = press(views.VOTE_ACTION, "U0BJORN")
+    own = press(insight_blocks.VOTE_ACTION, "U0BJORN")
     assert slack.wait_reply(own, where=lambda x: x["kind"] == "ephemeral")["text"].startswith(
         "Du registrerte denne innsikten selv"
     )
     assert card(services, team, insight_id).votes == 1
 
-    press(views.PLAN_ACTION, "U0ADA")
-    press(views.PLAN_ACTION, "U0ADA")  # a double click
+    press(insight_blocks.PLAN_ACTION, "U0ADA")
+    press(insight_blocks.PLAN_ACTION, "U0ADA")  # a double click
     localslack.wait_for(lambda: ":spiral_calendar_pad: Planned · by <@U0ADA>" in mrkdwn(current()))
-    assert views.PLAN_ACTION not in action_ids(current())
+    assert insight_blocks.PLAN_ACTION not in action_ids(current())
     dm = localslack.wait_for(lambda: dms(localslack, "U0BJORN"))
     assert dm[0]["text"].startswith(
         ":spiral_calendar_pad: <@U0ADA> har planlagt arbeid med kundeinnsikten du delte."
@@ -328,21 +333,23 @@ def test_buttons_update_the_message_and_tell_the_reporter(
     assert f"> {LATE}" in dm[0]["text"] and f"<#{CHANNEL}>" in dm[0]["text"]
 
     # Whoever took it on moves it on (tests/bot/test_authorization.py has who may not).
-    press(views.DONE_ACTION, "U0ADA")
+    press(insight_blocks.DONE_ACTION, "U0ADA")
     localslack.wait_for(lambda: len(dms(localslack, "U0BJORN")) == 2)
     localslack.wait_for(lambda: ":white_check_mark: Done · by <@U0ADA>" in mrkdwn(current()))
     texts = [m["text"] for m in dms(localslack, "U0BJORN")]
     assert "har markert kundeinnsikten du delte som utført" in texts[1]
 
     # The reporter's own change updates the message but sends no DM to themselves.
-    press(views.NOT_RELEVANT_ACTION, "U0BJORN")
+    press(insight_blocks.NOT_RELEVANT_ACTION, "U0BJORN")
     localslack.wait_for(lambda: "Not relevant · by <@U0BJORN>" in mrkdwn(current()))
     assert len(dms(localslack, "U0BJORN")) == 2
     assert card(services, team, insight_id).status == "not_relevant"
     # Every change was one chat.update of the one message.
     assert len(posts(localslack)) == 1
 
-    gone = slack.block_action(views.DONE_ACTION, "999", user="U0ADA", message=post, channel=CHANNEL)
+    gone = slack.block_action(
+        insight_blocks.DONE_ACTION, "999", user="U0ADA", message=post, channel=CHANNEL
+    )
     assert slack.wait_reply(gone, where=lambda x: x["kind"] == "ephemeral")["text"] == (
         "That insight no longer exists."
     )
@@ -382,7 +389,7 @@ def test_long_text_is_kept_whole_and_shown_shortened(
     assert insight.text == long_text.strip()
     post = post_of(localslack, insight.id)
     quoted = post["blocks"][1]["text"]["text"]
-    assert quoted.endswith("…") and len(quoted) <= views.SNIPPET + 5
+    assert quoted.endswith("…") and len(quoted) <= insight_blocks.SNIPPET + 5
     count = f"{len(long_text.strip()):,}"
     assert f":scissors: Shortened here; the whole text ({count} characters) is kept." in mrkdwn(
         post
@@ -417,7 +424,7 @@ def record(services: Services, team: str, text: str, reporter: str, **kw: Any) -
         insight=store.NewInsight(reporter=reporter, text=text, **kw),
         now=services.clock(),
     ).insight_id
-    assert glue.analyze_now(services, team_id=team, insight_id=insight_id)
+    assert analyze_now(services, team_id=team, insight_id=insight_id)
     return insight_id
 
 
@@ -536,10 +543,10 @@ def test_sweep_analyses_insights_whose_analysis_was_cut_short(
         insight=store.NewInsight(reporter="U0ADA", text=LATE),
         now=clock(),
     ).insight_id
-    assert glue.run_pending(services) == 0  # too recent: its own analysis may still be running
+    assert run_pending(services) == 0  # too recent: its own analysis may still be running
     clock.advance(minutes=3)
-    assert glue.run_pending(services) == 1
-    assert glue.run_pending(services) == 0
+    assert run_pending(services) == 1
+    assert run_pending(services) == 0
     assert card(services, team, insight_id).category == "delivery"
     post_of(localslack, insight_id)
 
@@ -560,7 +567,7 @@ def test_a_failing_analyzer_still_categorises(
 def test_the_services_analyzer_is_built_at_start(services: Services) -> None:
     assert isinstance(services.analyzer, OfflineAnalyzer)
     services.analyzer = None
-    glue.start(services)
+    start(services)
     assert isinstance(services.analyzer, OfflineAnalyzer)
 
 
@@ -575,17 +582,17 @@ def test_forgetting_a_customer_takes_the_name_off_the_posted_card(
     other = record(
         services, team, "The price went up 20% without warning", "U0BJORN", customer="Globex"
     )
-    glue.wake(services)
+    wake(services)
     posted = post_of(localslack, acme)
     assert "Customer: ACME AB · Segment: Retail" in mrkdwn(posted)
     post_of(localslack, other)
     # A +1 first: the card has had an update of its own before the erasure.
-    glue.vote(services, team_id=team, insight_id=acme, user_id="U0SVEA")
+    vote(services, team_id=team, insight_id=acme, user_id="U0SVEA")
     localslack.wait_for(lambda: "1 colleague heard this too" in mrkdwn(post_of(localslack, acme)))
 
     erased = forget_customer(engine, team_id=team, customer_id="acme ab", now=services.clock())
     assert (erased.insights_cleared, erased.insight_cards) == (1, 1)
-    glue.wake(services)
+    wake(services)
 
     def without_name() -> dict[str, Any]:
         message = post_of(localslack, acme)

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot.handlers.insights import blocks as insight_blocks
 from bot.localslack import LocalSlack
 from bot.services import Services
-from bot.views import insights as views
 from storage import insights as store
 from storage.models import ProcessedEvent
 from tests.bot.slackkit import SlackKit
@@ -90,7 +90,7 @@ def test_press_in_an_ephemeral_message_is_answered(
     updates_before = len(localslack.calls_to("chat.update"))
     action = {
         "type": "button",
-        "action_id": views.VOTE_ACTION,
+        "action_id": insight_blocks.VOTE_ACTION,
         "block_id": f"insight:{insight_id}",
         "text": {"type": "plain_text", "text": "+1, I heard this too", "emoji": True},
         "value": str(insight_id),
@@ -140,7 +140,7 @@ def test_press_by_a_slack_connect_partner_counts_in_the_installing_workspace(
         slack,
         {
             "type": "button",
-            "action_id": views.VOTE_ACTION,
+            "action_id": insight_blocks.VOTE_ACTION,
             "block_id": f"insight:{insight_id}",
             "text": {"type": "plain_text", "text": "+1", "emoji": True},
             "value": str(insight_id),
@@ -173,10 +173,10 @@ def insight_values(text: str) -> dict[str, Any]:
     value = {"type": "plain_text_input", "value": text}
     empty = {"type": "plain_text_input", "value": None}
     return {
-        views.TEXT_BLOCK: {views.INPUT: value},
-        views.CUSTOMER_BLOCK: {views.INPUT: empty},
-        views.SEGMENT_BLOCK: {views.INPUT: empty},
-        views.TOUCHPOINT_BLOCK: {views.INPUT: empty},
+        insight_blocks.TEXT_BLOCK: {insight_blocks.INPUT: value},
+        insight_blocks.CUSTOMER_BLOCK: {insight_blocks.INPUT: empty},
+        insight_blocks.SEGMENT_BLOCK: {insight_blocks.INPUT: empty},
+        insight_blocks.TOUCHPOINT_BLOCK: {insight_blocks.INPUT: empty},
     }
 
 
@@ -186,7 +186,7 @@ def test_view_submission_stores_what_the_form_held(
     """slackapi/bolt-python tests/scenario_tests/test_view_submission.py (`body`: a modal
     with `app_installed_team_id`, enterprise ids, `response_urls`)."""
     body = p.view_submission(
-        slack, views.MODAL, insight_values("Support hours are too short"), user="U0SVEA"
+        slack, insight_blocks.MODAL, insight_values("Support hours are too short"), user="U0SVEA"
     )
     r = p.send_payload(slack, body)
     assert r.status == 200 and r.elapsed < ACK_SECONDS
@@ -208,7 +208,7 @@ def test_view_submission_from_slack_connect_is_kept_in_the_installing_workspace(
     partner's, `view.app_installed_team_id` is the workspace that installed the app)."""
     body = p.view_submission(
         slack,
-        views.MODAL,
+        insight_blocks.MODAL,
         insight_values("Partner says onboarding took too long"),
         user=p.PARTNER_USER,
         team=p.PARTNER_TEAM,

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
-from bot import themes
 from bot.handlers.home.blocks import REFRESH_ACTION, home_view
+from bot.handlers.themes.report import period_themes
 from bot.i18n import translator, user_locale, user_timezone
 from bot.reporting import compute_metrics, workspace_tz
 from bot.services import Services
@@ -57,6 +57,6 @@ def publish_home(client: WebClient, services: Services, context: BoltContext, us
         insights=recent_insights(services.engine, team_id=team_id, user_id=user_id),
         shoutouts=recent_shoutouts(services.engine, team_id=team_id, user_id=user_id),
         alerts=open_alerts(services.engine, team_id=team_id, owner=user_id),
-        themes=themes.period_themes(services, team_id, "week").report,
+        themes=period_themes(services, team_id, "week").report,
     )
     client.views_publish(user_id=user_id, view=view)

@@ -32,9 +32,9 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.handlers.themes.blocks import pulse_theme_text
 from bot.i18n import N_, Translator
 from bot.text import escape
-from bot.views.themes import pulse_theme_text
 from core.surveys import (
     NO_ANSWER,
     OTHER,

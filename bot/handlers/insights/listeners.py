@@ -3,7 +3,7 @@ customer insight", the four buttons on an insight's message, `/insight list` and
 `/insight search`.
 
 An insight is stored before anything else happens and the user is told at once; the
-analysis and the channel post follow after the ack (bot.insights.analyze_later).
+analysis and the channel post follow after the ack (analysis.analyze_later).
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot import insights as glue
 from bot.errors import UserError
-from bot.feature import Feature, Sweep
 from bot.forms import tell, text_value
+from bot.handlers.insights import blocks, status
+from bot.handlers.insights.analysis import analyze_later
 from bot.i18n import N_, Translator, translator, user_timezone
 from bot.services import Services
 from bot.text import echo
-from bot.views import insights as views
 from storage import insights as store
 
 log = logging.getLogger(__name__)
@@ -70,66 +69,50 @@ def register(app: App, services: Services) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        user, team, channel = _who(command, context)
-        t = _t(context)
+        user, team = str(context.user_id or ""), str(context.team_id or "")
+        t = translator(str(context.get("locale") or services.settings.cxbot_locale))
         verb, arg = parse_command(str(command.get("text") or ""))
         if verb == "form":
+            channel = str(command.get("channel_id") or "")
             client.views_open(
-                trigger_id=command["trigger_id"], view=views.insight_modal(t, channel=channel)
+                trigger_id=command["trigger_id"], view=blocks.insight_modal(t, channel=channel)
             )
         elif verb == "help":
             config = store.load_config(services.engine, team_id=team)
-            tell(respond, views.usage(t, config.categories))
-        elif verb == "list":
-            _list(services, respond, client, t, team=team, user=user, arg=arg)
-        elif verb == "search":
-            _search(services, respond, client, t, team=team, user=user, words=arg)
+            tell(respond, blocks.usage(t, config.categories))
+        elif verb in ("list", "search"):
+            tz = ZoneInfo(user_timezone(client, user, services.settings.cxbot_timezone))
+            if verb == "list":
+                text, shown = _list(services, t, tz, team=team, user=user, arg=arg)
+            else:
+                text, shown = _search(services, t, tz, team=team, words=arg)
+            respond(text=text, blocks=shown, response_type="ephemeral", replace_original=False)
         else:
-            recorded = store.record(
-                services.engine,
-                team_id=team,
-                insight=store.NewInsight(reporter=user, text=arg, source="command"),
-                now=services.clock(),
-            )
-            channel_to_share = store.load_config(services.engine, team_id=team).channel
-            tell(respond, views.confirmation(recorded.insight_id, channel_to_share, True, t))
-            glue.analyze_later(services, team_id=team, insight_id=recorded.insight_id)
+            new = store.NewInsight(reporter=user, text=arg, source="command")
+            tell(respond, _save(services, team, new, t))
 
-    @app.view(views.MODAL)
+    @app.view(blocks.MODAL)
     def insight_form_callback(
-        ack: Ack,
-        body: dict[str, Any],
-        view: dict[str, Any],
-        client: WebClient,
-        context: BoltContext,
+        ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
-        t = _t(context)
-        user = str((body.get("user") or {}).get("id") or "")
-        team = str(context.team_id or (body.get("team") or {}).get("id") or "")
-        text = text_value(view, views.TEXT_BLOCK, views.INPUT)
+        t = translator(str(context.get("locale") or services.settings.cxbot_locale))
+        user, team = str(context.user_id or ""), str(context.team_id or "")
+        text = text_value(view, blocks.TEXT_BLOCK, blocks.INPUT)
         if not text.strip():
-            ack(response_action="errors", errors={views.TEXT_BLOCK: t.gettext(EMPTY_TEXT)})
+            ack(response_action="errors", errors={blocks.TEXT_BLOCK: t.gettext(EMPTY_TEXT)})
             return
-        recorded = store.record(
-            services.engine,
-            team_id=team,
-            insight=store.NewInsight(
-                reporter=user,
-                text=text,
-                customer=text_value(view, views.CUSTOMER_BLOCK, views.INPUT) or None,
-                segment=text_value(view, views.SEGMENT_BLOCK, views.INPUT) or None,
-                touchpoint=text_value(view, views.TOUCHPOINT_BLOCK, views.INPUT) or None,
-                source="modal",
-                request_key=f"view:{view.get('id')}",
-            ),
-            now=services.clock(),
+        new = store.NewInsight(
+            reporter=user,
+            text=text,
+            customer=text_value(view, blocks.CUSTOMER_BLOCK, blocks.INPUT) or None,
+            segment=text_value(view, blocks.SEGMENT_BLOCK, blocks.INPUT) or None,
+            touchpoint=text_value(view, blocks.TOUCHPOINT_BLOCK, blocks.INPUT) or None,
+            source="modal",
+            request_key=f"view:{view.get('id')}",
         )
+        notice = _save(services, team, new, t)
         ack()
-        channel_to_share = store.load_config(services.engine, team_id=team).channel
-        notice = views.confirmation(recorded.insight_id, channel_to_share, recorded.created, t)
-        _notify(client, user, views.modal_channel(view.get("private_metadata")), notice)
-        if recorded.created:
-            glue.analyze_later(services, team_id=team, insight_id=recorded.insight_id)
+        _notify(client, user, blocks.modal_channel(view.get("private_metadata")), notice)
 
     @app.shortcut(SHORTCUT)
     def save_insight_callback(
@@ -140,9 +123,8 @@ def register(app: App, services: Services) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        t = _t(context)
-        user = str((body.get("user") or {}).get("id") or "")
-        team = str(context.team_id or (body.get("team") or {}).get("id") or "")
+        t = translator(str(context.get("locale") or services.settings.cxbot_locale))
+        user, team = str(context.user_id or ""), str(context.team_id or "")
         message = body.get("message") or {}
         channel = str((body.get("channel") or {}).get("id") or "") or None
         ts = str(message.get("ts") or body.get("message_ts") or "") or None
@@ -150,34 +132,28 @@ def register(app: App, services: Services) -> None:
         if not text.strip():
             tell(respond, t.gettext(NO_MESSAGE_TEXT))
             return
-        recorded = store.record(
-            services.engine,
-            team_id=team,
-            insight=store.NewInsight(
-                reporter=user,
-                text=text,
-                source="shortcut",
-                permalink=glue.permalink(client, channel, ts),
-                message_author=str(message.get("user") or "")[:32] or None,
-                request_key=f"message:{channel}:{ts}:{user}",
-            ),
-            now=services.clock(),
+        new = store.NewInsight(
+            reporter=user,
+            text=text,
+            source="shortcut",
+            permalink=permalink(client, channel, ts),
+            message_author=str(message.get("user") or "")[:32] or None,
+            request_key=f"message:{channel}:{ts}:{user}",
         )
-        channel_to_share = store.load_config(services.engine, team_id=team).channel
-        tell(
-            respond,
-            views.confirmation(recorded.insight_id, channel_to_share, recorded.created, t),
-        )
-        if recorded.created:
-            glue.analyze_later(services, team_id=team, insight_id=recorded.insight_id)
+        tell(respond, _save(services, team, new, t))
 
-    @app.action(views.VOTE_ACTION)
+    @app.action(blocks.VOTE_ACTION)
     def vote_callback(
         ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond
     ) -> None:
         ack()
-        user, team, insight_id, t = _action(body, context)
-        result = glue.vote(services, team_id=team, insight_id=insight_id, user_id=user)
+        t = translator(str(context.get("locale") or services.settings.cxbot_locale))
+        result = status.vote(
+            services,
+            team_id=str(context.team_id or ""),
+            insight_id=_pressed(body),
+            user_id=str(context.user_id or ""),
+        )
         if result.outcome == "gone":
             tell(respond, t.gettext(GONE))
         elif result.outcome == "own":
@@ -193,15 +169,15 @@ def register(app: App, services: Services) -> None:
         respond: Respond,
     ) -> None:
         ack()
-        user, team, insight_id, t = _action(body, context)
+        t = translator(str(context.get("locale") or services.settings.cxbot_locale))
         action_id = str(((body.get("actions") or [{}])[0]).get("action_id") or "")
-        result = glue.change_status(
+        result = status.change_status(
             services,
             client,
-            team_id=team,
-            insight_id=insight_id,
-            status=views.STATUS_ACTIONS[action_id],
-            user_id=user,
+            team_id=str(context.team_id or ""),
+            insight_id=_pressed(body),
+            status=blocks.STATUS_ACTIONS[action_id],
+            user_id=str(context.user_id or ""),
         )
         if result is None:
             tell(respond, t.gettext(NOT_YOURS))
@@ -209,7 +185,7 @@ def register(app: App, services: Services) -> None:
             tell(respond, t.gettext(GONE))
         # Already in that status: a double click, nothing to say.
 
-    for action_id in views.STATUS_ACTIONS:
+    for action_id in blocks.STATUS_ACTIONS:
         app.action(action_id)(status_callback)
 
 
@@ -241,15 +217,9 @@ def parse_command(text: str) -> tuple[str, str]:
 
 
 def _list(
-    services: Services,
-    respond: Respond,
-    client: WebClient,
-    t: Translator,
-    *,
-    team: str,
-    user: str,
-    arg: str,
-) -> None:
+    services: Services, t: Translator, tz: ZoneInfo, *, team: str, user: str, arg: str
+) -> tuple[str, list[Any]]:
+    """`/insight list [open|mine|CATEGORY] [PAGE]`: (text, blocks) of one page."""
     config = store.load_config(services.engine, team_id=team)
     words = arg.strip().lower().split()
     page = 1
@@ -266,7 +236,7 @@ def _list(
     else:
         category = _category(word, config.categories, t)
         kind = "category"
-        label = views.category_label(category, t)
+        label = blocks.category_label(category, t)
         title, empty = t.gettext(CATEGORY_TITLE, category=label), t.gettext(CATEGORY_EMPTY)
     cards, total = store.list_insights(
         services.engine,
@@ -289,72 +259,63 @@ def _list(
             total=t.number(total, 0),
             command=f"/insight list {word or 'open'} {page + 1}",
         )
-    text, blocks = views.insight_list(
-        cards, total, title, empty, t, _tz(services, client, user), more=more
-    )
-    respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+    return blocks.insight_list(cards, total, title, empty, t, tz, more=more)
 
 
 def _category(word: str, categories: tuple[str, ...], t: Translator) -> str:
     """A configured category by its name or its label in the reader's language."""
     for category in categories:
-        if word in (category, views.category_label(category, t).lower()):
+        if word in (category, blocks.category_label(category, t).lower()):
             return category
     names = ", ".join(f"`{c}`" for c in categories)
-    raise UserError(BAD_LIST, value=_shown(word), categories=names)
+    raise UserError(BAD_LIST, value=echo(word), categories=names)
 
 
 def _search(
-    services: Services,
-    respond: Respond,
-    client: WebClient,
-    t: Translator,
-    *,
-    team: str,
-    user: str,
-    words: str,
-) -> None:
+    services: Services, t: Translator, tz: ZoneInfo, *, team: str, words: str
+) -> tuple[str, list[Any]]:
+    """`/insight search WORDS`: (text, blocks) of the insights mentioning every word."""
     terms = words.split()
     if not terms:
         raise UserError(SEARCH_EMPTY)
     cards, total = store.search(services.engine, team_id=team, words=terms)
-    title = t.gettext(SEARCH_TITLE, words=_shown(" ".join(terms)))
-    text, blocks = views.insight_list(
-        cards, total, title, t.gettext(SEARCH_NONE), t, _tz(services, client, user)
-    )
-    respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+    title = t.gettext(SEARCH_TITLE, words=echo(" ".join(terms)))
+    return blocks.insight_list(cards, total, title, t.gettext(SEARCH_NONE), t, tz)
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _who(command: dict[str, Any], context: BoltContext) -> tuple[str, str, str]:
-    user = str(command.get("user_id") or "")
-    team = str(context.team_id or command.get("team_id") or "")
-    return user, team, str(command.get("channel_id") or "")
+def _save(services: Services, team: str, new: store.NewInsight, t: Translator) -> str:
+    """Store the insight and queue its analysis (a repeat of the same request stores
+    nothing); the confirmation for the reporter."""
+    recorded = store.record(services.engine, team_id=team, insight=new, now=services.clock())
+    if recorded.created:
+        analyze_later(services, team_id=team, insight_id=recorded.insight_id)
+    channel = store.load_config(services.engine, team_id=team).channel
+    return blocks.confirmation(recorded.insight_id, channel, recorded.created, t)
 
 
-def _action(body: dict[str, Any], context: BoltContext) -> tuple[str, str, int, Translator]:
-    user = str((body.get("user") or {}).get("id") or "")
-    team = str(context.team_id or (body.get("team") or {}).get("id") or "")
+def _pressed(body: dict[str, Any]) -> int:
+    """The insight whose button was pressed."""
     value = ((body.get("actions") or [{}])[0]).get("value")
     try:
-        insight_id = int(str(value))
+        return int(str(value))
     except (TypeError, ValueError):
         raise UserError(GONE) from None
-    return user, team, insight_id, _t(context)
 
 
-def _t(context: BoltContext) -> Translator:
-    return translator(str(context.get("locale") or "en"))
-
-
-def _tz(services: Services, client: WebClient, user: str) -> ZoneInfo:
-    return ZoneInfo(user_timezone(client, user, services.settings.cxbot_timezone))
-
-
-def _shown(text: str) -> str:
-    return echo(text, 60)
+def permalink(client: WebClient, channel: str | None, ts: str | None) -> str | None:
+    """The saved message's permalink; None when Slack cannot give one (the insight is
+    stored all the same)."""
+    if not channel or not ts:
+        return None
+    try:
+        link = client.chat_getPermalink(channel=channel, message_ts=ts).get("permalink")
+    except SlackApiError as exc:
+        log.info("no permalink for a saved message: %s", exc.response.get("error"))
+        return None
+    return str(link) if link else None
 
 
 def _notify(client: WebClient, user: str, channel: str | None, text: str) -> None:
@@ -369,13 +330,3 @@ def _notify(client: WebClient, user: str, channel: str | None, text: str) -> Non
         client.chat_postMessage(channel=user, text=text)
     except SlackApiError:
         log.warning("could not confirm a saved insight to its reporter", exc_info=True)
-
-
-FEATURE = Feature(
-    name="insights",
-    listeners=register,
-    sweeps=(Sweep("insights.analyze", glue.analysis_sweep, 60),),
-    renderers={glue.RENDERER: glue.render_insight},
-    sent_hooks={glue.store.KEY_PREFIX: glue.after_send},
-    starters=(glue.start,),
-)

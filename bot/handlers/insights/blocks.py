@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import tzinfo
-from typing import Any
+from typing import Any, Final
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -35,7 +35,7 @@ VOTE_ACTION = "insight_vote"
 PLAN_ACTION = "insight_plan"
 DONE_ACTION = "insight_done"
 NOT_RELEVANT_ACTION = "insight_not_relevant"
-STATUS_ACTIONS = {PLAN_ACTION: PLANNED, DONE_ACTION: DONE, NOT_RELEVANT_ACTION: NOT_RELEVANT}
+STATUS_ACTIONS: Final = {PLAN_ACTION: PLANNED, DONE_ACTION: DONE, NOT_RELEVANT_ACTION: NOT_RELEVANT}
 MODAL = "insight_modal"
 TEXT_BLOCK, CUSTOMER_BLOCK, SEGMENT_BLOCK, TOUCHPOINT_BLOCK = (
     "text",
@@ -51,7 +51,7 @@ LIST_SNIPPET = 200
 DM_SNIPPET = 300
 TEXT_INPUT_MAX = 3000  # Slack's limit for a plain-text input
 
-CATEGORY_LABELS = {
+CATEGORY_LABELS: Final = {
     "product": N_("Product"),
     "service": N_("Service"),
     "price": N_("Price"),
@@ -60,24 +60,24 @@ CATEGORY_LABELS = {
     "usability": N_("Usability"),
     "other": N_("Other"),
 }
-SENTIMENT_LABELS = {
+SENTIMENT_LABELS: Final = {
     "negative": (":slightly_frowning_face:", N_("negative")),
     "neutral": (":neutral_face:", N_("neutral")),
     "positive": (":slightly_smiling_face:", N_("positive")),
 }
-STATUS_LABELS = {
+STATUS_LABELS: Final = {
     NEW: N_("New"),
     PLANNED: N_("Planned"),
     DONE: N_("Done"),
     NOT_RELEVANT: N_("Not relevant"),
 }
-STATUS_ICONS = {
+STATUS_ICONS: Final = {
     NEW: ":new:",
     PLANNED: ":spiral_calendar_pad:",
     DONE: ":white_check_mark:",
     NOT_RELEVANT: ":heavy_minus_sign:",
 }
-STATUS_DMS = {
+STATUS_DMS: Final = {
     PLANNED: N_(
         "{user} has planned work on the customer insight you shared. Thank you for passing it on!"
     ),
@@ -203,7 +203,7 @@ def insight_message(
             _context(":link: " + _("Says the same as insight #{id}.", id=card.duplicate_of))
         )
     if heard:
-        # `heard` is the product's own sentence (bot.views.themes.linked_line).
+        # `heard` is the product's own sentence (bot.handlers.themes.blocks.linked_line).
         blocks.append(_context(":busts_in_silhouette: " + heard))
     blocks.append(SectionBlock(text=MarkdownTextObject(text=status_line(card, t))))
     blocks.append(ActionsBlock(block_id=f"insight:{card.id}", elements=buttons(card, t)))

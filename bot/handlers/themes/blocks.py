@@ -9,7 +9,7 @@ so nothing in them can mention anyone or link anywhere.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 from slack_sdk.models.blocks import (
     Block,
@@ -26,19 +26,19 @@ from core.themes import QUOTES_FROM, ThemeReport, ThemeStat
 
 QUOTE_CHARS = 180
 SHOWN = 5
-PER_PERIOD = {
+PER_PERIOD: Final = {
     "week": N_("this week"),
     "month": N_("this month"),
     "quarter": N_("this quarter"),
     "year": N_("this year"),
 }
-TITLES = {
+TITLES: Final = {
     "week": N_("What customers talked about this week"),
     "month": N_("What customers talked about this month"),
     "quarter": N_("What customers talked about this quarter"),
     "year": N_("What customers talked about this year"),
 }
-SENTIMENTS = {
+SENTIMENTS: Final = {
     "negative": N_("mostly negative"),
     "neutral": N_("mixed"),
     "positive": N_("mostly positive"),

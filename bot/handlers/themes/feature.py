@@ -3,25 +3,23 @@ complete period, with trend, NPS, effect on the change and quotes (private reply
 
 from __future__ import annotations
 
-from bot import themes
 from bot.feature import Feature, Subcommand
 from bot.handlers.cx.call import CxCall, parse_period
+from bot.handlers.themes.blocks import themes_blocks, themes_fallback
+from bot.handlers.themes.report import period_themes, with_summaries
 from bot.i18n import N_
 from bot.views.metrics import period_title
-from bot.views.themes import themes_blocks, themes_fallback
 
 
 def themes_subcommand(call: CxCall) -> None:
     words = call.args.split()
     kind = parse_period(words[0] if words else "", call.t)
-    found = themes.period_themes(call.services, call.team_id, kind)
-    report = themes.with_summaries(call.services.analyzer, found.report, call.t.locale)
+    found = period_themes(call.services, call.team_id, kind)
+    report = with_summaries(call.services.analyzer, found.report, call.t.locale)
     label = period_title(kind, found.period.start, found.period.end, call.t)
-    call.respond(
-        text=themes_fallback(report, kind, call.t),
-        blocks=themes_blocks(report, kind, call.t, period_label=label),
-        response_type="ephemeral",
-        replace_original=False,
+    call.reply(
+        themes_fallback(report, kind, call.t),
+        themes_blocks(report, kind, call.t, period_label=label),
     )
 
 
