@@ -55,21 +55,13 @@ def db_upgrade(fmt: str = common.FORMAT, quiet: bool = common.QUIET) -> None:
 
 
 def _register() -> None:
-    # Each feature keeps its commands in its own module under bot/commands; those modules
-    # import only Typer at the top.
-    from bot.commands import (
-        demo,
-        digest,
-        forget,
-        imports,
-        mail,
-        pulse,
-        reporting,
-        runtime,
-        sandbox,
-    )
+    # Each feature keeps its commands in its own `cli` module (or, not yet moved, under
+    # bot/commands); those modules import only Typer at the top.
+    from bot.commands import demo, forget, imports, mail, pulse, runtime, sandbox
+    from bot.handlers.digest import cli as digest
+    from bot.handlers.metrics import cli as metrics
 
-    for module in (imports, reporting, demo, runtime, sandbox, digest, pulse, forget, mail):
+    for module in (imports, metrics, demo, runtime, sandbox, digest, pulse, forget, mail):
         module.register(app)
 
 

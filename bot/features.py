@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from bot import leader, outbox, retention
 from bot.feature import Feature, Sweep
-from bot.handlers import alerts, config, digest, home, insights, mail, pulse, shoutouts, themes
+from bot.handlers import alerts, config, home, insights, mail, pulse, shoutouts, themes
 from bot.handlers.cx.feature import FEATURE as CX
+from bot.handlers.digest.feature import FEATURE as DIGEST
+from bot.handlers.metrics.feature import FEATURE as METRICS
 from bot.services import Services
 
 
@@ -33,7 +35,8 @@ UPKEEP = Feature(
 
 FEATURES: tuple[Feature, ...] = (
     CX,
-    digest.FEATURE,
+    METRICS,
+    DIGEST,
     config.FEATURE,
     alerts.FEATURE,
     themes.FEATURE,

@@ -28,9 +28,9 @@ from sqlalchemy.engine import Connection, Engine
 from bot import outbox as dispatch
 from bot.admins import is_admin
 from bot.feature import Sent
+from bot.handlers.metrics.report import workspace_tz
 from bot.i18n import Translator, translator, user_locale
 from bot.outbox import wake
-from bot.reporting import workspace_tz
 from bot.services import Services
 from bot.views import insights as views
 from core.analyzer import (

@@ -26,9 +26,9 @@ from sqlalchemy.engine import Connection
 from bot import outbox as dispatch
 from bot.errors import UserError
 from bot.feature import Sent
+from bot.handlers.metrics.report import workspace_tz
 from bot.i18n import N_, translator
 from bot.outbox import wake
-from bot.reporting import workspace_tz
 from bot.services import Services
 from bot.text import echo
 from bot.views import shoutouts as views

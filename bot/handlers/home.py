@@ -11,8 +11,8 @@ from slack_sdk import WebClient
 
 from bot import themes
 from bot.feature import Feature
+from bot.handlers.metrics.report import compute_metrics, workspace_tz
 from bot.i18n import translator, user_locale, user_timezone
-from bot.reporting import compute_metrics, workspace_tz
 from bot.services import Services
 from bot.views.home import REFRESH_ACTION, home_view
 from storage.home_queries import open_alerts, recent_insights, recent_shoutouts

@@ -6,8 +6,8 @@ from __future__ import annotations
 from bot import themes
 from bot.feature import Feature, Subcommand
 from bot.handlers.cx.call import CxCall, parse_period
+from bot.handlers.metrics.blocks import period_title
 from bot.i18n import N_
-from bot.views.metrics import period_title
 from bot.views.themes import themes_blocks, themes_fallback
 
 
