@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import metrics as data  # noqa: E402
-from bot import digest  # noqa: E402
+from bot.handlers.digest.compose import build, render  # noqa: E402
 from bot.i18n import translator  # noqa: E402
 from bot.services import Services  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
@@ -42,13 +42,14 @@ TZ = ZoneInfo("UTC")  # the benchmark's answers are bucketed by UTC day
 
 
 def one_report(services: Services, kind: PeriodKind, day: date) -> dict[str, Any]:
-    """Build and render one report the way `bot.digest.run_schedule` does; the phases' times."""
+    """Build and render one report the way the digest sweep (`run_schedule`) does; the
+    phases' times."""
     times: dict[str, Any] = {}
     began = time.perf_counter()
-    report = digest.build(services, data.TEAM, kind, period_containing(kind, day))
+    report = build(services, data.TEAM, kind, period_containing(kind, day))
     times["build"] = time.perf_counter() - began
     began = time.perf_counter()
-    rendered = digest.render(services, report, translator("en"), tz=TZ)
+    rendered = render(services, report, translator("en"), tz=TZ)
     times["render"] = time.perf_counter() - began
     times["total"] = times["build"] + times["render"]
     times["blocks"] = len(rendered.blocks)

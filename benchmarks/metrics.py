@@ -10,7 +10,7 @@ Loads a year of answers (3 metrics, 6 segments, 6 touchpoints, some answers with
 either) in bulk: executemany on SQLite with the indexes built afterwards, COPY on
 PostgreSQL; then `storage.rollup.rebuild` fills the counts table. The SQLite file is
 kept under ./bench-data/ and the PostgreSQL database `cxbot_bench` is kept too, so
-reruns skip the load. Then times `bot.reporting.compute_metrics` (what the CLI calls)
+reruns skip the load. Then times `bot.handlers.metrics.report.compute_metrics` (what the CLI calls)
 once cold and best of 3, beside DuckDB computing the same counts (per metric, segment
 and score, this year and the year before) straight from the same raw answers.
 Then, side by side, the whole processes a person at a terminal waits for: `cxbot metrics
@@ -44,7 +44,7 @@ from sqlmodel import SQLModel
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.reporting import compute_metrics  # noqa: E402
+from bot.handlers.metrics.report import compute_metrics  # noqa: E402
 from storage import rollup  # noqa: E402
 from storage.db import make_engine, upgrade  # noqa: E402
 

@@ -25,9 +25,10 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import digest  # noqa: E402
 from bot.clients import dispatch_client  # noqa: E402
 from bot.demo import seed  # noqa: E402
+from bot.handlers.digest.compose import workspace  # noqa: E402
+from bot.handlers.digest.sweeps import due_at, run_schedule  # noqa: E402
 from bot.localslack import LocalSlack  # noqa: E402
 from bot.outbox import Dispatcher  # noqa: E402
 from bot.services import Services  # noqa: E402
@@ -78,11 +79,11 @@ def main() -> None:
             slack_api_url=slack.base_url,
             openai_api_key=None,
         )
-        place = digest.workspace(Services(settings=settings, engine=engine), team)
-        due = digest.due_at(period, place.schedule, place.tz)
+        place = workspace(Services(settings=settings, engine=engine), team)
+        due = due_at(period, place.schedule, place.tz)
         at = due.astimezone(UTC) + timedelta(seconds=30)
         services = Services(settings=settings, engine=engine, clock=lambda: at)
-        queued = digest.run_schedule(services)
+        queued = run_schedule(services)
         client = dispatch_client(settings)
         Dispatcher(services, lambda _team: client).drain()
         engine.dispose()

@@ -234,7 +234,7 @@ class Sandbox:
         if has_responses(self.services.engine, team_id=self.team_id):
             return
         from bot.demo import seed
-        from bot.reporting import workspace_tz
+        from bot.handlers.metrics.report import workspace_tz
 
         self.print("First start: filling the database with a year of demo data ...")
         tz = workspace_tz(

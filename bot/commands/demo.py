@@ -30,7 +30,7 @@ def demo_data(
     """Fill the database with a realistic sample year (customers, answers, insights, shout-outs)."""
     from bot.demo import STEPS
     from bot.demo import seed as seed_demo
-    from bot.reporting import workspace_tz
+    from bot.handlers.metrics.report import workspace_tz
 
     cfg = common.settings()
     eng = common.engine(cfg)

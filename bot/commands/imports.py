@@ -388,7 +388,7 @@ def import_responses(
 ) -> None:
     """Import survey answers (responded_at, metric, score, ..., or another tool's export,
     recognised from its header); duplicates are skipped."""
-    from bot.reporting import workspace_tz
+    from bot.handlers.metrics.report import workspace_tz
     from core.ingest import FileError
     from core.layouts import CXBOT, describe, detect, read_answers
     from storage.answers_in import store_answers

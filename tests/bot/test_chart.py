@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from bot.views.chart import SeriesPoint, render_chart
+from bot.handlers.digest.chart import SeriesPoint, render_chart
 from core.digest import HeadlineMetric
 from core.periods import Period, period_containing, periods_back
 

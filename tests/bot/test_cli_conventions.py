@@ -15,8 +15,8 @@ from sqlalchemy import String
 from typer.testing import CliRunner, Result
 
 from bot.cli import app
-from bot.commands import reporting as reporting_command
 from bot.commands.common import LOCAL_TEAM, version
+from bot.handlers.metrics import cli as metrics_cli
 from core.metrics import SMALL_SAMPLE
 from storage import light
 from storage.models import Alert, Customer, ResponseDaily, ResponseMonthly, WorkspaceSetting
@@ -99,7 +99,7 @@ def test_light_tables_match_the_models() -> None:
             # SQLModel's str columns: a String that picks its own length.
             expected = String() if type(expected).__name__ == "AutoString" else expected
             assert isinstance(expected, type(col.type)), f"{full.name}.{col.name}"
-    assert reporting_command.SMALL_SAMPLE == SMALL_SAMPLE
+    assert metrics_cli.SMALL_SAMPLE == SMALL_SAMPLE
 
 
 def test_version_and_short_help() -> None:

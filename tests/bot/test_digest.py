@@ -15,9 +15,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from bot import digest
 from bot.cli import app as cli_app
 from bot.clients import dispatch_client
+from bot.handlers.digest.compose import Rendered, build, narrative, render, workspace
+from bot.handlers.digest.posting import message_key, send_chart
+from bot.handlers.digest.sweeps import due_at, latest_due, run_schedule
 from bot.i18n import translator
 from bot.localslack import LocalSlack
 from bot.outbox import Dispatcher, NotReady
@@ -80,13 +82,13 @@ def store(services: Services, team: str, rows: list[Any], tag: str) -> None:
     insert_responses(services.engine, team_id=team, frame=answers(team, rows, tag))
 
 
-def text_of(rendered: digest.Rendered) -> str:
+def text_of(rendered: Rendered) -> str:
     return render_blocks(list(rendered.blocks)).text
 
 
 def render_week(services: Services, team: str, locale: str = "en") -> tuple[Any, str]:
-    d = digest.build(services, team, "week", WEEK)
-    rendered = digest.render(services, d, translator(locale), tz=OSLO, chart=False)
+    d = build(services, team, "week", WEEK)
+    rendered = render(services, d, translator(locale), tz=OSLO, chart=False)
     return d, text_of(rendered)
 
 
@@ -158,8 +160,8 @@ def test_a_small_move_is_never_a_fall_and_a_small_sample_is_flagged(services: Se
 @pytest.mark.parametrize("locale", ["en", "nb"])
 def test_a_week_without_answers_says_so_in_one_line(services: Services, locale: str) -> None:
     store(services, "T1", nps_rows(BEFORE, "Private", 6, 3, 1), "a")
-    d = digest.build(services, "T1", "week", WEEK)
-    rendered = digest.render(services, d, translator(locale), tz=OSLO)
+    d = build(services, "T1", "week", WEEK)
+    rendered = render(services, d, translator(locale), tz=OSLO)
     assert d.empty
     lines = [b for b in rendered.blocks if b["type"] == "section" and "text" in b]
     empty_line = lines[0]["text"]["text"]
@@ -174,17 +176,17 @@ def test_a_week_without_answers_says_so_in_one_line(services: Services, locale: 
 def test_a_model_paragraph_is_used_only_when_its_numbers_are_facts(services: Services) -> None:
     store(services, "T1", nps_rows(BEFORE, "Private", 70, 30, 0), "a")
     store(services, "T1", nps_rows(WEEK, "Private", 20, 30, 50), "b")
-    d = digest.build(services, "T1", "week", WEEK)
+    d = build(services, "T1", "week", WEEK)
     with OpenAIServer() as server:
         model = OpenAIAnalyzer(api_key="test", base_url=server.url, model="m", max_retries=0)
         server.script(answer("NPS fell from 70.0 to -30.0 on 100 answers, mostly in Private."))
-        text, source = digest.narrative(model, d, translator("en"))
+        text, source = narrative(model, d, translator("en"))
         assert source == "model" and text.startswith("NPS fell from 70.0 to -30.0")
         # The model was given the digest's facts.
         sent = json.dumps(server.requests[0].body)
         assert "FACTS" in sent and "70.0" in sent and "-30.0" in sent
         server.script(answer("NPS fell by 142 % this week."))  # a number it made up
-        text, source = digest.narrative(model, d, translator("en"))
+        text, source = narrative(model, d, translator("en"))
         assert source == "offline" and text.startswith("NPS fell to −30.0 from 70.0")
 
 
@@ -214,8 +216,8 @@ def test_the_demo_dip_and_recovery_are_named(demo_services: tuple[Services, Any]
     ordinary = period_containing("week", story.recovered_by + timedelta(days=8))
 
     def week_text(week: Period) -> tuple[Any, str]:
-        d = digest.build(services, "T0DEMO", "week", week)
-        return d, text_of(digest.render(services, d, t, tz=OSLO, chart=False))
+        d = build(services, "T0DEMO", "week", week)
+        return d, text_of(render(services, d, t, tz=OSLO, chart=False))
 
     fall, text = week_text(first_bad)
     assert fall.metric("nps").change == "fall"
@@ -238,14 +240,14 @@ def test_the_demo_dip_and_recovery_are_named(demo_services: tuple[Services, Any]
 
 def test_due_times_follow_the_schedule() -> None:
     monday_8 = (0, 8, 0)
-    assert digest.due_at(WEEK, monday_8, OSLO) == datetime(2026, 11, 23, 8, 0, tzinfo=OSLO)
+    assert due_at(WEEK, monday_8, OSLO) == datetime(2026, 11, 23, 8, 0, tzinfo=OSLO)
     november = period_containing("month", date(2026, 11, 5))
-    assert digest.due_at(november, monday_8, OSLO).date() == date(2026, 12, 7)
-    assert digest.due_at(WEEK, (4, 16, 30), OSLO) == datetime(2026, 11, 27, 16, 30, tzinfo=OSLO)
+    assert due_at(november, monday_8, OSLO).date() == date(2026, 12, 7)
+    assert due_at(WEEK, (4, 16, 30), OSLO) == datetime(2026, 11, 27, 16, 30, tzinfo=OSLO)
     # Just before Monday 08:00 the latest due week is the one before last.
-    period, due = digest.latest_due("week", DUE - timedelta(minutes=1), OSLO, monday_8)
+    period, due = latest_due("week", DUE - timedelta(minutes=1), OSLO, monday_8)
     assert period == BEFORE and due == datetime(2026, 11, 16, 8, 0, tzinfo=OSLO)
-    period, due = digest.latest_due("week", DUE, OSLO, monday_8)
+    period, due = latest_due("week", DUE, OSLO, monday_8)
     assert period == WEEK and due == DUE
 
 
@@ -299,7 +301,7 @@ def test_the_scheduled_job_posts_one_message_and_one_chart_once(
     assert chart["channels"] == [CHANNEL]
     assert len(localslack.calls_to("chat.postMessage")) == 1
     assert all(c.ok for c in localslack.calls_to("chat.postMessage"))  # valid Block Kit
-    key = digest.message_key("week", CHANNEL, WEEK)
+    key = message_key("week", CHANNEL, WEEK)
     assert queue.statuses(scheduled.engine, team_id=localslack.team_id) == {
         key: "sent",
         key + ":chart": "sent",
@@ -331,13 +333,13 @@ def test_a_channel_set_after_the_report_was_due_gets_no_late_report(
     )
     for key in ("digest.monthly.enabled", "digest.quarterly.enabled", "digest.yearly.enabled"):
         settings_store.set(scheduled.engine, team_id=team, key=key, value="on", now=clock.now)
-    assert digest.run_schedule(scheduled) == []
+    assert run_schedule(scheduled) == []
     assert not localslack.messages(CHANNEL)
     # The next week's report comes on time, not late.
     clock.now = DUE + timedelta(days=7, seconds=20)
-    queued = digest.run_schedule(scheduled)
-    assert queued == [digest.message_key("week", CHANNEL, WEEK.next())]
-    d = digest.build(scheduled, team, "week", WEEK.next(), late=False)
+    queued = run_schedule(scheduled)
+    assert queued == [message_key("week", CHANNEL, WEEK.next())]
+    d = build(scheduled, team, "week", WEEK.next(), late=False)
     assert not d.late
 
 
@@ -345,8 +347,8 @@ def test_a_missed_run_is_posted_late_and_a_stale_one_skipped(
     scheduled: Services, localslack: LocalSlack, clock: FakeClock
 ) -> None:
     clock.now = DUE + timedelta(hours=5)  # the bot was down on Monday morning
-    queued = digest.run_schedule(scheduled)
-    assert queued == [digest.message_key("week", CHANNEL, WEEK)]
+    queued = run_schedule(scheduled)
+    assert queued == [message_key("week", CHANNEL, WEEK)]
     _dispatcher(scheduled).drain()
     reports, charts = _posted(localslack)
     text = render_blocks(reports[0]["blocks"]).text
@@ -359,7 +361,7 @@ def test_a_missed_run_is_posted_late_and_a_stale_one_skipped(
         scheduled.engine, team_id=localslack.team_id, key="digest.channel", value="C0GENERAL"
     )
     clock.now = DUE + timedelta(days=4)
-    assert digest.run_schedule(scheduled) == []
+    assert run_schedule(scheduled) == []
 
 
 def test_monthly_report_goes_to_its_channel_or_the_digests(
@@ -367,16 +369,16 @@ def test_monthly_report_goes_to_its_channel_or_the_digests(
 ) -> None:
     team = localslack.team_id
     settings_store.set(scheduled.engine, team_id=team, key="digest.monthly.enabled", value="on")
-    place = digest.workspace(scheduled, team)
+    place = workspace(scheduled, team)
     assert place.channels == {"week": CHANNEL, "month": CHANNEL}
     settings_store.set(
         scheduled.engine, team_id=team, key="digest.monthly.channel", value="C0GENERAL"
     )
     settings_store.set(scheduled.engine, team_id=team, key="digest.enabled", value="off")
-    assert digest.workspace(scheduled, team).channels == {"month": "C0GENERAL"}
+    assert workspace(scheduled, team).channels == {"month": "C0GENERAL"}
     # The first Monday of December posts November's report.
     clock.now = datetime(2026, 12, 7, 7, 0, 30, tzinfo=UTC)
-    assert digest.run_schedule(scheduled) == ["digest:month:C0GENERAL:2026-11"]
+    assert run_schedule(scheduled) == ["digest:month:C0GENERAL:2026-11"]
     _dispatcher(scheduled).drain()
     (report,) = [m for m in localslack.messages("C0GENERAL") if m.get("blocks")]
     assert "MONTHLY CUSTOMER REPORT" in render_blocks(report["blocks"]).text
@@ -386,19 +388,19 @@ def test_a_chart_waits_for_its_message_and_is_not_uploaded_twice(
     scheduled: Services, localslack: LocalSlack, clock: FakeClock
 ) -> None:
     clock.now = DUE + timedelta(seconds=5)
-    digest.run_schedule(scheduled)
-    key = digest.message_key("week", CHANNEL, WEEK)
+    run_schedule(scheduled)
+    key = message_key("week", CHANNEL, WEEK)
     client = dispatch_client(scheduled.settings)
     team = localslack.team_id
     claimed = {c.key: c for c in queue.claim_due(scheduled.engine, now=clock.now)}
     chart_row = claimed[key + ":chart"]
     with pytest.raises(NotReady, match="not posted yet"):
-        digest.send_chart(client, scheduled, team, chart_row.key, chart_row.payload, False)
+        send_chart(client, scheduled, team, chart_row.key, chart_row.payload, False)
     queue.mark_sent(scheduled.engine, claimed[key].id, now=clock.now, channel=CHANNEL, ts="1.0")
     assert queue.statuses(scheduled.engine, team_id=team, keys=[key])[key] == "sent"
-    first = digest.send_chart(client, scheduled, team, chart_row.key, chart_row.payload, False)
+    first = send_chart(client, scheduled, team, chart_row.key, chart_row.payload, False)
     # The process died before recording it: the retry finds the file instead of uploading.
-    again = digest.send_chart(client, scheduled, team, chart_row.key, chart_row.payload, True)
+    again = send_chart(client, scheduled, team, chart_row.key, chart_row.payload, True)
     assert first[0] == again[0] == CHANNEL and again[1] is not None
     assert len(localslack.files()) == 1
 
@@ -547,7 +549,7 @@ def _full_digest() -> Any:
 
 @pytest.mark.parametrize("locale", ["en", "nb", "da", "sv"])
 def test_every_part_renders_on_one_screen_in_every_language(locale: str) -> None:
-    from bot.views.digest import MAX_BLOCKS, digest_blocks, digest_fallback
+    from bot.handlers.digest.blocks import MAX_BLOCKS, digest_blocks, digest_fallback
 
     d = _full_digest()
     t = translator(locale)
@@ -602,7 +604,7 @@ def test_two_instances_at_the_same_minute_queue_one_report(pg_url: str) -> None:
         def instance(engine: Any) -> None:
             services = Services(settings=settings, engine=engine, clock=lambda: DUE)
             start.wait()
-            results.append(digest.run_schedule(services))
+            results.append(run_schedule(services))
 
         threads = [threading.Thread(target=instance, args=(e,)) for e in engines]
         for thread in threads:
@@ -610,7 +612,7 @@ def test_two_instances_at_the_same_minute_queue_one_report(pg_url: str) -> None:
         for thread in threads:
             thread.join(timeout=30)
         # November's monthly report is due the first Monday of December, not today.
-        key = digest.message_key("week", CHANNEL, WEEK)
+        key = message_key("week", CHANNEL, WEEK)
         assert sorted(map(len, results)) == [0, 1] and [key] in results
         assert queue.statuses(engines[0], team_id="T1") == {
             key: "pending",

@@ -10,11 +10,11 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import func, select
 
+from bot.handlers.insights import blocks as insight_blocks
 from bot.handlers.shoutouts import blocks as shoutout_views
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.settings import Settings
-from bot.handlers.insights import blocks as insight_blocks
 from storage import settings_store
 from storage.models import Insight, Shoutout, Survey
 from tests.bot.conftest import make_settings

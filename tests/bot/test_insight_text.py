@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot import digest
+from bot.handlers.digest.compose import build, render
 from bot.handlers.insights import blocks as insight_blocks
 from bot.i18n import translator
 from bot.localslack import LocalSlack
@@ -96,8 +96,8 @@ def test_one_ampersand_one_link_one_mention_everywhere(
 
     # The digest: an insight line holds no markup in its label; the words show once.
     week = period_containing("week", services.clock().date())
-    d = digest.build(services, team, "week", week)
-    rendered = digest.render(services, d, translator("en"), chart=False)
+    d = build(services, team, "week", week)
+    rendered = render(services, d, translator("en"), chart=False)
     lines = json.dumps(rendered.blocks, ensure_ascii=False)
     assert lines.count("Tom &amp; Jerry &lt;3") == 1 and "&amp;amp;" not in lines
 

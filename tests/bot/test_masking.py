@@ -16,8 +16,8 @@ import pytest
 from sqlmodel import Session
 from typer.testing import CliRunner, Result
 
-from bot import digest
 from bot.cli import app
+from bot.handlers.digest.compose import build, render
 from bot.i18n import translator
 from bot.localslack import LocalSlack
 from bot.services import Services
@@ -128,8 +128,8 @@ def test_insight_list_and_digest_are_masked(
     masked(json.dumps(listed, ensure_ascii=False))
 
     week = period_containing("week", services.clock().date())
-    d = digest.build(services, team, "week", week)
-    rendered = digest.render(services, d, translator("en"), chart=False)
+    d = build(services, team, "week", week)
+    rendered = render(services, d, translator("en"), chart=False)
     masked(rendered.text + json.dumps(rendered.blocks, ensure_ascii=False))
 
 

@@ -12,8 +12,8 @@ from slack_sdk.models.blocks import Block
 
 from bot.handlers.cx.blocks import SLASH_COMMANDS, HelpEntry, help_blocks
 from bot.handlers.home.blocks import MAX_BLOCKS, fit_blocks, home_view
+from bot.handlers.metrics.blocks import change_text, metric_lines, metrics_blocks, period_title
 from bot.i18n import LOCALES, translator
-from bot.views.metrics import change_text, metric_lines, metrics_blocks, period_title
 from bot.views.text import Names, mrkdwn_to_text, render_blocks, render_message, render_view
 from storage.home_queries import HomeAlert, HomeInsight, HomeShoutout
 

@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
-from bot import digest as digests
 from bot.app import create_app
 from bot.background import start_background, stop_background
+from bot.handlers.digest.sweeps import run_schedule
 from bot.handlers.pulse.sweeps import schedule_sweep
 from bot.handlers.shoutouts import directory
 from bot.localslack import LocalSlack
@@ -377,7 +377,7 @@ def test_digests_reach_each_workspace_with_its_own_data_and_token(
     # The deployment's own services (its installs and dispatcher) on Monday's clock.
     at_monday = dataclasses.replace(d.services, engine=engine, clock=lambda: monday)
     week_key = "digest:week:C0DIGEST:2026-W47"
-    assert digests.run_schedule(at_monday).count(week_key) == 2  # one per workspace
+    assert run_schedule(at_monday).count(week_key) == 2  # one per workspace
 
     def posted(slack: LocalSlack, key: str) -> list[dict[str, Any]]:
         return [m for m in slack.messages("C0DIGEST") if key_of(m) == key]

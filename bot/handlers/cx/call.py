@@ -12,10 +12,10 @@ from slack_sdk import WebClient
 from bot.errors import UserError
 from bot.feature import Subcommand
 from bot.handlers.cx.blocks import SLASH_COMMANDS, HelpEntry
+from bot.handlers.metrics.blocks import PERIOD_NAMES
 from bot.i18n import N_, Translator
 from bot.services import Services
 from bot.text import echo
-from bot.views.metrics import PERIOD_NAMES
 from core.periods import KINDS, PeriodKind, parse_kind
 
 BAD_PERIOD = N_(

@@ -20,11 +20,5 @@ FEATURE = Feature(
     listeners=_listeners,
     subcommands=(
         Subcommand("help", listeners.help_subcommand, N_("/cx help"), N_("Show this list.")),
-        Subcommand(
-            "metrics",
-            listeners.metrics_subcommand,
-            N_("/cx metrics [week|month|quarter|year]"),
-            N_("NPS, CSAT, CES and CSI of the last complete period, with change and sample size."),
-        ),
     ),
 )

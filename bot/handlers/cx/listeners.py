@@ -1,5 +1,5 @@
 """`/cx NAME ARGS`: acknowledged at once, then handed to the feature that declares NAME
-(bot.feature.Subcommand); `/cx help` and `/cx metrics` are this package's own."""
+(bot.feature.Subcommand); `/cx help` is this package's own."""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.handlers.cx.blocks import help_blocks, help_fallback
-from bot.handlers.cx.call import CxCall, available_entries, parse_period, shown
+from bot.handlers.cx.call import CxCall, available_entries, shown
 from bot.i18n import N_, translator, user_locale
-from bot.reporting import compute_metrics, workspace_currency, workspace_tz
 from bot.services import Services
-from bot.views.metrics import metrics_blocks, metrics_fallback
 
 UNKNOWN = N_("`/cx {name}` is not a command. Did you mean `/cx {suggestion}`?")
 UNKNOWN_NO_SUGGESTION = N_("`/cx {name}` is not a command.")
@@ -80,27 +78,3 @@ def _unknown(call: CxCall) -> None:
 def help_subcommand(call: CxCall) -> None:
     entries = available_entries(call.services.registry.subcommands)
     call.reply(help_fallback(entries, call.t), help_blocks(entries, call.t))
-
-
-def metrics_subcommand(call: CxCall) -> None:
-    words = call.args.split()
-    kind = parse_period(words[0] if words else "", call.t)
-    settings = call.services.settings
-    tz = workspace_tz(call.services.engine, team_id=call.team_id, default=settings.cxbot_timezone)
-    report = compute_metrics(
-        call.services.engine,
-        team_id=call.team_id,
-        kind=kind,
-        day=None,
-        tz=tz,
-        now=call.services.clock(),
-    )
-    call.reply(
-        metrics_fallback(report, kind, call.t),
-        metrics_blocks(
-            report,
-            kind,
-            call.t,
-            workspace_currency(call.services.engine, team_id=call.team_id),
-        ),
-    )

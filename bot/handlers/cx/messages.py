@@ -21,9 +21,9 @@ from slack_sdk.models.blocks import Block, DividerBlock, SectionBlock
 
 from bot.handlers.cx.blocks import HelpEntry, help_blocks, help_fallback
 from bot.handlers.cx.call import available_entries
+from bot.handlers.metrics.report import workspace_tz
 from bot.i18n import N_, Translator, translator, user_timezone
 from bot.outbox import wake
-from bot.reporting import workspace_tz
 from bot.services import Services
 from bot.text import escape
 from storage import outbox as queue

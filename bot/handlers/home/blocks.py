@@ -19,10 +19,10 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.handlers.insights.blocks import category_label
+from bot.handlers.metrics.blocks import headline_fields, period_dates, period_title
 from bot.handlers.themes.blocks import home_theme_lines
 from bot.i18n import N_, Translator
 from bot.text import escape, literal_parts, shown
-from bot.views.metrics import headline_fields, period_dates, period_title
 from core.text import redact
 from core.themes import ThemeReport
 from storage.home_queries import HomeAlert, HomeInsight, HomeShoutout

@@ -10,9 +10,9 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.handlers.home.blocks import REFRESH_ACTION, home_view
+from bot.handlers.metrics.report import compute_metrics, workspace_tz
 from bot.handlers.themes.report import period_themes
 from bot.i18n import translator, user_locale, user_timezone
-from bot.reporting import compute_metrics, workspace_tz
 from bot.services import Services
 from storage.home_queries import open_alerts, recent_insights, recent_shoutouts
 

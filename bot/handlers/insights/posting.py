@@ -13,10 +13,10 @@ from sqlalchemy.engine import Connection
 from bot.feature import Sent
 from bot.handlers.insights import blocks
 from bot.handlers.insights.analysis import InsightsState
+from bot.handlers.metrics.report import workspace_tz
 from bot.handlers.themes.blocks import linked_line
 from bot.i18n import Translator, translator
 from bot.outbox import NotReady
-from bot.reporting import workspace_tz
 from bot.services import Services
 from core.periods import period_containing
 from core.themes import linked

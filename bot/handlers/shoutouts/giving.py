@@ -12,10 +12,10 @@ from datetime import UTC, datetime, time
 from slack_sdk import WebClient
 
 from bot.errors import UserError
+from bot.handlers.metrics.report import workspace_tz
 from bot.handlers.shoutouts.directory import DIRECTORY_RETRY_AGE, ensure_directory, lookup_people
 from bot.i18n import N_
 from bot.outbox import wake
-from bot.reporting import workspace_tz
 from bot.services import Services
 from bot.text import echo
 from core.shoutouts import (

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from bot.feature import Feature, Subcommand
 from bot.handlers.cx.call import CxCall, parse_period
+from bot.handlers.metrics.blocks import period_title
 from bot.handlers.themes.blocks import themes_blocks, themes_fallback
 from bot.handlers.themes.report import period_themes, with_summaries
 from bot.i18n import N_
-from bot.views.metrics import period_title
 
 
 def themes_subcommand(call: CxCall) -> None:

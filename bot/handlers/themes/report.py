@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from bot.reporting import workspace_tz
+from bot.handlers.metrics.report import workspace_tz
 from bot.services import Services
 from bot.text import model_text
 from core.periods import Period, PeriodKind, last_complete, period_containing

@@ -1,4 +1,6 @@
-"""`cxbot metrics`, `cxbot export` and `cxbot config show|set|unset` (CONTRACT.md)."""
+"""`cxbot metrics`, `cxbot export` and `cxbot config show|set|unset` (CONTRACT.md).
+
+Only Typer is imported at the top; each command imports what it uses when it runs."""
 
 from __future__ import annotations
 
@@ -12,10 +14,14 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from bot.commands import common
-from core.periods import PeriodKind, parse_kind
+from core import periods
+from core.periods import PeriodKind
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from rich.console import Console
+    from sqlalchemy.engine import Engine
 
 # core.metrics.SMALL_SAMPLE, kept here so that printing a table needs no numerical library
 # (tests/bot/test_cli_reporting.py checks they agree).
@@ -31,14 +37,16 @@ config_app = typer.Typer(help="Workspace settings kept in the database.", no_arg
 # --------------------------------------------------------------------------- parsing
 
 
-def _kind(value: str) -> PeriodKind:
+def parse_kind(value: str) -> PeriodKind:
+    """`--period` (also `cxbot digest`'s)."""
     try:
-        return parse_kind(value)
+        return periods.parse_kind(value)
     except ValueError as exc:
         common.fail(f"--period: {exc}", common.EXIT_USAGE)
 
 
-def _day(value: str | None) -> date | None:
+def parse_day(value: str | None) -> date | None:
+    """`--date` (also `cxbot digest`'s)."""
     if value is None:
         return None
     try:
@@ -50,7 +58,8 @@ def _day(value: str | None) -> date | None:
         )
 
 
-def _choice(option: str, value: str | None, choices: tuple[str, ...]) -> str | None:
+def parse_choice(option: str, value: str | None, choices: tuple[str, ...]) -> str | None:
+    """An option's value among `choices`, any case (also `cxbot digest --locale`)."""
     if value is None:
         return None
     normalised = value.strip().lower()
@@ -62,7 +71,7 @@ def _choice(option: str, value: str | None, choices: tuple[str, ...]) -> str | N
 
 
 def _required(option: str, value: str, choices: tuple[str, ...]) -> str:
-    chosen = _choice(option, value, choices)
+    chosen = parse_choice(option, value, choices)
     assert chosen is not None  # a str in gives a str out
     return chosen
 
@@ -195,11 +204,11 @@ def metrics(
     team: str = typer.Option(None, "--team", help="workspace (team) ID"),
 ) -> None:
     """The metrics of the period containing --date (default: the last complete period)."""
-    from bot.reporting import compute_metrics, workspace_currency, workspace_tz
+    from bot.handlers.metrics.report import compute_metrics, workspace_currency, workspace_tz
 
-    kind = _kind(period)
-    when = _day(day)
-    by_column = _choice("--by", by, BY_CHOICES)
+    kind = parse_kind(period)
+    when = parse_day(day)
+    by_column = parse_choice("--by", by, BY_CHOICES)
     output = _required("--format", fmt, (TABLE, JSON))
     cfg = common.settings()
     eng = common.engine(cfg)
@@ -332,6 +341,22 @@ def config_show(
     _console().print(table)
 
 
+def _change_setting(
+    team: str | None, fmt: str, change: Callable[[Engine, str], tuple[dict[str, Any], str]]
+) -> None:
+    """`change(engine, team_id)` in the chosen workspace; a refused key or value fails."""
+    from core import config_keys
+
+    cfg = common.settings()
+    eng = common.engine(cfg)
+    team_id = common.resolve_team(cfg, eng, team)
+    try:
+        data, line = change(eng, team_id)
+    except config_keys.ConfigError as exc:
+        common.fail(str(exc))
+    common.summary(fmt, data, [line])
+
+
 @config_app.command("set")
 def config_set(
     key: str = typer.Argument(..., help="setting name, e.g. alerts.channel"),
@@ -344,15 +369,12 @@ def config_set(
     from core import config_keys
     from storage import settings_store
 
-    cfg = common.settings()
-    eng = common.engine(cfg)
-    team_id = common.resolve_team(cfg, eng, team)
-    try:
+    def change(eng: Engine, team_id: str) -> tuple[dict[str, Any], str]:
         name, stored = settings_store.set(eng, team_id=team_id, key=key, value=value)
-    except config_keys.ConfigError as exc:
-        common.fail(str(exc))
-    shown = config_keys.mask(name, stored)
-    common.summary(fmt, {"key": name, "value": shown}, [f"{name} = {shown}"])
+        shown = config_keys.mask(name, stored)
+        return {"key": name, "value": shown}, f"{name} = {shown}"
+
+    _change_setting(team, fmt, change)
 
 
 @config_app.command("unset")
@@ -363,18 +385,14 @@ def config_unset(
     quiet: bool = common.QUIET,
 ) -> None:
     """Remove a setting so its default applies again."""
-    from core import config_keys
     from storage import settings_store
 
-    cfg = common.settings()
-    eng = common.engine(cfg)
-    team_id = common.resolve_team(cfg, eng, team)
-    try:
+    def change(eng: Engine, team_id: str) -> tuple[dict[str, Any], str]:
         removed = settings_store.unset(eng, team_id=team_id, key=key)
-    except config_keys.ConfigError as exc:
-        common.fail(str(exc))
-    line = f"{key} unset" if removed else f"{key} was not set"
-    common.summary(fmt, {"key": key, "removed": removed}, [line])
+        line = f"{key} unset" if removed else f"{key} was not set"
+        return {"key": key, "removed": removed}, line
+
+    _change_setting(team, fmt, change)
 
 
 def register(app: typer.Typer) -> None:

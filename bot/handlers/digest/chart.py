@@ -14,6 +14,8 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Final
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -28,18 +30,20 @@ SeriesPoint = tuple[Period, HeadlineMetric, HeadlineMetric, HeadlineMetric]
 NumberFormat = Callable[[float, int], str]
 
 WIDTH_IN, HEIGHT_IN, DPI = 8.0, 6.4, 110
-COLORS = {"nps": "#1f5fa8", "csat": "#2e8b57", "ces": "#c26a12"}
-DIGITS = {"nps": 1, "csat": 1, "ces": 2}
+COLORS: Final = MappingProxyType({"nps": "#1f5fa8", "csat": "#2e8b57", "ces": "#c26a12"})
+DIGITS: Final = MappingProxyType({"nps": 1, "csat": 1, "ces": 2})
 # Each metric's own range, and the least span shown so one period does not fill a panel.
-LIMITS = {"nps": (-100.0, 100.0), "csat": (0.0, 100.0), "ces": (1.0, 7.0)}
-MIN_SPAN = {"nps": 30.0, "csat": 15.0, "ces": 1.0}
-DEFAULT_LABELS = {
-    "nps": "NPS",
-    "csat": "CSAT %",
-    "ces": "CES (1–7)",
-    "interval": "95 % interval",
-    "small_sample": "fewer than 30 answers",
-}
+LIMITS: Final = MappingProxyType({"nps": (-100.0, 100.0), "csat": (0.0, 100.0), "ces": (1.0, 7.0)})
+MIN_SPAN: Final = MappingProxyType({"nps": 30.0, "csat": 15.0, "ces": 1.0})
+DEFAULT_LABELS: Final = MappingProxyType(
+    {
+        "nps": "NPS",
+        "csat": "CSAT %",
+        "ces": "CES (1–7)",
+        "interval": "95 % interval",
+        "small_sample": "fewer than 30 answers",
+    }
+)
 
 
 def _plain_number(value: float, digits: int) -> str:

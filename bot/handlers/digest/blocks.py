@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from slack_sdk.models.blocks import (
     Block,
@@ -23,10 +24,10 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.handlers.home.blocks import INSIGHT_STATUS
+from bot.handlers.metrics.blocks import customers_text, metric_lines, period_title
 from bot.handlers.themes.blocks import behind_line, digest_theme_lines
 from bot.i18n import N_, Translator
 from bot.text import escape, fit, literal_parts, shown
-from bot.views.metrics import customers_text, metric_lines, period_title
 from core.digest import DIGITS, Digest
 from core.drivers import Contribution, Decomposition
 from core.metrics import NONE_KEY, SMALL_SAMPLE
@@ -38,40 +39,44 @@ SECTION_LIMIT = 3000
 INSIGHTS_SHOWN = 3
 INSIGHT_CHARS = 150
 
-TITLES = {
-    "week": N_("Weekly customer digest"),
-    "month": N_("Monthly customer report"),
-    "quarter": N_("Quarterly customer report"),
-    "year": N_("Yearly customer report"),
-}
-CHART_TITLES = {
-    "week": N_("NPS, CSAT and CES over the last {n} weeks"),
-    "month": N_("NPS, CSAT and CES over the last {n} months"),
-    "quarter": N_("NPS, CSAT and CES over the last {n} quarters"),
-    "year": N_("NPS, CSAT and CES over the last {n} years"),
-}
-NO_GROUP = {"segment": N_("no segment given"), "touchpoint": N_("no touchpoint given")}
-STATUS_EMOJI = {"new": ":bulb:", "planned": ":memo:", "done": ":white_check_mark:"}
-METRIC_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "csi": "CSI"}
-
-
-def _fit(text: str, limit: int = SECTION_LIMIT) -> str:
-    return fit(text, limit)
+TITLES: Final = MappingProxyType(
+    {
+        "week": N_("Weekly customer digest"),
+        "month": N_("Monthly customer report"),
+        "quarter": N_("Quarterly customer report"),
+        "year": N_("Yearly customer report"),
+    }
+)
+CHART_TITLES: Final = MappingProxyType(
+    {
+        "week": N_("NPS, CSAT and CES over the last {n} weeks"),
+        "month": N_("NPS, CSAT and CES over the last {n} months"),
+        "quarter": N_("NPS, CSAT and CES over the last {n} quarters"),
+        "year": N_("NPS, CSAT and CES over the last {n} years"),
+    }
+)
+NO_GROUP: Final = MappingProxyType(
+    {"segment": N_("no segment given"), "touchpoint": N_("no touchpoint given")}
+)
+STATUS_EMOJI: Final = MappingProxyType(
+    {"new": ":bulb:", "planned": ":memo:", "done": ":white_check_mark:"}
+)
+METRIC_NAMES: Final = MappingProxyType({"nps": "NPS", "csat": "CSAT", "ces": "CES", "csi": "CSI"})
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=_fit(text)))
+    return SectionBlock(text=MarkdownTextObject(text=fit(text, SECTION_LIMIT)))
 
 
 def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=_fit(text))])
+    return ContextBlock(elements=[MarkdownTextObject(text=fit(text, SECTION_LIMIT))])
 
 
 # --------------------------------------------------------------------------- headline
 
 
 def _report_view(d: Digest) -> dict[str, Any]:
-    """The headline in the metrics-report shape `bot.views.metrics` formats."""
+    """The headline in the metrics-report shape `bot.handlers.metrics.blocks` formats."""
     view: dict[str, Any] = {}
     for h in d.headline:
         view[h.metric] = {
@@ -331,7 +336,7 @@ def chart_title(d: Digest, t: Translator) -> str:
 
 
 def chart_labels(t: Translator) -> dict[str, str]:
-    """The chart's texts in the reader's language (see `bot.views.chart.render_chart`)."""
+    """The chart's texts in the reader's language (see `bot.handlers.digest.chart.render_chart`)."""
     return {
         "nps": "NPS",
         "csat": "CSAT %",
@@ -363,7 +368,7 @@ def digest_blocks(
     report is late; `note` a line on top (e.g. that a preview is private).
     """
     _ = t.gettext
-    blocks: list[Block] = [HeaderBlock(text=_fit(title(d, t), 150))]
+    blocks: list[Block] = [HeaderBlock(text=fit(title(d, t), 150))]
     top = [period_title(d.cadence, d.period.start, d.period.end, t)]
     if d.late and due is not None:
         top.append(late_text(due, t, tz))
@@ -419,4 +424,4 @@ def digest_blocks(
 def digest_fallback(d: Digest, t: Translator, narrative: str) -> str:
     """The notification text (and what clients without blocks show)."""
     head = f"{title(d, t)}: {period_title(d.cadence, d.period.start, d.period.end, t)}"
-    return _fit(f"{head}. {escape(narrative)}", 3000)
+    return fit(f"{head}. {escape(narrative)}", SECTION_LIMIT)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from slack_sdk.models.blocks import (
     Block,
@@ -24,14 +25,18 @@ from slack_sdk.models.blocks import (
 from bot.i18n import N_, Translator
 from core.metrics import SMALL_SAMPLE, shown_change
 
-ARROWS = {"rise": "↑", "fall": "↓", "stable": "→"}
-CHANGE_WORDS = {"rise": N_("rising"), "fall": N_("falling"), "stable": N_("stable")}
-PERIOD_NAMES = {
-    "week": N_("week"),
-    "month": N_("month"),
-    "quarter": N_("quarter"),
-    "year": N_("year"),
-}
+ARROWS: Final = MappingProxyType({"rise": "↑", "fall": "↓", "stable": "→"})
+CHANGE_WORDS: Final = MappingProxyType(
+    {"rise": N_("rising"), "fall": N_("falling"), "stable": N_("stable")}
+)
+PERIOD_NAMES: Final = MappingProxyType(
+    {
+        "week": N_("week"),
+        "month": N_("month"),
+        "quarter": N_("quarter"),
+        "year": N_("year"),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ def _month_name(day: date, t: Translator) -> str:
 
 def change_text(change: str | None, delta: float | None, t: Translator, digits: int = 1) -> str:
     """ "↑ rising (+4,5)": the arrow and word from the significance test, then the difference."""
-    if change not in ARROWS:
+    if change is None or change not in ARROWS:
         return ""
     word = t.gettext(CHANGE_WORDS[change])
     if delta is None:

@@ -3,53 +3,19 @@ the terminal, as the sandbox shows the Slack message; `--post` sends it to the c
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
 from bot.commands import common
-from core.periods import PeriodKind, parse_kind, period_containing
+from bot.handlers.metrics.cli import parse_choice, parse_day, parse_kind
+from core.periods import period_containing
 
 if TYPE_CHECKING:
-    from bot.digest import Rendered
+    from bot.handlers.digest.compose import Rendered
     from bot.services import Services
     from core.digest import Digest
-
-# How long `--post` waits for the chart, which follows its message.
-
-
-def _kind(value: str) -> PeriodKind:
-    try:
-        return parse_kind(value)
-    except ValueError as exc:
-        common.fail(f"--period: {exc}", common.EXIT_USAGE)
-
-
-def _day(value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        common.fail(
-            f"--date: expected a date like 2026-11-20 (YYYY-MM-DD), got {value!r}",
-            common.EXIT_USAGE,
-        )
-
-
-def _locale(value: str | None) -> str | None:
-    from bot.settings import LOCALES
-
-    if value is None:
-        return None
-    code = value.strip().lower()
-    if code not in LOCALES:
-        common.fail(
-            f"--locale: expected one of {', '.join(LOCALES)}, got {value!r}", common.EXIT_USAGE
-        )
-    return code
 
 
 def digest(
@@ -65,15 +31,16 @@ def digest(
     ),
 ) -> None:
     """Print the one-page report of the period containing --date; --post sends it."""
-    from bot import digest as glue
+    from bot.handlers.digest.compose import CHANNEL_KEYS, ENABLED_KEYS, build, render, workspace
     from bot.i18n import translator
     from bot.services import Services
+    from bot.settings import LOCALES
     from bot.views.text import render_blocks
     from core.analyzer import make_analyzer
 
-    kind = _kind(period)
-    when = _day(day)
-    language = _locale(locale)
+    kind = parse_kind(period)
+    when = parse_day(day)
+    language = parse_choice("--locale", locale, LOCALES)
     cfg = common.settings()
     eng = common.engine(cfg)
     team_id = common.resolve_team(cfg, eng, team)
@@ -83,7 +50,7 @@ def digest(
         analyzer=make_analyzer(cfg.openai_api_key, cfg.openai_base_url, cfg.openai_model),
     )
     try:
-        place = glue.workspace(services, team_id)
+        place = workspace(services, team_id)
     except ValueError as exc:
         common.fail(f"workspace settings of {team_id}: {exc} (see `cxbot config show`)")
     channel = place.channels.get(kind)
@@ -91,16 +58,16 @@ def digest(
         # Before any work: the workspace's token (its own one when installed by OAuth).
         common.slack_client(services, team_id, why="to post (set them, or leave out --post)")
         if not channel:
-            key = glue.CHANNEL_KEYS[kind]
+            key = CHANNEL_KEYS[kind]
             common.fail(
                 f"{key}: no channel to post the {kind} report to "
                 f"(cxbot config set {key} C0123ABCD), or it is switched off "
-                f"({glue.ENABLED_KEYS[kind]})"
+                f"({ENABLED_KEYS[kind]})"
             )
     chosen = period_containing(kind, when) if when is not None else None
-    report = glue.build(services, team_id, kind, chosen, place=place)
+    report = build(services, team_id, kind, chosen, place=place)
     t = translator(language or place.locale)
-    rendered = glue.render(
+    rendered = render(
         services, report, t, tz=place.tz, chart=bool(chart) or post, currency=place.currency
     )
     typer.echo(render_blocks([*rendered.blocks]).text)
@@ -120,12 +87,12 @@ def _post(
 ) -> None:
     """Queue the report under its key (a scheduled post of the same period is the same
     message) and send it now."""
-    from bot import digest as glue
+    from bot.handlers.digest.posting import chart_key, enqueue, message_key
     from storage import outbox as queue
 
-    key = glue.message_key(report.cadence, channel, report.period)
-    keys = [key, glue.chart_key(report.cadence, channel, report.period)]
-    if not glue.enqueue(
+    key = message_key(report.cadence, channel, report.period)
+    keys = [key, chart_key(report.cadence, channel, report.period)]
+    if not enqueue(
         services.engine,
         team_id=team_id,
         channel=channel,
