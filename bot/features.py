@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from bot import leader, outbox, retention
 from bot.feature import Feature, Sweep
-from bot.handlers import alerts, config, digest, home, insights, mail, pulse, shoutouts, themes
+from bot.handlers import config, digest, home, insights, mail, pulse, shoutouts, themes
+from bot.handlers.alerts.feature import FEATURE as ALERTS
 from bot.handlers.cx.feature import FEATURE as CX
 from bot.services import Services
 
@@ -35,7 +36,7 @@ FEATURES: tuple[Feature, ...] = (
     CX,
     digest.FEATURE,
     config.FEATURE,
-    alerts.FEATURE,
+    ALERTS,
     themes.FEATURE,
     insights.FEATURE,
     shoutouts.FEATURE,

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from bot import digest
+from bot.handlers.alerts import blocks as alert_views
 from bot.i18n import translator
 from bot.localslack import LocalSlack
 from bot.services import Services
-from bot.views import alerts as alert_views
 from bot.views import insights as insight_views
 from bot.views import shoutouts as shout_views
 from core.analyzer import OpenAIAnalyzer

@@ -35,9 +35,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from bot import mail as bot_mail
+from bot.handlers.alerts import blocks as alert_views
 from bot.localslack import LocalSlack
 from bot.services import Services
-from bot.views import alerts as alert_views
 from bot.views import mail as views
 from core import mail as core_mail
 from storage import outbox, settings_store
