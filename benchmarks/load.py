@@ -302,7 +302,7 @@ def run_setup(
 
 
 def claim_action_id() -> str:
-    from bot.views import alerts as views
+    from bot.handlers.alerts import blocks as views
 
     return str(views.CLAIM_ACTION)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from bot import leader, outbox, retention
 from bot.feature import Feature, Sweep
-from bot.handlers.alerts import FEATURE as ALERTS
+from bot.handlers.alerts.feature import FEATURE as ALERTS
 from bot.handlers.config.feature import FEATURE as CONFIG
 from bot.handlers.cx.feature import FEATURE as CX
 from bot.handlers.digest.feature import FEATURE as DIGEST

@@ -3,7 +3,7 @@
 Every change of an alert is one transaction that also queues, in the outbox, the
 Slack calls that show it (the message itself, its update, a note in its thread).
 Those calls are queued as `render:alert` with a small payload naming the alert;
-`bot.alerts` turns them into Block Kit from the alert's state when they are sent,
+`bot.handlers.alerts.posting` turns them into Block Kit from the alert's state when they are sent,
 so an update always shows the latest truth, whatever order the sends happen in.
 
 Transitions are conditional updates (`... WHERE status = 'open'`), so a double
@@ -21,11 +21,11 @@ Outbox keys (unique per workspace, so each is sent once):
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Final
 
 from sqlalchemy import (
     ColumnElement,
@@ -39,8 +39,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from core import alerts as rules
 from core import sla
-from core.metrics import is_detractor
 from core.workspace_settings import WorkspaceSettings
 from storage import outbox, settings_store
 from storage.db import reading, writing
@@ -52,87 +52,24 @@ _A = Alert.__table__  # type: ignore[attr-defined]
 _N = AlertNote.__table__  # type: ignore[attr-defined]
 _R = Response.__table__  # type: ignore[attr-defined]
 
-OPEN, CLAIMED, RESOLVED = "open", "claimed", "resolved"
-OUTCOMES = ("called", "fixed", "compensated", "could_not_reach")
-LIST_KINDS = ("open", "mine", "overdue")
-RENDER_METHOD = "render:alert"
-EARLIER_ANSWERS = 3
-NOTE_MAX = 3000  # characters of a note kept (a Slack section holds 3,000)
-
-ListKind = Literal["open", "mine", "overdue"]
+RENDER_METHOD: Final = "render:alert"
+EARLIER_ANSWERS: Final = 3
 
 
 # --------------------------------------------------------------------------- configuration
 
 
-@dataclass(frozen=True)
-class AlertConfig:
-    """A workspace's alert settings, as `load_config` reads them (defaults filled in)."""
-
-    thresholds: dict[str, int]
-    channel: str | None
-    escalation_channel: str | None
-    # Lower-cased route names: "<segment>", "touchpoint:<name>", "metric:<metric>".
-    routes: dict[str, str]
-    storm_size: int
-    history_days: int
-    policy: sla.SlaPolicy
-    locale: str | None
-    timezone: str | None
-
-    def route(self, *, segment: str | None, touchpoint: str | None, metric: str) -> str | None:
-        """The channel for an answer: its segment's route, its touchpoint's, its metric's,
-        else `alerts.channel` (None: nowhere to post)."""
-        for name in (
-            segment,
-            f"touchpoint:{touchpoint}" if touchpoint else None,
-            f"metric:{metric}",
-        ):
-            if name and name.strip().lower() in self.routes:
-                return self.routes[name.strip().lower()]
-        return self.channel
-
-
 def load_config(
     bind: Engine | Connection, *, team_id: str, settings: WorkspaceSettings | None = None
-) -> AlertConfig:
+) -> rules.AlertConfig:
     """The team's alert settings. `settings`: the team's settings already read
     (storage.settings_store.load)."""
     if settings is None:
         settings = settings_store.load(bind, team_id=team_id)
-    business_text = settings.alerts_business_hours
-    policy = sla.SlaPolicy(
-        hours=float(settings.alerts_sla_hours),
-        reminders=settings.alerts_reminders,
-        business=(
-            sla.parse_business_hours(business_text, settings.timezone or "UTC")
-            if business_text
-            else None
-        ),
-    )
-    return AlertConfig(
-        thresholds=settings.thresholds,
-        channel=settings.alerts_channel,
-        escalation_channel=settings.alerts_escalation_channel,
-        routes={
-            segment.strip().lower(): channel for segment, channel in settings.alert_routes.items()
-        },
-        storm_size=settings.alerts_storm_size,
-        history_days=settings.alerts_history_days,
-        policy=policy,
-        locale=settings.locale,
-        timezone=settings.timezone,
-    )
+    return rules.config_from(settings)
 
 
-def any_detractor(cfg: AlertConfig, metrics: Sequence[str], scores: Sequence[int]) -> bool:
-    """Whether any of these answers is a detractor under the team's thresholds: when none
-    is, `raise_for_batch` has nothing to look for."""
-    pairs = zip(metrics, scores, strict=True)
-    return any(is_detractor(metric, int(score), cfg.thresholds) for metric, score in pairs)
-
-
-def _detractor(thresholds: dict[str, int]) -> ColumnElement[bool]:
+def _detractor(thresholds: Mapping[str, int]) -> ColumnElement[bool]:
     return or_(
         *(and_(_R.c.metric == metric, _R.c.score <= limit) for metric, limit in thresholds.items())
     )
@@ -151,7 +88,7 @@ def raise_for_batch(
     team_id: str,
     batch_id: str,
     now: datetime,
-    config: AlertConfig | None = None,
+    config: rules.AlertConfig | None = None,
     after_id: int | None = None,
 ) -> int:
     """Create one alert per detractor answer of the batch and queue their messages.
@@ -178,7 +115,7 @@ def raise_for_batch(
     history = select(
         _R.c.team_id,
         _R.c.id,
-        literal(OPEN),
+        literal(rules.OPEN),
         literal(False),
         literal(due, UTCDateTime),
         literal(0),
@@ -205,18 +142,13 @@ def raise_for_batch(
         row.id: cfg.route(segment=row.segment, touchpoint=row.touchpoint, metric=row.metric)
         for row in recent
     }
-    per_channel = Counter(c for c in channels.values() if c)
-    groups = {
-        channel: f"alertstorm:{batch_id}:{channel}"
-        for channel, n in per_channel.items()
-        if n > cfg.storm_size
-    }
+    groups = rules.storm_groups(channels.values(), batch_id=batch_id, storm_size=cfg.storm_size)
     rows = [
         {
             "team_id": team_id,
             "response_id": response_id,
             "channel": channel,
-            "status": OPEN,
+            "status": rules.OPEN,
             # Without any channel configured there is nowhere to ask for action.
             "posted": channel is not None,
             "due_at": due,
@@ -238,7 +170,7 @@ def raise_for_batch(
             by_group[row.group_key].append(row.id)
     # Summaries first: the dispatcher sends in queue order, so threads have their parent.
     for key, ids in by_group.items():
-        channel = key.rsplit(":", 1)[1]
+        channel = rules.storm_channel(key)
         outbox.enqueue(
             conn,
             team_id=team_id,
@@ -322,7 +254,7 @@ class AlertCard:
     earlier: tuple[EarlierAnswer, ...] = ()
 
     def overdue(self, now: datetime) -> bool:
-        return self.status != RESOLVED and now >= self.due_at
+        return rules.is_overdue(self.status, self.due_at, now)
 
 
 _CARD_COLUMNS = (
@@ -414,16 +346,15 @@ def list_alerts(
     engine: Engine,
     *,
     team_id: str,
-    kind: ListKind,
+    kind: rules.ListKind,
     user_id: str,
     now: datetime,
     limit: int = 15,
 ) -> tuple[list[AlertCard], int]:
     """Unresolved posted alerts for `/cx alerts`: all (`open`), the user's (`mine`), or
     the overdue ones; the most urgent first. Returns (up to `limit` cards, how many in all)."""
-    if kind not in LIST_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(LIST_KINDS)}, not {kind!r}")
-    where = [_A.c.team_id == team_id, _A.c.posted.is_(True), _A.c.status != RESOLVED]
+    rules.check_list_kind(kind)
+    where = [_A.c.team_id == team_id, _A.c.posted.is_(True), _A.c.status != rules.RESOLVED]
     if kind == "mine":
         where.append(_A.c.owner == user_id)
     elif kind == "overdue":
@@ -489,9 +420,9 @@ def claim(engine: Engine, *, team_id: str, alert_id: int, user_id: str, now: dat
     with engine.begin() as conn:
         done = conn.execute(
             update(_A)
-            .where(_A.c.team_id == team_id, _A.c.id == alert_id, _A.c.status == OPEN)
+            .where(_A.c.team_id == team_id, _A.c.id == alert_id, _A.c.status.in_(rules.CLAIMABLE))
             .values(
-                status=CLAIMED,
+                status=rules.CLAIMED,
                 owner=user_id,
                 first_response_at=func.coalesce(_A.c.first_response_at, now),
             )
@@ -513,7 +444,7 @@ def add_note(
     request_key: str | None = None,
 ) -> Change:
     """Add a note (posted in the alert's thread); a repeated `request_key` adds nothing."""
-    text = text.strip()[:NOTE_MAX]
+    text = rules.note_text(text)
     if not text:
         raise ValueError("a note needs some text")
     with engine.begin() as conn:
@@ -571,14 +502,13 @@ def resolve(
     request_key: str | None = None,
 ) -> Change:
     """Close the loop: once only; whoever resolves an unclaimed alert becomes its owner."""
-    if outcome not in OUTCOMES:
-        raise ValueError(f"outcome must be one of {', '.join(OUTCOMES)}, not {outcome!r}")
+    rules.check_outcome(outcome)
     with engine.begin() as conn:
         done = conn.execute(
             update(_A)
-            .where(_A.c.team_id == team_id, _A.c.id == alert_id, _A.c.status != RESOLVED)
+            .where(_A.c.team_id == team_id, _A.c.id == alert_id, _A.c.status != rules.RESOLVED)
             .values(
-                status=RESOLVED,
+                status=rules.RESOLVED,
                 resolved_at=now,
                 resolved_by=user_id,
                 outcome=outcome,
@@ -590,9 +520,10 @@ def resolve(
         ).first()
         if done is None:
             return Change(False, get_card(conn, team_id=team_id, alert_id=alert_id))
-        if note and note.strip():
+        kept = rules.note_text(note or "")
+        if kept:
             key = f"{request_key}:resolve" if request_key else None
-            _add_note(conn, team_id, alert_id, user_id, note.strip()[:NOTE_MAX], now, key)
+            _add_note(conn, team_id, alert_id, user_id, kept, now, key)
         _queue(conn, team_id, alert_id, "update:resolve", now)
         return Change(True, get_card(conn, team_id=team_id, alert_id=alert_id))
 
@@ -624,7 +555,9 @@ def running(engine: Engine, *, limit: int = 5000) -> list[Running]:
                 _A.c.reminders_sent,
                 _A.c.owner,
             )
-            .where(_A.c.posted.is_(True), _A.c.status != RESOLVED, _A.c.escalated_at.is_(None))
+            .where(
+                _A.c.posted.is_(True), _A.c.status != rules.RESOLVED, _A.c.escalated_at.is_(None)
+            )
             .order_by(_A.c.due_at, _A.c.id)
             .limit(limit)
         ).all()
@@ -647,7 +580,7 @@ def record_clock(
     """
     queued: list[str] = []
     with engine.begin() as conn:
-        base = [_A.c.team_id == team_id, _A.c.id == alert_id, _A.c.status != RESOLVED]
+        base = [_A.c.team_id == team_id, _A.c.id == alert_id, _A.c.status != rules.RESOLVED]
         if action.escalate:
             done = conn.execute(
                 update(_A)
@@ -671,8 +604,3 @@ def record_clock(
                 if _queue(conn, team_id, alert_id, what, now, index=action.remind):
                     queued.append(f"alert:{alert_id}:{what}")
     return queued
-
-
-def storm_counts(cards: Sequence[AlertCard]) -> dict[str, int]:
-    """How many alerts of a group came from each metric (for the summary message)."""
-    return dict(sorted(Counter(c.metric for c in cards).items()))

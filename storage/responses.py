@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from core.alerts import any_detractor
 from core.ingest import CONTACT_COLUMNS, RESPONSE_COLUMNS
 from core.workspace_settings import WorkspaceSettings
 from storage import alerts, rollup, settings_store, shoutouts
@@ -243,7 +244,7 @@ def insert_responses(
                 settings = settings_store.load(conn, team_id=team_id)
             # Detractor alerts and their messages commit (or roll back) with the answers.
             alert_cfg = alerts.load_config(conn, team_id=team_id, settings=settings)
-            if alerts.any_detractor(alert_cfg, columns["metric"], columns["score"]):
+            if any_detractor(alert_cfg, columns["metric"], columns["score"]):
                 alerts.raise_for_batch(
                     conn,
                     team_id=team_id,

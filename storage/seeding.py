@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from core.alerts import OPEN, RESOLVED
 from core.demo import DemoInsight, DemoShoutout, alert_history
 from storage import alerts as alert_store
 from storage.models import (
@@ -175,7 +176,7 @@ def settle_demo_alerts(
             .where(
                 _AL.c.team_id == team_id,
                 _RS.c.source == DEMO_SOURCE,
-                _AL.c.status == alert_store.OPEN,
+                _AL.c.status == OPEN,
                 _AL.c.first_response_at.is_(None),
                 _AL.c.ts.is_(None),
             )
@@ -197,7 +198,7 @@ def settle_demo_alerts(
                 update(_AL)
                 .where(_AL.c.id == row.id)
                 .values(
-                    status=alert_store.RESOLVED,
+                    status=RESOLVED,
                     posted=True,
                     channel=channel,
                     group_key=None,

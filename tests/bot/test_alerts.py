@@ -17,12 +17,12 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from bot import alerts as bot_alerts
 from bot.clients import dispatch_client
+from bot.handlers.alerts import blocks as views
+from bot.handlers.alerts.sweeps import run_clock
 from bot.localslack import LocalSlack
 from bot.outbox import Dispatcher
 from bot.services import Services
-from bot.views import alerts as views
 from storage import alerts as store
 from storage import outbox, settings_store
 from storage.exports import write_export
@@ -284,7 +284,7 @@ def test_reminders_and_escalation_once_each(
 
     def tick(hours: float) -> int:
         fixed_clock.advance(hours=hours)
-        queued = sum(bot_alerts.run_clock(services) for _ in range(3))  # a sweep run thrice
+        queued = sum(run_clock(services) for _ in range(3))  # a sweep run thrice
         dispatcher.drain()
         return queued
 
@@ -356,8 +356,8 @@ def test_business_hours_move_the_clock(
     # 24 working hours from Monday 08:00: Wednesday 16:00 in Oslo.
     assert alert.due_at == datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
     fixed_clock.now = datetime(2026, 11, 23, 6, 59, tzinfo=UTC)  # Monday 07:59 Oslo
-    assert bot_alerts.run_clock(services) == 0
+    assert run_clock(services) == 0
     fixed_clock.now = datetime(2026, 11, 24, 10, 59, tzinfo=UTC)  # Tuesday 11:59 Oslo
-    assert bot_alerts.run_clock(services) == 0
+    assert run_clock(services) == 0
     fixed_clock.now = datetime(2026, 11, 24, 11, 0, tzinfo=UTC)  # 12 working hours in
-    assert bot_alerts.run_clock(services) == 1
+    assert run_clock(services) == 1

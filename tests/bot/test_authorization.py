@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
+from bot.handlers.alerts import blocks as alert_views
 from bot.handlers.insights import blocks as insight_blocks
 from bot.localslack import LocalSlack
 from bot.services import Services
-from bot.views import alerts as alert_views
 from storage import alerts as alert_store
 from storage import insights as insight_store
 from storage import settings_store

@@ -18,13 +18,13 @@ from typing import Any
 
 import pytest
 
+from bot.handlers.alerts import blocks as alert_views
 from bot.handlers.digest.compose import build, narrative, render
 from bot.handlers.insights import blocks as insight_blocks
 from bot.handlers.shoutouts import blocks as shout_views
 from bot.i18n import translator
 from bot.localslack import LocalSlack
 from bot.services import Services
-from bot.views import alerts as alert_views
 from core.analyzer import OpenAIAnalyzer
 from storage import settings_store
 from tests.bot.slackkit import SlackKit, multi_users_select, text_input

@@ -34,11 +34,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
+from bot.handlers.alerts import blocks as alert_views
 from bot.handlers.mail import blocks as views
 from bot.handlers.mail.posting import RATE_PATH, UNSUBSCRIBE_PATH
 from bot.localslack import LocalSlack
 from bot.services import Services
-from bot.views import alerts as alert_views
 from core import mail as core_mail
 from storage import outbox, settings_store
 from storage.forget import forget_customer

@@ -17,11 +17,11 @@ from sqlmodel import Session
 from typer.testing import CliRunner, Result
 
 from bot.cli import app
+from bot.handlers.alerts import blocks as alert_views
 from bot.handlers.digest.compose import build, render
 from bot.i18n import translator
 from bot.localslack import LocalSlack
 from bot.services import Services
-from bot.views import alerts as alert_views
 from core.periods import period_containing
 from storage import alerts as alert_store
 from storage import settings_store

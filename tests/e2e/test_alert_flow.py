@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.handlers.alerts.blocks import CLAIM_ACTION
 from bot.localslack import LocalSlack
-from bot.views.alerts import CLAIM_ACTION
 from storage import settings_store
 from storage.db import make_engine
 from tests.bot.slackkit import SlackKit

@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
 from core import sla
+from core.alerts import ListKind
 from core.ingest import validate_response_objects
 from storage import alerts, settings_store
 from storage.metrics_queries import followup_counts
@@ -319,7 +320,7 @@ def test_lists(engine: Engine) -> None:
         now=NOW,
     )
 
-    def listed(kind: alerts.ListKind) -> tuple[list[int], int]:
+    def listed(kind: ListKind) -> tuple[list[int], int]:
         cards, total = alerts.list_alerts(engine, team_id=T, kind=kind, user_id="U1", now=NOW)
         return [c.id for c in cards], total
 

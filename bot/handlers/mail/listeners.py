@@ -1,8 +1,9 @@
 """Reply to customer: the button on an alert, its form, and the submission.
 
-The form opens only for members who may act on the alert (bot.alerts.may_resolve): it is
-the one place the customer's address and name are shown. The submission re-checks that,
-and storage refuses an address that unsubscribed, whatever the form said.
+The form opens only for members who may act on the alert
+(bot.handlers.alerts.access.may_resolve): it is the one place the customer's address and
+name are shown. The submission re-checks that, and storage refuses an address that
+unsubscribed, whatever the form said.
 """
 
 from __future__ import annotations
@@ -13,15 +14,16 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.alerts import may_resolve, wake
 from bot.errors import UserError
 from bot.forms import selected_value, tell, text_value
+from bot.handlers.alerts import blocks as alert_views
+from bot.handlers.alerts.access import may_resolve
 from bot.handlers.mail import blocks
 from bot.handlers.mail.posting import missing_settings
 from bot.i18n import N_, Translator, translator
+from bot.outbox import wake
 from bot.services import Services
 from bot.text import mention
-from bot.views import alerts as alert_views
 from core import mail as core_mail
 from storage import alerts as alert_store
 from storage import mail as store

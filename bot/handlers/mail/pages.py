@@ -86,7 +86,7 @@ def webhook_email(app: WebApp, environ: Environ) -> Reply:
     inbound = core_mail.from_postmark(data)
     results = receive(app.services.engine, inbound, now=app.services.clock(), team_id=team_id)
     if any(r.status == "posted" for r in results):
-        from bot.alerts import wake
+        from bot.outbox import wake
 
         wake(app.services)
     # 200 even for an unknown token: the provider must not retry, nor learn which exist.
@@ -147,7 +147,7 @@ def rate_page(app: WebApp, environ: Environ) -> Reply:
             app.services.engine, target=target, score=score, now=app.services.clock()
         )
         if saved:
-            from bot.alerts import wake
+            from bot.outbox import wake
 
             wake(app.services)
         return link.page("thanks" if saved else "already")

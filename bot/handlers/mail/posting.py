@@ -25,9 +25,9 @@ from typing import Any, Final
 from slack_sdk import WebClient
 from sqlalchemy.engine import Connection
 
-from bot import alerts as bot_alerts
 from bot import outbox as dispatch
 from bot.feature import Sent
+from bot.handlers.alerts import posting as alert_posting
 from bot.handlers.mail import blocks
 from bot.services import Services
 from core import mail as core_mail
@@ -214,11 +214,11 @@ def render_mail(
     mail = store.get_mail(engine, team_id=team_id, mail_id=int(payload["mail_id"]))
     card = alert_store.get_card(engine, team_id=team_id, alert_id=int(payload["alert_id"]))
     if mail is None or card is None:
-        raise bot_alerts.Gone(f"mail {payload.get('mail_id')} or its alert is gone")
-    t, tz = bot_alerts.reader(services, alert_store.load_config(engine, team_id=team_id))
+        raise alert_posting.Gone(f"mail {payload.get('mail_id')} or its alert is gone")
+    t, tz = alert_posting.reader(services, alert_store.load_config(engine, team_id=team_id))
     if action == "replydm":
         if not card.owner:
-            raise bot_alerts.Gone("the alert has no owner to tell")
+            raise alert_posting.Gone("the alert has no owner to tell")
         text, shown = blocks.reply_dm(card.channel, card.ts, t)
         return "chat.postMessage", {"channel": card.owner, "text": text, "blocks": shown}
     if action == "mail":
@@ -231,11 +231,11 @@ def render_mail(
     elif action == "rated" and mail["rating"] is not None:
         text, shown = blocks.rated_message(int(mail["rating"]), mail["rated_at"], t, tz)
     else:
-        raise bot_alerts.Gone(f"unknown mail action {action!r}")
-    channel, ts = bot_alerts.posted_at(engine, card)
+        raise alert_posting.Gone(f"unknown mail action {action!r}")
+    channel, ts = alert_posting.posted_at(engine, card)
     return "chat.postMessage", {
         "channel": channel,
-        "thread_ts": bot_alerts.thread_of(engine, card, ts),
+        "thread_ts": alert_posting.thread_of(engine, card, ts),
         "text": text,
         "blocks": shown,
     }

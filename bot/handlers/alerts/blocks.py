@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, tzinfo
-from typing import Any
+from types import MappingProxyType
+from typing import Any, Final
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -28,8 +29,9 @@ from slack_sdk.models.views import View
 
 from bot.i18n import N_, Translator
 from bot.text import chunks, escape, literal_parts, mention, quote, shown
+from core.alerts import CLAIMED, OPEN, OUTCOMES, RESOLVED
 from core.text import redact
-from storage.alerts import OUTCOMES, AlertCard
+from storage.alerts import AlertCard
 from storage.mail import Summary
 
 CLAIM_ACTION = "alert_claim"
@@ -45,24 +47,33 @@ SNIPPET = 600
 SECTION_LIMIT = 3000  # https://api.slack.com/reference/block-kit/blocks#section
 FALLBACK_LIMIT = 300
 
-OUTCOME_LABELS = {
-    "called": N_("Called the customer"),
-    "fixed": N_("Fixed the problem"),
-    "compensated": N_("Compensated the customer"),
-    "could_not_reach": N_("Could not reach the customer"),
-}
-VIEW_CHANGED = {"yes": N_("Yes, for the better"), "no": N_("No"), "unknown": N_("Don't know")}
-METRIC_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES"}
-LIST_TITLES = {
-    "open": N_("Open detractor alerts"),
-    "mine": N_("Detractor alerts you own"),
-    "overdue": N_("Overdue detractor alerts"),
-}
-LIST_EMPTY = {
-    "open": N_("No open detractor alerts. Every unhappy customer has been followed up."),
-    "mine": N_("You own no open detractor alerts."),
-    "overdue": N_("No alert is overdue."),
-}
+OUTCOME_LABELS: Final = MappingProxyType(
+    {
+        "called": N_("Called the customer"),
+        "fixed": N_("Fixed the problem"),
+        "compensated": N_("Compensated the customer"),
+        "could_not_reach": N_("Could not reach the customer"),
+    }
+)
+VIEW_CHANGED: Final = MappingProxyType(
+    {"yes": N_("Yes, for the better"), "no": N_("No"), "unknown": N_("Don't know")}
+)
+VIEW_CHANGED_VALUES: Final = MappingProxyType({"yes": True, "no": False})
+METRIC_NAMES: Final = MappingProxyType({"nps": "NPS", "csat": "CSAT", "ces": "CES"})
+LIST_TITLES: Final = MappingProxyType(
+    {
+        "open": N_("Open detractor alerts"),
+        "mine": N_("Detractor alerts you own"),
+        "overdue": N_("Overdue detractor alerts"),
+    }
+)
+LIST_EMPTY: Final = MappingProxyType(
+    {
+        "open": N_("No open detractor alerts. Every unhappy customer has been followed up."),
+        "mine": N_("You own no open detractor alerts."),
+        "overdue": N_("No alert is overdue."),
+    }
+)
 
 
 def headline(card: AlertCard, t: Translator) -> str:
@@ -82,8 +93,9 @@ def status_line(
     in its reader's own)."""
     _ = t.gettext
     due = t.timestamp(card.due_at, tz, zone=zone)
-    if card.status == "resolved" and card.resolved_at is not None:
-        outcome = _(OUTCOME_LABELS[card.outcome]) if card.outcome in OUTCOME_LABELS else "–"
+    if card.status == RESOLVED and card.resolved_at is not None:
+        label = OUTCOME_LABELS.get(card.outcome or "")
+        outcome = _(label) if label else "–"
         line = ":white_check_mark: " + _(
             "Resolved by {user} on {when}: {outcome}",
             user=mention(card.resolved_by),
@@ -95,7 +107,7 @@ def status_line(
         elif card.view_changed is False:
             line += " · " + _("the customer's view did not change")
         return line
-    if card.status == "claimed" and card.owner:
+    if card.status == CLAIMED and card.owner:
         line = ":telephone_receiver: " + _(
             "Claimed by {user} · due {when}", user=mention(card.owner), when=due
         )
@@ -140,12 +152,12 @@ def alert_message(
     blocks.append(SectionBlock(text=MarkdownTextObject(text=status)))
     buttons: list[ButtonElement] = []
     value = str(card.id)
-    if card.status == "open":
+    if card.status == OPEN:
         buttons.append(
             ButtonElement(text=_("Claim"), action_id=CLAIM_ACTION, value=value, style="primary")
         )
     buttons.append(ButtonElement(text=_("Add note"), action_id=NOTE_ACTION, value=value))
-    if card.status != "resolved":
+    if card.status != RESOLVED:
         buttons.append(ButtonElement(text=_("Resolve"), action_id=RESOLVE_ACTION, value=value))
     if mail is not None and mail.has_email:
         buttons.append(
@@ -231,68 +243,59 @@ def storm_message(
 
 def note_modal(card: AlertCard, t: Translator) -> dict[str, Any]:
     _ = t.gettext
-    view = View(
-        type="modal",
-        callback_id=NOTE_MODAL,
-        private_metadata=str(card.id),
-        title=PlainTextObject(text=_("Add a note")[:24]),
-        submit=PlainTextObject(text=_("Save")[:24]),
-        close=PlainTextObject(text=_("Cancel")[:24]),
-        blocks=[
-            SectionBlock(text=MarkdownTextObject(text=headline(card, t))),
-            InputBlock(
-                block_id=NOTE_BLOCK,
-                label=_("Note"),
-                element=PlainTextInputElement(
-                    action_id=NOTE_INPUT,
-                    multiline=True,
-                    max_length=3000,
-                    placeholder=_("What did you do or learn?"),
-                ),
-            ),
-        ],
-    )
-    return view.to_dict()
+    note = _note_input(t, optional=False, placeholder=_("What did you do or learn?"))
+    return _alert_modal(card, t, NOTE_MODAL, _("Add a note"), _("Save"), [note])
 
 
 def resolve_modal(card: AlertCard, t: Translator) -> dict[str, Any]:
     _ = t.gettext
     outcomes = [Option(value=o, label=_(OUTCOME_LABELS[o])) for o in OUTCOMES]
     views = [Option(value=k, label=_(label)) for k, label in VIEW_CHANGED.items()]
+    inputs: list[Block] = [
+        InputBlock(
+            block_id=OUTCOME_BLOCK,
+            label=_("What did you do?"),
+            element=StaticSelectElement(action_id=OUTCOME_INPUT, options=outcomes),
+        ),
+        InputBlock(
+            block_id=VIEW_BLOCK,
+            label=_("Did the customer's view change?"),
+            element=StaticSelectElement(action_id=VIEW_INPUT, options=views),
+        ),
+        _note_input(t, optional=True),
+    ]
+    return _alert_modal(card, t, RESOLVE_MODAL, _("Resolve alert"), _("Resolve"), inputs)
+
+
+def _alert_modal(
+    card: AlertCard, t: Translator, callback_id: str, title: str, submit: str, inputs: list[Block]
+) -> dict[str, Any]:
+    """A form about one alert: its headline above `inputs`; the alert id rides along."""
     view = View(
         type="modal",
-        callback_id=RESOLVE_MODAL,
+        callback_id=callback_id,
         private_metadata=str(card.id),
-        title=PlainTextObject(text=_("Resolve alert")[:24]),
-        submit=PlainTextObject(text=_("Resolve")[:24]),
-        close=PlainTextObject(text=_("Cancel")[:24]),
-        blocks=[
-            SectionBlock(text=MarkdownTextObject(text=headline(card, t))),
-            InputBlock(
-                block_id=OUTCOME_BLOCK,
-                label=_("What did you do?"),
-                element=StaticSelectElement(action_id=OUTCOME_INPUT, options=outcomes),
-            ),
-            InputBlock(
-                block_id=VIEW_BLOCK,
-                label=_("Did the customer's view change?"),
-                element=StaticSelectElement(action_id=VIEW_INPUT, options=views),
-            ),
-            InputBlock(
-                block_id=NOTE_BLOCK,
-                label=_("Note"),
-                optional=True,
-                element=PlainTextInputElement(
-                    action_id=NOTE_INPUT, multiline=True, max_length=3000
-                ),
-            ),
-        ],
+        title=PlainTextObject(text=title[:24]),
+        submit=PlainTextObject(text=submit[:24]),
+        close=PlainTextObject(text=t.gettext("Cancel")[:24]),
+        blocks=[SectionBlock(text=MarkdownTextObject(text=headline(card, t))), *inputs],
     )
     return view.to_dict()
 
 
+def _note_input(t: Translator, *, optional: bool, placeholder: str | None = None) -> InputBlock:
+    return InputBlock(
+        block_id=NOTE_BLOCK,
+        label=t.gettext("Note"),
+        optional=optional or None,
+        element=PlainTextInputElement(
+            action_id=NOTE_INPUT, multiline=True, max_length=3000, placeholder=placeholder
+        ),
+    )
+
+
 def parse_view_changed(value: str | None) -> bool | None:
-    return {"yes": True, "no": False}.get(value or "")
+    return VIEW_CHANGED_VALUES.get(value or "")
 
 
 def alert_list(

@@ -1,34 +1,28 @@
-"""Detractor alerts, the parts that run outside a Slack request.
+"""What detractor alerts hand the outbox.
 
-- the outbox renderer `render:alert`: turns a queued alert call into the real Web API
-  call from the alert's state at send time (post, update, note, reminder, escalation,
-  storm summary);
+- the renderer `render:alert`: turns a queued alert call into the real Web API call from
+  the alert's state at send time (post, update, note, reminder, escalation, storm
+  summary); `reader`, `posted_at` and `thread_of` serve the mail feature's renderer too;
 - the after-send hook that remembers where an alert message landed;
-- the SLA sweep: reminders and escalations, each queued once;
-- the background starter and the "answers stored" hook that wake the dispatcher.
+- the "answers stored" hook that wakes the dispatcher.
 """
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from slack_sdk import WebClient
 from sqlalchemy.engine import Connection, Engine
 
 from bot import outbox as dispatch
-from bot.admins import is_admin
 from bot.feature import Sent
+from bot.handlers.alerts import blocks
 from bot.i18n import Translator, translator
 from bot.outbox import wake
 from bot.services import Services
-from bot.views import alerts as views
-from core import sla
+from core import alerts as rules
 from storage import alerts as store
 from storage import outbox as queue
-
-log = logging.getLogger(__name__)
 
 RENDERER = store.RENDER_METHOD.removeprefix("render:")
 
@@ -37,7 +31,7 @@ class Gone(Exception):
     """The alert or the message a call refers to no longer exists or will never exist."""
 
 
-def reader(services: Services, config: store.AlertConfig) -> tuple[Translator, ZoneInfo]:
+def reader(services: Services, config: rules.AlertConfig) -> tuple[Translator, ZoneInfo]:
     """The language and timezone of a workspace's channel messages."""
     settings = services.settings
     try:
@@ -64,56 +58,45 @@ def render_alert(
         key = str(payload["group_key"])
         cards = store.group_alerts(engine, team_id=team_id, group_key=key)
         count = len(cards) or int(payload.get("count") or 0)
-        text, blocks = views.storm_message(count, store.storm_counts(cards), t)
-        return "chat.postMessage", {"channel": payload["channel"], "text": text, "blocks": blocks}
+        counts = rules.storm_counts(c.metric for c in cards)
+        return _post(payload["channel"], blocks.storm_message(count, counts, t))
     card = store.get_card(engine, team_id=team_id, alert_id=int(payload["alert_id"]))
     if card is None:
         raise Gone(f"alert {payload.get('alert_id')} does not exist")
     if action == "post":
-        text, blocks = views.alert_message(card, t, tz, now, _mail(engine, card))
-        call: dict[str, Any] = {"channel": card.channel, "text": text, "blocks": blocks}
-        if card.group_key:
-            parent = _storm_parent(engine, team_id, card.group_key)
-            if parent:
-                call["thread_ts"] = parent
-        return "chat.postMessage", call
+        parent = _storm_parent(engine, team_id, card.group_key) if card.group_key else None
+        message = blocks.alert_message(card, t, tz, now, _mail(engine, card))
+        return _post(card.channel, message, **({"thread_ts": parent} if parent else {}))
     if action == "escalate" and payload.get("channel"):
-        text, blocks = views.escalation_message(card, t, tz)
-        return "chat.postMessage", {"channel": payload["channel"], "text": text, "blocks": blocks}
+        return _post(payload["channel"], blocks.escalation_message(card, t, tz))
     if action == "remind" and card.owner:
-        text, blocks = views.reminder_message(card, t, tz, to_owner=True)
-        return "chat.postMessage", {"channel": card.owner, "text": text, "blocks": blocks}
+        return _post(card.owner, blocks.reminder_message(card, t, tz, to_owner=True))
     # Everything else refers to the alert message itself.
     channel, ts = posted_at(engine, card)
     if action == "update":
-        text, blocks = views.alert_message(card, t, tz, now, _mail(engine, card))
-        return "chat.update", {"channel": channel, "ts": ts, "text": text, "blocks": blocks}
+        text, shown = blocks.alert_message(card, t, tz, now, _mail(engine, card))
+        return "chat.update", {"channel": channel, "ts": ts, "text": text, "blocks": shown}
     thread = thread_of(engine, card, ts)
     if action == "note":
         note = store.get_note(engine, team_id=team_id, note_id=int(payload["note_id"]))
         if note is None:
             raise Gone(f"note {payload.get('note_id')} does not exist")
-        text, blocks = views.note_message(note[1], note[2], t)
-        return "chat.postMessage", {
-            "channel": channel,
-            "thread_ts": thread,
-            "text": text,
-            "blocks": blocks,
-        }
+        return _post(channel, blocks.note_message(note[1], note[2], t), thread_ts=thread)
     if action == "remind":
-        text, blocks = views.reminder_message(card, t, tz, to_owner=False)
+        message = blocks.reminder_message(card, t, tz, to_owner=False)
     elif action == "escalate":
-        text, blocks = views.escalation_message(card, t, tz)
+        message = blocks.escalation_message(card, t, tz)
     else:
         raise Gone(f"unknown alert action {action!r}")
     # Seen in the thread and, broadcast, in the channel itself.
-    return "chat.postMessage", {
-        "channel": channel,
-        "thread_ts": thread,
-        "reply_broadcast": True,
-        "text": text,
-        "blocks": blocks,
-    }
+    return _post(channel, message, thread_ts=thread, reply_broadcast=True)
+
+
+def _post(
+    channel: str | None, message: tuple[str, list[dict[str, Any]]], **extra: Any
+) -> tuple[str, dict[str, Any]]:
+    text, shown = message
+    return "chat.postMessage", {"channel": channel, **extra, "text": text, "blocks": shown}
 
 
 def _mail(engine: Engine, card: store.AlertCard) -> Any:
@@ -163,65 +146,9 @@ def after_post(conn: Connection, sent: Sent) -> None:
         )
 
 
-# --------------------------------------------------------------------------- the clock
-
-
-def alert_clock_sweep(services: Services) -> None:
-    """The scheduled SLA sweep: see `run_clock`."""
-    run_clock(services)
-
-
-def run_clock(services: Services) -> int:
-    """Queue the reminders and escalations that are due; returns how many were queued.
-
-    Safe to run at any time and any number of times: each step is taken once.
-    """
-    now = services.clock()
-    configs: dict[str, store.AlertConfig] = {}
-    queued = 0
-    for item in store.running(services.engine):
-        config = configs.get(item.team_id)
-        if config is None:
-            config = configs[item.team_id] = store.load_config(
-                services.engine, team_id=item.team_id
-            )
-        action = sla.next_action(
-            config.policy,
-            created=item.created_at,
-            due=item.due_at,
-            now=now,
-            reminders_sent=item.reminders_sent,
-            escalated=False,
-            resolved=False,
-        )
-        if not action.anything:
-            continue
-        queued += len(
-            store.record_clock(
-                services.engine,
-                team_id=item.team_id,
-                alert_id=item.id,
-                action=action,
-                now=now,
-                escalation_channel=config.escalation_channel,
-            )
-        )
-    if queued:
-        wake(services)
-    return queued
-
-
 # --------------------------------------------------------------------------- background
 
 
 def answers_stored(services: Services, *, team_id: str, response_ids: list[int]) -> None:
     """bot.features (answers_stored): alerts were queued with the answers; send them now."""
     wake(services)
-
-
-def may_resolve(services: Services, client: WebClient, card: store.AlertCard, user_id: str) -> bool:
-    """Who may resolve an alert: anyone while nobody has claimed it, then its owner or an
-    admin. Notes stay open to all: anyone may add what they know."""
-    if not card.owner or card.owner == user_id:
-        return True
-    return is_admin(services, client, user_id)
