@@ -14,6 +14,7 @@ from bot.feature import Feature, Sweep
 from bot.handlers import alerts, digest, insights, mail, pulse, shoutouts, themes
 from bot.handlers.config.feature import FEATURE as CONFIG
 from bot.handlers.cx.feature import FEATURE as CX
+from bot.handlers.goals.feature import FEATURE as GOALS
 from bot.handlers.home.feature import FEATURE as HOME
 from bot.services import Services
 
@@ -38,6 +39,7 @@ FEATURES: tuple[Feature, ...] = (
     digest.FEATURE,
     CONFIG,
     alerts.FEATURE,
+    GOALS,
     themes.FEATURE,
     insights.FEATURE,
     shoutouts.FEATURE,
