@@ -15,6 +15,7 @@ from bot.handlers.alerts.feature import FEATURE as ALERTS
 from bot.handlers.config.feature import FEATURE as CONFIG
 from bot.handlers.cx.feature import FEATURE as CX
 from bot.handlers.digest.feature import FEATURE as DIGEST
+from bot.handlers.goals.feature import FEATURE as GOALS
 from bot.handlers.home.feature import FEATURE as HOME
 from bot.handlers.insights.feature import FEATURE as INSIGHTS
 from bot.handlers.mail.feature import FEATURE as MAIL
@@ -46,6 +47,7 @@ FEATURES: tuple[Feature, ...] = (
     DIGEST,
     CONFIG,
     ALERTS,
+    GOALS,
     THEMES,
     INSIGHTS,
     SHOUTOUTS,

@@ -481,3 +481,20 @@ class SweepRun(SQLModel, table=True):
 
     name: str = Field(max_length=100, primary_key=True)
     next_run_at: datetime = _ts()
+
+
+# --------------------------------------------------------------------------- goals
+
+
+class Goal(SQLModel, table=True):
+    """A workspace's goal for one metric (`/cx goal`, storage/goals.py): one per metric,
+    set again replaces it."""
+
+    team_id: str = Field(max_length=TEAM, primary_key=True)
+    metric: str = Field(max_length=8, primary_key=True)  # nps, csat, ces, csi
+    target: float
+    baseline: float | None = None  # the last complete month's value when it was set
+    deadline_at: datetime = _ts()  # the end of the deadline's period, local midnight in UTC
+    deadline_label: str = Field(max_length=16)  # as written back: 2027-Q2, 2027-06, 2027-06-30
+    set_at: datetime = _ts()
+    set_by: str = Field(max_length=32)  # the Slack user id
