@@ -23,6 +23,7 @@ import pandas as pd
 
 from core import metrics as m
 from core.drivers import Decomposition, decompose
+from core.goals import Progress
 from core.periods import KINDS, Period, periods_back
 from core.report import CSI_WEIGHTS, EMPTY_FOLLOWUP
 from core.themes import Comment, ThemeReport, ThemeStat, analyse_period
@@ -89,6 +90,7 @@ class Digest:
     # The last SERIES_PERIODS periods ending with `period`, oldest first: (period, nps, csat, ces).
     series: list[tuple[Period, HeadlineMetric, HeadlineMetric, HeadlineMetric]]
     metrics: dict[str, Any] = field(default_factory=dict)  # the metrics report as given
+    goals: tuple[Progress, ...] = ()  # the workspace's goals, at the time of the report
 
     def metric(self, name: str) -> HeadlineMetric:
         """The headline entry of ``name`` (nps, csat, ces, csi)."""

@@ -3,6 +3,7 @@ progress computed from stored answers, replace, remove, and the refusals."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -133,3 +134,35 @@ def test_help_lists_the_goal_subcommand(slack: Any) -> None:
     result = slack.command("/cx", "help", user="U0SVEA")
     reply = slack.wait_reply(result, where=lambda r: r["kind"] in ("ephemeral", "ack"))
     assert "/cx goal [NYCKELTAL MÅL by SLUTDATUM | remove NYCKELTAL]" in reply_text(reply)
+
+
+def test_goals_show_in_the_digest_the_app_home_and_cxbot_metrics(
+    slack: Any, services: Any, localslack: LocalSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app as cli_app
+    from tests.bot.test_home import open_home
+
+    store_answers(services.engine, OCTOBER)
+    goal(slack, "nps 50 by 2027-Q2")
+    line = "NPS* 50 by 2027-Q2: now 40.0 (2026-10), 40.0 when set."
+
+    preview = slack.command("/cx", "digest month", user=ADMIN)
+    shown = reply_text(slack.wait_reply(preview, where=lambda r: r["kind"] == "ephemeral"))
+    assert "*Goals*" in shown and line in shown
+
+    home = json.dumps(open_home(slack, localslack, ADMIN), ensure_ascii=False)
+    assert "*Goals*" in home and line in home
+
+    monkeypatch.setenv("DATABASE_URL", services.settings.database_url)
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    table = CliRunner().invoke(cli_app, ["metrics", "--team", TEAM], catch_exceptions=False)
+    assert table.exit_code == 0, table.output
+    assert "NPS 50 by 2027-Q2: now" in table.output  # at the wall clock's last month
+    as_json = CliRunner().invoke(
+        cli_app, ["metrics", "--team", TEAM, "--format", "json"], catch_exceptions=False
+    )
+    (listed,) = json.loads(as_json.output)["goals"]
+    assert (listed["metric"], listed["target"], listed["baseline"]) == ("nps", 50.0, 40.0)

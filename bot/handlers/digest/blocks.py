@@ -23,6 +23,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.handlers.goals.blocks import goals_section
 from bot.handlers.home.blocks import INSIGHT_STATUS
 from bot.handlers.metrics.blocks import customers_text, metric_lines, period_title
 from bot.handlers.themes.blocks import behind_line, digest_theme_lines
@@ -404,6 +405,7 @@ def digest_blocks(
             ]
         )
     )
+    blocks += goals_section(d.goals, t)
     for extra in (_insights_text(d, t), _shoutouts_text(d, t), _pulse_text(d, t)):
         if extra:
             blocks.append(_section(extra))

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from bot.handlers.digest.blocks import chart_labels, chart_title, digest_blocks, digest_fallback
+from bot.handlers.goals.progress import workspace_goals
 from bot.handlers.metrics.report import compute_metrics
 from bot.i18n import Translator
 from bot.services import Services
@@ -109,7 +110,7 @@ def build(
     report = compute_metrics(
         services.engine, team_id=team_id, kind=kind, day=period.start, tz=ws.tz, now=now
     )
-    return build_digest(
+    digest = build_digest(
         cadence=kind,
         period=period,
         previous=previous,
@@ -128,6 +129,7 @@ def build(
         csi_weights=ws.csi_weights,
         loop=_loop(services, team_id, period, ws.tz),
     )
+    return replace(digest, goals=tuple(workspace_goals(services, team_id, ws.tz, now)))
 
 
 def _loop(services: Services, team_id: str, period: Period, tz: Any) -> dict[str, int]:

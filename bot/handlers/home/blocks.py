@@ -18,11 +18,13 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.handlers.goals.blocks import goals_section
 from bot.handlers.insights.blocks import category_label
 from bot.handlers.metrics.blocks import headline_fields, period_dates, period_title
 from bot.handlers.themes.blocks import home_theme_lines
 from bot.i18n import N_, Translator
 from bot.text import escape, literal_parts, shown
+from core.goals import Progress
 from core.text import redact
 from core.themes import ThemeReport
 from storage.home_queries import HomeAlert, HomeInsight, HomeShoutout
@@ -50,12 +52,14 @@ def home_view(
     shoutouts: Sequence[HomeShoutout],
     alerts: Sequence[HomeAlert],
     themes: ThemeReport | None = None,
+    goals: Sequence[Progress] = (),
 ) -> dict[str, Any]:
     """The Home view as the dict `views.publish` takes; `themes` are last week's comment
     themes (core.themes), shown under the headline with their trend."""
     _ = t.gettext
     blocks: list[Block] = [HeaderBlock(text=_("Your customer dashboard"))]
     blocks += _headline(report, t)
+    blocks += goals_section(goals, t)
     if themes is not None and themes.top(1):
         lines = [_("*What customers wrote about last week*"), *home_theme_lines(themes, t)]
         blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))

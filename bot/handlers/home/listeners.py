@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
+from bot.handlers.goals.progress import workspace_goals
 from bot.handlers.home.blocks import REFRESH_ACTION, home_view
 from bot.handlers.metrics.report import compute_metrics, workspace_tz
 from bot.handlers.themes.report import period_themes
@@ -58,5 +59,6 @@ def publish_home(client: WebClient, services: Services, context: BoltContext, us
         shoutouts=recent_shoutouts(services.engine, team_id=team_id, user_id=user_id),
         alerts=open_alerts(services.engine, team_id=team_id, owner=user_id),
         themes=period_themes(services, team_id, "week").report,
+        goals=workspace_goals(services, team_id, team_tz, now),
     )
     client.views_publish(user_id=user_id, view=view)

@@ -194,6 +194,15 @@ def _console() -> Console:
     return Console(width=None if sys.stdout.isatty() else 120, highlight=False)
 
 
+def _print_goals(goals: list[Any], console: Any) -> None:
+    from bot.handlers.goals.blocks import goal_lines
+    from bot.i18n import translator
+
+    # The command line speaks English, as its other output does; bold marks become plain.
+    for line in goal_lines(goals, translator("en")):
+        console.print(line.replace("*", ""), markup=False)
+
+
 def metrics(
     period: str = typer.Option("week", "--period", help="week, month, quarter or year"),
     day: str = typer.Option(
@@ -204,6 +213,7 @@ def metrics(
     team: str = typer.Option(None, "--team", help="workspace (team) ID"),
 ) -> None:
     """The metrics of the period containing --date (default: the last complete period)."""
+    from bot.handlers.goals.progress import goals_json, workspace_goals
     from bot.handlers.metrics.report import compute_metrics, workspace_currency, workspace_tz
 
     kind = parse_kind(period)
@@ -214,14 +224,17 @@ def metrics(
     eng = common.engine(cfg)
     team_id = common.resolve_team(cfg, eng, team)
     tz = workspace_tz(eng, team_id=team_id, default=cfg.cxbot_timezone)
+    now = datetime.now(UTC)
     report = compute_metrics(
-        eng, team_id=team_id, kind=kind, day=when, tz=tz, now=datetime.now(UTC), by=by_column
+        eng, team_id=team_id, kind=kind, day=when, tz=tz, now=now, by=by_column
     )
+    goals = workspace_goals(eng, team_id, tz, now)
     if output == JSON:
-        typer.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        typer.echo(json.dumps({**report, "goals": goals_json(goals)}, indent=2, ensure_ascii=False))
     else:
         currency = workspace_currency(eng, team_id=team_id)
         _print_table(report, kind, _console(), currency)
+        _print_goals(goals, _console())
 
 
 # --------------------------------------------------------------------------- export
