@@ -14,19 +14,16 @@ from typing import Any, Final
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
-    Block,
     ButtonElement,
-    ContextBlock,
     InputBlock,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     PlainTextObject,
-    SectionBlock,
     StaticSelectElement,
 )
 from slack_sdk.models.views import View
 
+from bot.blocks import Block, context, section
 from bot.i18n import N_, Translator
 from bot.text import chunks, escape, literal_parts, mention, quote, shown
 from core.alerts import CLAIMED, OPEN, OUTCOMES, RESOLVED
@@ -126,22 +123,20 @@ def alert_message(
     from bot.handlers.mail import blocks as mail_views
 
     _ = t.gettext
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=":rotating_light: " + headline(card, t)))
-    ]
+    blocks: list[Block] = [section(":rotating_light: " + headline(card, t))]
     if card.comment:
         # A customer's words: shown, never acting (no mention, no link).
         quoted = quote(shown(literal_parts(card.comment, redact), SNIPPET, people=False))
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=quoted)))
+        blocks.append(section(quoted))
     facts = [_("Answered {when}", when=t.moment(card.responded_at, tz, zone=True))]
     if card.employee:
         facts.append(_("concerns {employee}", employee=mention(card.employee)))
-    blocks.append(_context(" · ".join(facts)))
+    blocks.append(context(" · ".join(facts)))
     if card.earlier:
         items = [
             f"{_score(e.metric, e.score)} ({t.date(e.responded_at, tz=tz)})" for e in card.earlier
         ]
-        blocks.append(_context(_("Earlier answers: {answers}", answers=", ".join(items))))
+        blocks.append(context(_("Earlier answers: {answers}", answers=", ".join(items))))
     status = status_line(card, t, tz, now)
     if card.notes:
         status += " · " + t.ngettext(
@@ -149,7 +144,7 @@ def alert_message(
         )
     for bit in mail_views.status_bits(mail, t):
         status += " · " + bit
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=status)))
+    blocks.append(section(status))
     buttons: list[ButtonElement] = []
     value = str(card.id)
     if card.status == OPEN:
@@ -177,7 +172,7 @@ def note_message(author: str, text: str, t: Translator) -> tuple[str, list[dict[
     parts = chunks(text, SECTION_LIMIT) or [""]
     first = head + "\n" + parts[0]
     sections = [head, *parts] if len(first) > SECTION_LIMIT else [first, *parts[1:]]
-    blocks = [SectionBlock(text=MarkdownTextObject(text=s)).to_dict() for s in sections if s]
+    blocks = [section(s).to_dict() for s in sections if s]
     fallback = _plain(head) + " " + shown(text, FALLBACK_LIMIT, oneline=True)
     return fallback, blocks[:MAX_MESSAGE_BLOCKS]
 
@@ -198,7 +193,7 @@ def reminder_message(
             "Nobody has claimed this detractor alert yet. It is due {when}.", when=when
         )
     body = f"{text}\n{headline(card, t)}"
-    return _plain(body), [SectionBlock(text=MarkdownTextObject(text=body)).to_dict()]
+    return _plain(body), [section(body).to_dict()]
 
 
 def escalation_message(
@@ -218,7 +213,7 @@ def escalation_message(
     if card.channel:
         lines.append(_("The alert is in {channel}.", channel=f"<#{card.channel}>"))
     body = "\n".join(lines)
-    return _plain(body), [SectionBlock(text=MarkdownTextObject(text=body)).to_dict()]
+    return _plain(body), [section(body).to_dict()]
 
 
 def storm_message(
@@ -238,7 +233,7 @@ def storm_message(
     if parts:
         text += f" ({parts})"
     text += ". " + _("Each one is in this thread, with its own buttons.")
-    return _plain(text), [SectionBlock(text=MarkdownTextObject(text=text)).to_dict()]
+    return _plain(text), [section(text).to_dict()]
 
 
 def note_modal(card: AlertCard, t: Translator) -> dict[str, Any]:
@@ -278,7 +273,7 @@ def _alert_modal(
         title=PlainTextObject(text=title[:24]),
         submit=PlainTextObject(text=submit[:24]),
         close=PlainTextObject(text=t.gettext("Cancel")[:24]),
-        blocks=[SectionBlock(text=MarkdownTextObject(text=headline(card, t))), *inputs],
+        blocks=[section(headline(card, t)), *inputs],
     )
     return view.to_dict()
 
@@ -309,30 +304,24 @@ def alert_list(
     """`/cx alerts` as (fallback text, blocks), the most urgent first."""
     _ = t.gettext
     title = _(LIST_TITLES.get(kind, LIST_TITLES["open"]))
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f"*{title}* ({t.number(total, 0)})"))
-    ]
+    blocks: list[Block] = [section(f"*{title}* ({t.number(total, 0)})")]
     if not cards:
-        blocks.append(_context(_(LIST_EMPTY.get(kind, LIST_EMPTY["open"]))))
+        blocks.append(context(_(LIST_EMPTY.get(kind, LIST_EMPTY["open"]))))
     for card in cards:
         line = headline(card, t)
         if card.channel:
             line += f" · <#{card.channel}>"
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
-        blocks.append(_context(status_line(card, t, tz, now, zone=False)))
+        blocks.append(section(line))
+        blocks.append(context(status_line(card, t, tz, now, zone=False)))
     if total > len(cards):
-        blocks.append(_context(_("and {count} more", count=t.number(total - len(cards), 0))))
-    blocks.append(_context(_("Type `/cx alerts open`, `/cx alerts mine` or `/cx alerts overdue`.")))
+        blocks.append(context(_("and {count} more", count=t.number(total - len(cards), 0))))
+    blocks.append(context(_("Type `/cx alerts open`, `/cx alerts mine` or `/cx alerts overdue`.")))
     fallback = f"{title}: {total}"
     return fallback, [b.to_dict() for b in blocks[:MAX_MESSAGE_BLOCKS]]
 
 
 def _score(metric: str, score: int) -> str:
     return f"{METRIC_NAMES.get(metric, metric.upper())} {score}"
-
-
-def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=text)])
 
 
 def _plain(text: str) -> str:

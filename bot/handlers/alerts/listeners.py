@@ -16,11 +16,11 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.errors import UserError
-from bot.forms import selected_value, tell, text_value
+from bot.forms import actor, pressed_id, reader, selected_value, tell, text_value
 from bot.handlers.alerts import blocks
 from bot.handlers.alerts.access import may_resolve
 from bot.handlers.cx.call import CxCall, shown
-from bot.i18n import N_, Translator, translator, user_timezone
+from bot.i18n import N_, Translator, user_timezone
 from bot.outbox import wake
 from bot.services import Services
 from bot.text import mention
@@ -192,10 +192,5 @@ def _clicked(body: dict[str, Any], context: BoltContext) -> tuple[str, str, int,
         value = (body.get("view") or {}).get("private_metadata")
     else:
         value = ((body.get("actions") or [{}])[0]).get("value")
-    user = str((body.get("user") or {}).get("id") or "")
-    team = str(context.team_id or (body.get("team") or {}).get("id") or "")
-    try:
-        alert_id = int(str(value))
-    except (TypeError, ValueError):
-        raise UserError(GONE) from None
-    return user, team, alert_id, translator(str(context.get("locale") or "en"))
+    user, team = actor(body, context)
+    return user, team, pressed_id(value, GONE), reader(context, "en")

@@ -19,10 +19,11 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.models.blocks import Block, DividerBlock, SectionBlock
 
+from bot.forms import reader
 from bot.handlers.cx.blocks import HelpEntry, help_blocks, help_fallback
 from bot.handlers.cx.call import available_entries
 from bot.handlers.metrics.report import workspace_tz
-from bot.i18n import N_, Translator, translator, user_timezone
+from bot.i18n import N_, Translator, user_timezone
 from bot.outbox import wake
 from bot.services import Services
 from bot.text import escape
@@ -55,7 +56,7 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         ack()
         user = str(event.get("user") or "")
-        t = translator(str(context.get("locale") or services.settings.cxbot_locale))
+        t = reader(context, services.settings.cxbot_locale)
         team_id = str(context.team_id or "")
         rounds = open_rounds_asking(
             services.engine, team_id=team_id, user_id=user, now=services.clock()

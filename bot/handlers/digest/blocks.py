@@ -14,15 +14,9 @@ from datetime import datetime, tzinfo
 from types import MappingProxyType
 from typing import Any, Final
 
-from slack_sdk.models.blocks import (
-    Block,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import ContextBlock, MarkdownTextObject, SectionBlock
 
+from bot.blocks import Block, context, divider, fields, header, markdown, section
 from bot.handlers.goals.blocks import goals_section
 from bot.handlers.home.blocks import INSIGHT_STATUS
 from bot.handlers.metrics.blocks import customers_text, metric_lines, period_title
@@ -66,11 +60,11 @@ METRIC_NAMES: Final = MappingProxyType({"nps": "NPS", "csat": "CSAT", "ces": "CE
 
 
 def _section(text: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=fit(text, SECTION_LIMIT)))
+    return section(fit(text, SECTION_LIMIT))
 
 
 def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=fit(text, SECTION_LIMIT))])
+    return context(fit(text, SECTION_LIMIT))
 
 
 # --------------------------------------------------------------------------- headline
@@ -92,7 +86,7 @@ def _report_view(d: Digest) -> dict[str, Any]:
 
 def headline_fields(d: Digest, t: Translator) -> list[MarkdownTextObject]:
     """NPS, CSAT, CES and CSI side by side: value, change, interval, answers, warning."""
-    fields = []
+    out = []
     for line in metric_lines(_report_view(d), t):
         text = f"*{line.name}*  {line.value}"
         if line.change and line.has_data:
@@ -102,8 +96,8 @@ def headline_fields(d: Digest, t: Translator) -> list[MarkdownTextObject]:
             text += f"\n{detail}"
         if line.warning:
             text += f"\n:warning: {line.warning}"
-        fields.append(MarkdownTextObject(text=text))
-    return fields
+        out.append(markdown(text))
+    return out
 
 
 def _answers_line(d: Digest, t: Translator) -> str:
@@ -369,7 +363,7 @@ def digest_blocks(
     report is late; `note` a line on top (e.g. that a preview is private).
     """
     _ = t.gettext
-    blocks: list[Block] = [HeaderBlock(text=fit(title(d, t), 150))]
+    blocks: list[Block] = [header(fit(title(d, t), 150))]
     top = [period_title(d.cadence, d.period.start, d.period.end, t)]
     if d.late and due is not None:
         top.append(late_text(due, t, tz))
@@ -384,7 +378,7 @@ def digest_blocks(
         blocks.append(_section(f":warning: {text}"))
     else:
         blocks.append(_section(escape(narrative)))
-        blocks.append(DividerBlock())
+        blocks.append(divider())
         blocks.append(SectionBlock(fields=headline_fields(d, t)))
         blocks.append(_context(_answers_line(d, t)))
         why = driver_lines(d, t)
@@ -393,15 +387,15 @@ def digest_blocks(
         themes = theme_lines(d, t)
         if themes:
             blocks.append(_section("\n".join([_("*What customers wrote about*"), *themes])))
-    blocks.append(DividerBlock())
+    blocks.append(divider())
     customers = customers_text(
         {"churn": d.churn, "retention": d.retention, "clv": d.clv}, t, currency
     )
     blocks.append(
-        SectionBlock(
-            fields=[
-                MarkdownTextObject(text=_("*Customers*") + "\n" + customers),
-                MarkdownTextObject(text=_("*Detractor follow-up*") + "\n" + _followup_text(d, t)),
+        fields(
+            [
+                _("*Customers*") + "\n" + customers,
+                _("*Detractor follow-up*") + "\n" + _followup_text(d, t),
             ]
         )
     )

@@ -6,14 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta, tzinfo
 
-from slack_sdk.models.blocks import (
-    Block,
-    ContextBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
-
+from bot.blocks import Block, context, header, section
 from bot.i18n import N_, Translator
 from core.goals import Goal, Progress
 
@@ -86,7 +79,7 @@ def goals_section(progress_list: Sequence[Progress], t: Translator) -> list[Bloc
     if not progress_list:
         return []
     text = "\n".join([f"*{t.gettext(TITLE)}*", *goal_lines(progress_list, t)])
-    return [SectionBlock(text=MarkdownTextObject(text=text))]
+    return [section(text)]
 
 
 def list_blocks(progress_list: Sequence[Progress], t: Translator) -> list[Block]:
@@ -94,9 +87,9 @@ def list_blocks(progress_list: Sequence[Progress], t: Translator) -> list[Block]
     _ = t.gettext
     lines = goal_lines(progress_list, t) or [_(NO_GOALS)]
     return [
-        HeaderBlock(text=_(TITLE)),
-        *(SectionBlock(text=MarkdownTextObject(text=line)) for line in lines),
-        ContextBlock(elements=[MarkdownTextObject(text=_(HOW_TO))]),
+        header(_(TITLE)),
+        *(section(line) for line in lines),
+        context(_(HOW_TO)),
     ]
 
 
@@ -111,4 +104,4 @@ def set_text(p: Progress, replaced: Goal | None, t: Translator, tz: tzinfo) -> s
 
 
 def text_blocks(text: str) -> list[Block]:
-    return [SectionBlock(text=MarkdownTextObject(text=text))]
+    return [section(text)]

@@ -15,17 +15,14 @@ from typing import Any, Final
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
-    Block,
     ButtonElement,
-    ContextBlock,
     InputBlock,
-    MarkdownTextObject,
     PlainTextInputElement,
     PlainTextObject,
-    SectionBlock,
 )
 from slack_sdk.models.views import View
 
+from bot.blocks import Block, context, section
 from bot.i18n import N_, Translator
 from bot.text import escape, literal_parts, mention, plain, quote, shown
 from core.text import redact
@@ -112,10 +109,6 @@ def status_label(status: str, t: Translator) -> str:
     return t.gettext(label) if label else escape(status)
 
 
-def _context(text: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=text)])
-
-
 def _plain(text: str) -> str:
     """Notification text: the mrkdwn stars dropped."""
     return text.replace("*", "")
@@ -173,12 +166,12 @@ def insight_message(
     state, so an update is the same call as the first post."""
     _ = t.gettext
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=":bulb: " + headline(card, t))),
-        SectionBlock(text=MarkdownTextObject(text=quote(shown_text(card.text, SNIPPET)))),
+        section(":bulb: " + headline(card, t)),
+        section(quote(shown_text(card.text, SNIPPET))),
     ]
     if len(card.text.strip()) > SNIPPET:
         blocks.append(
-            _context(
+            context(
                 ":scissors: "
                 + _(
                     "Shortened here; the whole text ({count} characters) is kept.",
@@ -197,15 +190,15 @@ def insight_message(
         else:
             who += " · " + _("from a message by {author}", author=author)
     facts.append(who)
-    blocks.append(_context(" · ".join(facts)))
+    blocks.append(context(" · ".join(facts)))
     if card.duplicate_of:
         blocks.append(
-            _context(":link: " + _("Says the same as insight #{id}.", id=card.duplicate_of))
+            context(":link: " + _("Says the same as insight #{id}.", id=card.duplicate_of))
         )
     if heard:
         # `heard` is the product's own sentence (bot.handlers.themes.blocks.linked_line).
-        blocks.append(_context(":busts_in_silhouette: " + heard))
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=status_line(card, t))))
+        blocks.append(context(":busts_in_silhouette: " + heard))
+    blocks.append(section(status_line(card, t)))
     blocks.append(ActionsBlock(block_id=f"insight:{card.id}", elements=buttons(card, t)))
     text = _(
         "Customer insight #{id} ({category}): {text}",
@@ -245,7 +238,7 @@ def status_dm(
     if card.channel:
         lines.append(_("It is in {channel}.", channel=f"<#{card.channel}>"))
     body = "\n".join(lines)
-    return _plain(body), [SectionBlock(text=MarkdownTextObject(text=body)).to_dict()]
+    return _plain(body), [section(body).to_dict()]
 
 
 # --------------------------------------------------------------------------- replies
@@ -306,11 +299,9 @@ def insight_list(
     """A list of insights as (fallback text, blocks): `title`, `empty` and `more` (which
     page this is and how to see the next) are translated."""
     _ = t.gettext
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=f"*{title}* ({t.number(total, 0)})"))
-    ]
+    blocks: list[Block] = [section(f"*{title}* ({t.number(total, 0)})")]
     if not cards:
-        blocks.append(_context(empty))
+        blocks.append(context(empty))
     for card in cards:
         line = " · ".join(
             [
@@ -326,13 +317,7 @@ def insight_list(
         )
         if card.channel and card.ts:
             line += f" · <#{card.channel}>"
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=line + "\n" + quote(shown_text(card.text, LIST_SNIPPET))
-                )
-            )
-        )
+        blocks.append(section(line + "\n" + quote(shown_text(card.text, LIST_SNIPPET))))
         facts = _facts(card, t)
         facts.append(t.date(card.created_at, tz=tz))
         facts.append(_("by {user}", user=mention(card.reporter)))
@@ -342,11 +327,11 @@ def insight_list(
             )
         if card.duplicate_of:
             facts.append(_("same as #{id}", id=card.duplicate_of))
-        blocks.append(_context(" · ".join(facts)))
+        blocks.append(context(" · ".join(facts)))
     if more:
-        blocks.append(_context(more))
+        blocks.append(context(more))
     elif total > len(cards):
-        blocks.append(_context(_("and {count} more", count=t.number(total - len(cards), 0))))
+        blocks.append(context(_("and {count} more", count=t.number(total - len(cards), 0))))
     return f"{_plain(title)}: {total}", [b.to_dict() for b in blocks[:MAX_MESSAGE_BLOCKS]]
 
 

@@ -17,10 +17,10 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
-from bot.forms import tell, text_value
+from bot.forms import confirm, reader, tell, text_value
 from bot.handlers.insights import blocks, status
 from bot.handlers.insights.analysis import analyze_later
-from bot.i18n import N_, Translator, translator, user_timezone
+from bot.i18n import N_, Translator, user_timezone
 from bot.services import Services
 from bot.text import echo
 from storage import insights as store
@@ -70,7 +70,7 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         ack()
         user, team = str(context.user_id or ""), str(context.team_id or "")
-        t = translator(str(context.get("locale") or services.settings.cxbot_locale))
+        t = reader(context, services.settings.cxbot_locale)
         verb, arg = parse_command(str(command.get("text") or ""))
         if verb == "form":
             channel = str(command.get("channel_id") or "")
@@ -95,7 +95,7 @@ def register(app: App, services: Services) -> None:
     def insight_form_callback(
         ack: Ack, view: dict[str, Any], client: WebClient, context: BoltContext
     ) -> None:
-        t = translator(str(context.get("locale") or services.settings.cxbot_locale))
+        t = reader(context, services.settings.cxbot_locale)
         user, team = str(context.user_id or ""), str(context.team_id or "")
         text = text_value(view, blocks.TEXT_BLOCK, blocks.INPUT)
         if not text.strip():
@@ -123,7 +123,7 @@ def register(app: App, services: Services) -> None:
         context: BoltContext,
     ) -> None:
         ack()
-        t = translator(str(context.get("locale") or services.settings.cxbot_locale))
+        t = reader(context, services.settings.cxbot_locale)
         user, team = str(context.user_id or ""), str(context.team_id or "")
         message = body.get("message") or {}
         channel = str((body.get("channel") or {}).get("id") or "") or None
@@ -147,7 +147,7 @@ def register(app: App, services: Services) -> None:
         ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond
     ) -> None:
         ack()
-        t = translator(str(context.get("locale") or services.settings.cxbot_locale))
+        t = reader(context, services.settings.cxbot_locale)
         result = status.vote(
             services,
             team_id=str(context.team_id or ""),
@@ -169,7 +169,7 @@ def register(app: App, services: Services) -> None:
         respond: Respond,
     ) -> None:
         ack()
-        t = translator(str(context.get("locale") or services.settings.cxbot_locale))
+        t = reader(context, services.settings.cxbot_locale)
         action_id = str(((body.get("actions") or [{}])[0]).get("action_id") or "")
         result = status.change_status(
             services,
@@ -321,12 +321,6 @@ def permalink(client: WebClient, channel: str | None, ts: str | None) -> str | N
 def _notify(client: WebClient, user: str, channel: str | None, text: str) -> None:
     """An ephemeral note in the channel the form was opened from, else a DM."""
     try:
-        if channel:
-            client.chat_postEphemeral(channel=channel, user=user, text=text)
-            return
-    except SlackApiError as exc:
-        log.info("cannot confirm in %s (%s); sending a DM", channel, exc.response.get("error"))
-    try:
-        client.chat_postMessage(channel=user, text=text)
+        confirm(client, user, channel, text)
     except SlackApiError:
         log.warning("could not confirm a saved insight to its reporter", exc_info=True)

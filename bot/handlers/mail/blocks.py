@@ -12,19 +12,16 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from slack_sdk.models.blocks import (
-    Block,
-    ContextBlock,
     InputBlock,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     PlainTextObject,
-    SectionBlock,
     StaticSelectElement,
 )
 from slack_sdk.models.blocks.block_elements import CheckboxesElement
 from slack_sdk.models.views import View
 
+from bot.blocks import Block, context, section
 from bot.i18n import N_, Translator
 from bot.text import escape, mention, quote, shown
 from storage.mail import Summary
@@ -106,8 +103,8 @@ def mail_modal(
         submit=PlainTextObject(text=_("Send")[:24]),
         close=PlainTextObject(text=_("Cancel")[:24]),
         blocks=[
-            SectionBlock(text=MarkdownTextObject(text=headline)),
-            ContextBlock(elements=[MarkdownTextObject(text=_("To: {who}", who=who))]),
+            section(headline),
+            context(_("To: {who}", who=who)),
             InputBlock(
                 block_id=LANG_BLOCK,
                 label=_("Language"),
@@ -144,7 +141,7 @@ def mail_modal(
 
 
 def _section(text: str) -> dict[str, Any]:
-    return SectionBlock(text=MarkdownTextObject(text=text[:SECTION_LIMIT])).to_dict()
+    return section(text[:SECTION_LIMIT]).to_dict()
 
 
 def sent_message(
@@ -178,14 +175,8 @@ def reply_message(
             for a in attachments[:20]
         )
         blocks.append(
-            ContextBlock(
-                elements=[
-                    MarkdownTextObject(
-                        text=t.gettext("Attachments (listed, not kept): {names}", names=names)[
-                            :SECTION_LIMIT
-                        ]
-                    )
-                ]
+            context(
+                t.gettext("Attachments (listed, not kept): {names}", names=names)[:SECTION_LIMIT]
             ).to_dict()
         )
     return _plain(head) + " " + shown(text, 200, people=False, oneline=True), blocks

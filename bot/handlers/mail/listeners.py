@@ -15,12 +15,12 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.errors import UserError
-from bot.forms import selected_value, tell, text_value
+from bot.forms import actor, pressed_id, reader, selected_value, tell, text_value
 from bot.handlers.alerts import blocks as alert_views
 from bot.handlers.alerts.access import may_resolve
 from bot.handlers.mail import blocks
 from bot.handlers.mail.posting import missing_settings
-from bot.i18n import N_, Translator, translator
+from bot.i18n import N_, Translator
 from bot.outbox import wake
 from bot.services import Services
 from bot.text import mention
@@ -147,13 +147,8 @@ def _form(
 def _who(
     body: dict[str, Any], context: BoltContext, value: Any
 ) -> tuple[str, str, int, Translator]:
-    user = str((body.get("user") or {}).get("id") or "")
-    team = str(context.team_id or (body.get("team") or {}).get("id") or "")
-    try:
-        alert_id = int(str(value))
-    except (TypeError, ValueError):
-        raise UserError(blocks.REFUSALS["gone"]) from None
-    return user, team, alert_id, translator(str(context.get("locale") or "en"))
+    user, team = actor(body, context)
+    return user, team, pressed_id(value, blocks.REFUSALS["gone"]), reader(context, "en")
 
 
 def _drafted(view: dict[str, Any], block: str, action: str) -> tuple[str, str]:

@@ -13,15 +13,9 @@ from datetime import date
 from types import MappingProxyType
 from typing import Any, Final
 
-from slack_sdk.models.blocks import (
-    Block,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import MarkdownTextObject
 
+from bot.blocks import Block, context, divider, header, markdown, section
 from bot.i18n import N_, Translator
 from core.metrics import SMALL_SAMPLE, shown_change
 
@@ -181,8 +175,8 @@ def metrics_blocks(
     _ = t.gettext
     start, end = period_dates(report)
     blocks: list[Block] = [
-        HeaderBlock(text=_("Customer metrics")),
-        ContextBlock(elements=[MarkdownTextObject(text=period_title(kind, start, end, t))]),
+        header(_("Customer metrics")),
+        context(period_title(kind, start, end, t)),
     ]
     for line in metric_lines(report, t):
         text = f"*{line.name}*  {line.value}"
@@ -192,14 +186,12 @@ def metrics_blocks(
             text += f"\n{line.detail}"
         if line.warning:
             text += f"\n:warning: {line.warning}"
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
-    blocks.append(DividerBlock())
-    blocks.append(
-        ContextBlock(elements=[MarkdownTextObject(text=customers_text(report, t, currency))])
-    )
+        blocks.append(section(text))
+    blocks.append(divider())
+    blocks.append(context(customers_text(report, t, currency)))
     followup = _followup_text(report, t)
     if followup:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=followup)]))
+        blocks.append(context(followup))
     return blocks
 
 
@@ -245,7 +237,7 @@ def _decimal(value: Any) -> Any:
 
 def headline_fields(report: Mapping[str, Any], t: Translator) -> list[MarkdownTextObject]:
     """NPS, CSAT and CES side by side (the App Home's headline)."""
-    fields = []
+    out = []
     for line in metric_lines(report, t)[:3]:
         text = f"*{line.name}*\n{line.value}"
         if line.change:
@@ -254,5 +246,5 @@ def headline_fields(report: Mapping[str, Any], t: Translator) -> list[MarkdownTe
             text += f"\n{line.answers}"
         if line.warning:
             text += "\n:warning: " + t.gettext("small sample")
-        fields.append(MarkdownTextObject(text=text.rstrip()))
-    return fields
+        out.append(markdown(text.rstrip()))
+    return out

@@ -17,11 +17,11 @@ from slack_sdk import WebClient
 
 from bot.admins import is_admin
 from bot.errors import UserError
-from bot.forms import tell, text_value
+from bot.forms import reader, tell, text_value
 from bot.handlers.pulse import blocks, rounds
 from bot.handlers.pulse.audience import AudienceError
 from bot.handlers.pulse.posting import results_of
-from bot.i18n import N_, Translator, translator
+from bot.i18n import N_, Translator
 from bot.services import Services
 from bot.text import escape
 from core.surveys import DefinitionError, next_occurrence
@@ -359,8 +359,8 @@ def register(app: App, services: Services) -> None:
 
 def _reader(services: Services, context: BoltContext) -> tuple[str, str, Translator]:
     """Who acts, in which workspace, in which language (bot.middleware filled them in)."""
-    locale = str(context.get("locale") or services.settings.cxbot_locale)
-    return str(context.user_id or ""), str(context.team_id or ""), translator(locale)
+    t = reader(context, services.settings.cxbot_locale)
+    return str(context.user_id or ""), str(context.team_id or ""), t
 
 
 def _pressed(body: dict[str, Any], parts: int) -> list[str]:

@@ -13,19 +13,17 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from slack_sdk.models.blocks import (
-    Block,
     ContextBlock,
     InputBlock,
-    MarkdownTextObject,
     Option,
     PlainTextInputElement,
     PlainTextObject,
-    SectionBlock,
     StaticSelectElement,
     UserMultiSelectElement,
 )
 from slack_sdk.models.views import View
 
+from bot.blocks import Block, context, section
 from bot.i18n import N_, Translator
 from bot.text import echo, escape, fit, literal_parts, mrkdwn, quote, shown
 from core.metrics import SCORE_RANGES
@@ -102,7 +100,7 @@ def score_label(metric: str | None, score: int | None) -> str:
 
 
 def _context(parts: Sequence[str]) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=" · ".join(p for p in parts if p))])
+    return context(" · ".join(p for p in parts if p))
 
 
 def _blocks(blocks: Sequence[Block]) -> list[dict[str, Any]]:
@@ -115,21 +113,17 @@ def channel_message(shout: ShoutoutDetail, t: Translator) -> tuple[str, list[dic
     receivers = mentions(shout.receivers, t)
     blocks: list[Block] = []
     if shout.giver:
-        blocks.append(
-            SectionBlock(text=_(HEADLINE, giver=f"<@{shout.giver}>", receivers=receivers))
-        )
+        blocks.append(section(_(HEADLINE, giver=f"<@{shout.giver}>", receivers=receivers)))
         if shout.text.strip():
-            blocks.append(SectionBlock(text=_quoted(shout)))
+            blocks.append(section(_quoted(shout)))
         fallback = _(FALLBACK, giver=f"<@{shout.giver}>", receivers=receivers, text=_said(shout))
     else:
-        blocks.append(SectionBlock(text=_(CUSTOMER_HEADLINE, receivers=receivers)))
+        blocks.append(section(_(CUSTOMER_HEADLINE, receivers=receivers)))
         score = score_label(shout.metric, shout.score)
         if shout.text.strip():
-            blocks.append(SectionBlock(text=_quoted(shout)))
+            blocks.append(section(_quoted(shout)))
         else:
-            blocks.append(
-                SectionBlock(text=_(CUSTOMER_NO_COMMENT, score=score, receivers=receivers))
-            )
+            blocks.append(section(_(CUSTOMER_NO_COMMENT, score=score, receivers=receivers)))
         fallback = _(CUSTOMER_FALLBACK, receivers=receivers, text=_said(shout) or score)
     details = []
     if not shout.giver:
@@ -148,15 +142,15 @@ def dm_message(shout: ShoutoutDetail, t: Translator) -> tuple[str, list[dict[str
     _ = t.gettext
     blocks: list[Block] = []
     if shout.giver:
-        blocks.append(SectionBlock(text=_(DM_HEADLINE, giver=f"<@{shout.giver}>")))
+        blocks.append(section(_(DM_HEADLINE, giver=f"<@{shout.giver}>")))
         fallback = _(DM_FALLBACK, giver=f"<@{shout.giver}>", text=_said(shout))
     else:
-        blocks.append(SectionBlock(text=_(DM_CUSTOMER_HEADLINE)))
+        blocks.append(section(_(DM_CUSTOMER_HEADLINE)))
         fallback = _(
             DM_CUSTOMER_FALLBACK, text=_said(shout) or score_label(shout.metric, shout.score)
         )
     if shout.text.strip():
-        blocks.append(SectionBlock(text=_quoted(shout)))
+        blocks.append(section(_quoted(shout)))
     details = [] if shout.giver else [score_label(shout.metric, shout.score)]
     if shout.promise:
         details.append(_(PROMISE_LINE, promise=escape(shout.promise)))

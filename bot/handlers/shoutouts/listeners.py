@@ -12,10 +12,9 @@ from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.errors import UserError
-from bot.forms import selected_value, tell, text_value
+from bot.forms import actor, confirm, reader, selected_value, tell, text_value
 from bot.handlers.shoutouts import blocks, giving
 from bot.i18n import translator
 from bot.services import Services
@@ -30,7 +29,7 @@ def register(app: App, services: Services) -> None:
         ack: Ack, command: dict[str, Any], respond: Respond, client: WebClient, context: BoltContext
     ) -> None:
         ack()
-        t = translator(str(context.get("locale") or services.settings.cxbot_locale))
+        t = reader(context, services.settings.cxbot_locale)
         team_id = str(context.team_id or command.get("team_id") or "")
         giver = str(command.get("user_id") or "")
         raw = str(command.get("text") or "").strip()
@@ -76,8 +75,7 @@ def register(app: App, services: Services) -> None:
     ) -> None:
         locale = str(context.get("locale") or services.settings.cxbot_locale)
         t = translator(locale)
-        team_id = str(context.team_id or (body.get("team") or {}).get("id") or "")
-        giver = str((body.get("user") or {}).get("id") or "")
+        giver, team_id = actor(body, context)
         form = read_form(view)
         errors = {}
         if not form["users"]:
@@ -116,7 +114,7 @@ def register(app: App, services: Services) -> None:
             )
             return
         ack()
-        _confirm(client, giver, form["channel"], blocks.receipt(t, given))
+        confirm(client, giver, form["channel"], blocks.receipt(t, given))
 
     def on_shoutout(event: dict[str, Any], context: BoltContext) -> bool:
         item = event.get("item") or {}
@@ -168,14 +166,3 @@ def read_form(view: dict[str, Any]) -> dict[str, Any]:
         "promise": selected_value(view, blocks.PROMISE_BLOCK, blocks.PROMISE_INPUT),
         "channel": meta.get("channel") if isinstance(meta, dict) else None,
     }
-
-
-def _confirm(client: WebClient, user: str, channel: str | None, text: str) -> None:
-    """An ephemeral note in the channel the form came from, else a DM."""
-    if channel:
-        try:
-            client.chat_postEphemeral(channel=channel, user=user, text=text)
-            return
-        except SlackApiError:
-            pass  # the bot is not in that channel (a DM between two people): DM instead
-    client.chat_postMessage(channel=user, text=text)

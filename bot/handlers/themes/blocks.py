@@ -11,15 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final
 
-from slack_sdk.models.blocks import (
-    Block,
-    ContextBlock,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
-
+from bot.blocks import Block, context, divider, header, section
 from bot.i18n import N_, Translator
 from bot.text import escape, fit, shown
 from core.themes import QUOTES_FROM, ThemeReport, ThemeStat
@@ -128,36 +120,28 @@ def themes_blocks(
 ) -> list[Block]:
     """`/cx themes`: the top themes of the period with trend, effect, summary and quotes."""
     blocks: list[Block] = [
-        HeaderBlock(text=fit(t.gettext(TITLES.get(kind, TITLES["week"])), 150)),
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text=fit(
-                        t.gettext(
-                            "{period} · {count} comments read, {before} the period before",
-                            period=period_label,
-                            count=t.number(report.comments, 0),
-                            before=t.number(report.comments_before, 0),
-                        ),
-                        3000,
-                    )
-                )
-            ]
+        header(fit(t.gettext(TITLES.get(kind, TITLES["week"])), 150)),
+        context(
+            fit(
+                t.gettext(
+                    "{period} · {count} comments read, {before} the period before",
+                    period=period_label,
+                    count=t.number(report.comments, 0),
+                    before=t.number(report.comments_before, 0),
+                ),
+                3000,
+            )
         ),
     ]
     top = report.top(SHOWN)
     if not top:
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(text=t.gettext("No comment named a theme in this period."))
-            )
-        )
+        blocks.append(section(t.gettext("No comment named a theme in this period.")))
         return blocks
     behind = behind_line(report, t)
     if behind:
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=fit(behind, 3000))))
+        blocks.append(section(fit(behind, 3000)))
     for stat in top:
-        blocks.append(DividerBlock())
+        blocks.append(divider())
         lines = [theme_line(stat, t)]
         if stat.summary:
             lines.append(f"_{shown(stat.summary, 400, people=False, oneline=True)}_")
@@ -166,13 +150,13 @@ def themes_blocks(
             lines.append(
                 t.gettext("_Quotes are shown only from {k} comments._", k=t.number(QUOTES_FROM, 0))
             )
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=fit("\n".join(lines), 3000))))
+        blocks.append(section(fit("\n".join(lines), 3000)))
     note = t.gettext(
         "Themes are found in the comments offline, in English, Norwegian, Danish and Swedish."
     )
     if report.summaries_source == "model":
         note += " " + t.gettext("Summaries by the language model, checked against the counts.")
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+    blocks.append(context(note))
     return blocks
 
 
