@@ -9,6 +9,12 @@ same gunicorn configuration, and the idle memory (RSS) of `cxbot serve`.
 Targets: p99 < 300 ms, within 1.5x of bare, idle RSS < 200 MB. Run by hand, never in CI.
 
 The command defaults to `/insight <text>` when a handler for it exists, else `/cx help`.
+
+    .venv/bin/python benchmarks/ack.py --baseline 9945e21   # that commit's code, then this one's
+
+`--baseline REV` runs the same measurement twice, on REV's `cxbot serve` (a temporary git
+worktree, same interpreter and virtualenv) and then on this checkout's, and prints both
+tables and the ratios after / before of p50, p99 and CPU ms per request of cxbot serve.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.baseline import describe, load_average, ratio, served_code, worktree  # noqa: E402
 from bot.localslack import LocalSlack  # noqa: E402
 from tests.bot.slackkit import SlackKit, get  # noqa: E402
 
@@ -248,23 +255,8 @@ def bare_server(port: int, api_url: str, token: str) -> None:
     Bare().run()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=200, help="concurrent commands")
-    parser.add_argument("--rounds", type=int, default=3, help="bursts per server")
-    parser.add_argument("--command", default=None)
-    parser.add_argument("--text", default=None)
-    parser.add_argument("--bare-server", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--api-url", help=argparse.SUPPRESS)
-    parser.add_argument("--token", help=argparse.SUPPRESS)
-    opts = parser.parse_args()
-    if opts.bare_server:
-        bare_server(opts.bare_server, opts.api_url, opts.token)
-        return
-
-    command = opts.command or "/insight"
-    text = opts.text or ("Kunden savner faktura på e-post" if command == "/insight" else "help")
-
+def run(tree: Path, opts: argparse.Namespace, command: str, text: str) -> dict[str, Any]:
+    """The burst against `tree`'s `cxbot serve`, then against the bare app."""
     with (
         LocalSlack.demo(rate_limits=False, trigger_ttl=600) as slack,
         tempfile.TemporaryDirectory() as tmp,
@@ -275,10 +267,11 @@ def main() -> None:
             SLACK_BOT_TOKEN=slack.bot_token,
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             DATABASE_URL=f"sqlite:///{tmp}/cxbot.db",
-            PYTHONPATH=str(ROOT),
+            PYTHONPATH=str(tree),
         )
+        if opts.baseline:
+            print(f"cxbot serve runs {served_code(tree, env, tmp).parent}", flush=True)
         python = sys.executable
-        print(f"{opts.requests} concurrent `{command} {text}` x {opts.rounds} rounds")
 
         port = free_port()
         proc = start(
@@ -303,6 +296,7 @@ def main() -> None:
         finally:
             stop(proc)
 
+        # The bare app is this checkout's in both runs: the same yardstick.
         port = free_port()
         bare_args = [python, __file__, "--bare-server", str(port)]
         bare_args += ["--api-url", slack.base_url, "--token", slack.bot_token]
@@ -320,7 +314,11 @@ def main() -> None:
             )
         finally:
             stop(proc)
+    return {"ours": ours, "bare": bare, "idle": idle, "idle_pss": idle_pss, "busy": busy}
 
+
+def report(result: dict[str, Any]) -> None:
+    ours, bare = result["ours"], result["bare"]
     head = f"{'':14}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}{'mean ms':>10}{'CPU ms/req':>12}"
     print(head + f"{'replies':>10}")
     for name, row in (("cxbot serve", ours), ("bare Bolt", bare)):
@@ -328,13 +326,56 @@ def main() -> None:
             f"{name:14}{row['p50']:>10.1f}{row['p99']:>10.1f}{row['max']:>10.1f}"
             f"{row['mean']:>10.1f}{row['cpu']:>12.2f}{row['replies']:>10.0f}"
         )
-    ratio = ours["p99"] / bare["p99"] if bare["p99"] else float("inf")
-    print(f"p99 ratio cxbot / bare: {ratio:.2f}x   (target: p99 < 300 ms, ratio < 1.5x)")
+    vs_bare = ours["p99"] / bare["p99"] if bare["p99"] else float("inf")
+    print(f"p99 ratio cxbot / bare: {vs_bare:.2f}x   (target: p99 < 300 ms, ratio < 1.5x)")
     print(
-        f"idle memory of cxbot serve (master + worker): RSS {idle:.0f} MB, "
-        f"PSS {idle_pss:.0f} MB (target < 200 MB)"
+        f"idle memory of cxbot serve (master + worker): RSS {result['idle']:.0f} MB, "
+        f"PSS {result['idle_pss']:.0f} MB (target < 200 MB)"
     )
-    print(f"RSS after the bursts: {busy:.0f} MB")
+    print(f"RSS after the bursts: {result['busy']:.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200, help="concurrent commands")
+    parser.add_argument("--rounds", type=int, default=3, help="bursts per server")
+    parser.add_argument("--command", default=None)
+    parser.add_argument("--text", default=None)
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="measure REV's code first (a temporary git worktree), then this checkout's",
+    )
+    parser.add_argument("--bare-server", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--api-url", help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+    opts = parser.parse_args()
+    if opts.bare_server:
+        bare_server(opts.bare_server, opts.api_url, opts.token)
+        return
+
+    command = opts.command or "/insight"
+    text = opts.text or ("Kunden savner faktura på e-post" if command == "/insight" else "help")
+    print(f"{opts.requests} concurrent `{command} {text}` x {opts.rounds} rounds")
+
+    if not opts.baseline:
+        report(run(ROOT, opts, command, text))
+        return
+
+    rev = describe(opts.baseline)
+    with worktree(opts.baseline) as tree:
+        before = run(tree, opts, command, text)
+    after = run(ROOT, opts, command, text)
+    print(f"\nbefore ({rev})")
+    report(before)
+    print("\nafter (HEAD)")
+    report(after)
+    b, a = before["ours"], after["ours"]
+    print(
+        f"\ncxbot serve, after / before: p50 {ratio(a['p50'], b['p50'])}, "
+        f"p99 {ratio(a['p99'], b['p99'])}, CPU ms/req {ratio(a['cpu'], b['cpu'])}"
+    )
+    print(f"({load_average()} at the end)")
 
 
 if __name__ == "__main__":

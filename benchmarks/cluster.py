@@ -209,8 +209,14 @@ def channel_keys(api_url: str, token: str, channel: str) -> list[str]:
 
 
 def cxbot_env(
-    slack: LocalSlack, database_url: str, api_url: str | None = None, **extra: str
+    slack: LocalSlack,
+    database_url: str,
+    api_url: str | None = None,
+    *,
+    tree: Path = ROOT,
+    **extra: str,
 ) -> dict[str, str]:
+    """The environment of `cxbot serve` running `tree`'s code (default: this checkout's)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CXBOT_"))}
     env.update(
         SLACK_API_URL=api_url or slack.base_url,
@@ -220,7 +226,7 @@ def cxbot_env(
         DATABASE_URL=database_url,
         CXBOT_TIMEZONE="Europe/Oslo",
         CXBOT_LOG_FORMAT="json",
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=str(tree),
         **extra,
     )
     return env
@@ -233,10 +239,13 @@ def instances(
     n: int,
     workdir: Path,
     api_url: str | None = None,
+    *,
+    tree: Path = ROOT,
     **env: str,
 ) -> Iterator[list[Instance]]:
-    """`n` `cxbot serve` processes started together on one database."""
-    with start_instances(cxbot_env(slack, database_url, api_url, **env), n, workdir) as started:
+    """`n` `cxbot serve` processes started together on one database, running `tree`'s code."""
+    environment = cxbot_env(slack, database_url, api_url, tree=tree, **env)
+    with start_instances(environment, n, workdir) as started:
         yield started
 
 

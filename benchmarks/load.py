@@ -13,6 +13,13 @@ post). Prints requests per second, p50 / p99 / max latency and errors per setup 
 kind, and checks afterwards that every detractor's alert was posted exactly once.
 Target: zero errors, p99 under 500 ms at 200 requests per second.
 
+    .venv/bin/python benchmarks/load.py --baseline 9945e21   # that commit's code, then this one's
+
+`--baseline REV` runs every setup twice, on REV's `cxbot serve` (a temporary git worktree,
+same interpreter and virtualenv) and then on this checkout's, and prints both tables and
+the ratios after / before of p99 and requests per second per setup. The local Slack and
+the load generator are this checkout's in both runs.
+
 Commands and buttons are acknowledged before their work runs, so the answer's latency
 alone would hide work that falls behind. Two more figures follow the work to its end:
 each command's first reply on its response URL (served by this script, timed on arrival),
@@ -35,6 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from baseline import ROOT, describe, load_average, ratio, served_code, worktree
 from cluster import (
     SHARED_PG,
     SIGNING_SECRET,
@@ -42,6 +50,7 @@ from cluster import (
     Load,
     LoadKit,
     channel_keys,
+    cxbot_env,
     fresh_database,
     instances,
     slack_process,
@@ -163,14 +172,26 @@ def alert_delays(engine: Any, team: str, sent_at: dict[str, float]) -> dict[str,
 
 
 def run_setup(
-    name: str, slack: LocalSlack, database_url: str, n: int, rate: float, duration: float
+    name: str,
+    slack: LocalSlack,
+    database_url: str,
+    n: int,
+    rate: float,
+    duration: float,
+    tree: Path = ROOT,
+    *,
+    show_code: bool = False,
 ) -> dict[str, Any]:
+    """The load on `n` instances of `tree`'s `cxbot serve` (default: this checkout's)."""
     # Response URLs (command replies) go to `slack` here; the Web API to its own process.
     with (
         slack_process() as api_url,
         tempfile.TemporaryDirectory() as tmp,
-        instances(slack, database_url, n, Path(tmp), api_url) as insts,
+        instances(slack, database_url, n, Path(tmp), api_url, tree=tree) as insts,
     ):
+        if show_code:  # the same interpreter, environment and directory as the instances
+            env = cxbot_env(slack, database_url, api_url, tree=tree)
+            print(f"{name}: cxbot serve runs {served_code(tree, env, tmp).parent}", flush=True)
         engine = make_engine(database_url, pool_size=2)
         team = slack.team_id
         settings_store.set(engine, team_id=team, key="alerts.channel", value="C0ALERTS")
@@ -340,16 +361,9 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--rate", type=float, default=200.0)
-    parser.add_argument("--duration", type=float, default=60.0)
-    parser.add_argument("--instances", type=int, default=3)
-    parser.add_argument("--only", choices=("postgres", "sqlite"))
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
-    args = parser.parse_args()
+def run_all(args: argparse.Namespace, tree: Path = ROOT) -> list[dict[str, Any]]:
+    """Every chosen setup, on `tree`'s code."""
+    show = args.baseline is not None
     rows = []
     with LocalSlack.demo(rate_limits=False) as slack:
         if args.only in (None, "postgres"):
@@ -362,6 +376,8 @@ def main() -> None:
                         args.instances,
                         args.rate,
                         args.duration,
+                        tree,
+                        show_code=show,
                     )
                 )
         if args.only in (None, "sqlite"):
@@ -374,15 +390,58 @@ def main() -> None:
                         1,
                         args.rate,
                         args.duration,
+                        tree,
+                        show_code=show,
                     )
                 )
-    print(
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--duration", type=float, default=60.0)
+    parser.add_argument("--instances", type=int, default=3)
+    parser.add_argument("--only", choices=("postgres", "sqlite"))
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="measure REV's code first (a temporary git worktree), then this checkout's",
+    )
+    args = parser.parse_args()
+    heading = (
         f"\nmixed load at {args.rate:g} req/s for {args.duration:g} s "
         "(target: 0 errors, p99 < 500 ms)\n"
     )
-    print_table(rows)
+    if not args.baseline:
+        rows = run_all(args)
+        print(heading)
+        print_table(rows)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        return
+
+    rev = describe(args.baseline)
+    with worktree(args.baseline) as tree:
+        before = run_all(args, tree)
+    after = run_all(args)
+    print(heading)
+    for label, rows in ((f"before ({rev})", before), ("after (HEAD)", after)):
+        print(label)
+        print_table(rows)
+        print()
+    print("after / before:")
+    for b, a in zip(before, after, strict=True):
+        print(
+            f"  {a['setup']:32} p99 {ratio(a['p99_ms'], b['p99_ms'])}, "
+            f"req/s {ratio(a['rps'], b['rps'])}, errors {b['errors']} -> {a['errors']}"
+        )
+    print(f"({load_average()} at the end)")
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps({"before": before, "after": after, "baseline": rev}, indent=2))
 
 
 if __name__ == "__main__":

@@ -215,7 +215,7 @@ def _round(row: Any) -> RoundInfo:
     )
 
 
-_ROUND_COLS = list(_R.c)
+_ROUND_COLS = tuple(_R.c)
 
 
 def round_number(engine: Engine, *, team_id: str, survey_id: int, round_id: int) -> int:

@@ -7,9 +7,9 @@ The files are compiled in memory on first use, so there is no build step.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
-import threading
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -21,9 +21,6 @@ log = logging.getLogger(__name__)
 
 LOCALES_DIR = Path(__file__).with_name("locales")
 SOURCE_LOCALE = "en"
-
-_lock = threading.Lock()
-_cache: dict[str, Translations] = {}
 
 
 def po_files(locale: str) -> list[Path]:
@@ -67,17 +64,10 @@ def _translated(value: object) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=16)
 def translations(locale: str) -> Translations:
     """The compiled catalog of a locale, built once per process (English: empty)."""
-    cached = _cache.get(locale)
-    if cached is not None:
-        return cached
-    with _lock:
-        cached = _cache.get(locale)
-        if cached is None:
-            cached = _compile(locale)
-            _cache[locale] = cached
-    return cached
+    return _compile(locale)
 
 
 def _compile(locale: str) -> Translations:
@@ -91,5 +81,4 @@ def _compile(locale: str) -> Translations:
 
 def reload() -> None:
     """Forget the compiled catalogs (after editing a `.po` file in a running process)."""
-    with _lock:
-        _cache.clear()
+    translations.cache_clear()
