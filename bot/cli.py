@@ -40,7 +40,7 @@ def _root(
 ) -> None:
     """A Slack bot that makes a company customer-centric."""
     # One process may run several commands (tests, CliRunner): each starts loud.
-    common.OUTPUT.quiet = quiet
+    common.QUIETLY.set(quiet)
 
 
 @db_app.command("upgrade")

@@ -844,3 +844,19 @@ def test_no_module_level_mutable_state() -> None:
         "or a functools.cache memo; or add it to ALLOWED with why):\n"
         + "\n".join(str(o) for o in offences)
     )
+
+
+def test_the_command_line_lists_every_features_commands() -> None:
+    """`bot/cli.py` keeps its own list (`cxbot --help` imports no feature): every feature
+    package with a `cli.py` is on it, and every feature package is in bot.features."""
+    handlers = ROOT / "bot" / "handlers"
+    packages = {p.name for p in handlers.iterdir() if (p / "__init__.py").exists()}
+    with_commands = {name for name in packages if (handlers / name / "cli.py").exists()}
+    cli_source = (ROOT / "bot" / "cli.py").read_text(encoding="utf-8")
+    listed = set(re.findall(r"from bot\.handlers\.(\w+) import cli\b", cli_source))
+    assert listed == with_commands
+    features_source = (ROOT / "bot" / "features.py").read_text(encoding="utf-8")
+    registered = set(
+        re.findall(r"from bot\.handlers\.(\w+)\.feature import FEATURE", features_source)
+    )
+    assert registered == packages

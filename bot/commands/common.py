@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
@@ -34,18 +35,19 @@ EXIT_USAGE = 2
 TEXT, JSON = "text", "json"
 
 
-class _Output:
-    """How this invocation prints: set by `--quiet` and read by `say`, `summary`, `progress`."""
+# Whether this invocation prints only errors and what was asked for (`--quiet`): a context
+# variable, so that one process running several commands (tests, CliRunner) keeps each
+# invocation's own setting.
+QUIETLY: ContextVar[bool] = ContextVar("cxbot_quiet", default=False)
 
-    quiet = False
 
-
-OUTPUT = _Output()
+def quiet() -> bool:
+    return QUIETLY.get()
 
 
 def _set_quiet(value: bool) -> bool:
     if value:
-        OUTPUT.quiet = True
+        QUIETLY.set(True)
     return value
 
 
@@ -88,7 +90,7 @@ FORMAT = typer.Option(
 
 def say(line: str, *, err: bool = False) -> None:
     """A note for the person at the terminal; `--quiet` leaves it out."""
-    if not OUTPUT.quiet:
+    if not quiet():
         typer.echo(line, err=err)
 
 
@@ -182,7 +184,7 @@ def slack_client(services: Services, team_id: str, *, why: str) -> WebClient:
 
 
 def interactive() -> bool:
-    return sys.stderr.isatty() and not OUTPUT.quiet
+    return sys.stderr.isatty() and not quiet()
 
 
 @contextmanager

@@ -261,7 +261,7 @@ def _report(
         "complete": not stored_so_far,
     }
     common.summary(fmt, data, lines)
-    if out.count and not common.OUTPUT.quiet:
+    if out.count and not common.quiet():
         for item in out.first:
             typer.echo(f"  line {item.line}: {item.reason}", err=True)
         if out.count > len(out.first):
