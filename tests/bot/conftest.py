@@ -27,10 +27,11 @@ from bot.i18n import forget_user_locale
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.settings import Settings, load_settings
-from core.analyzer import make_analyzer
+from core.analyzer import OfflineAnalyzer, OpenAIAnalyzer, make_analyzer
+from storage import outbox, settings_store
 from storage.db import make_engine
 from tests.bot.slackkit import SlackKit
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, TickingClock
 
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 WEBHOOK_SECRET = "test-webhook-secret-0123456789abcdef"
@@ -92,6 +93,19 @@ def serve_wsgi(app: Any) -> Iterator[RunningServer]:
         thread.join(timeout=5)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "real_time: the services clock moves with real time (a TickingClock)"
+    )
+
+
+@pytest.fixture
+def clock(clock: FakeClock, request: pytest.FixtureRequest) -> FakeClock:
+    # A module whose background outbox dispatcher runs on the services clock opts in with
+    # `pytestmark = pytest.mark.real_time`: its clock must keep moving.
+    return TickingClock() if request.node.get_closest_marker("real_time") else clock
+
+
 @pytest.fixture
 def localslack() -> Iterator[LocalSlack]:
     # Each test's LocalSlack is new: locales cached from an earlier one must not leak in.
@@ -108,16 +122,37 @@ def bot_settings(localslack: LocalSlack, sqlite_url: str) -> Settings:
     return make_settings(localslack, sqlite_url)
 
 
-@pytest.fixture
-def services(bot_settings: Settings, clock: FakeClock) -> Iterator[Services]:
-    engine = make_engine(bot_settings.database_url)
+def model_analyzer(url: str, *, timeout: float = 6.0, max_retries: int = 0) -> OpenAIAnalyzer:
+    """An OpenAIAnalyzer aimed at a test model server (tests/openai_server.py), falling back
+    to the offline one, as make_analyzer builds it but with a tighter time-out."""
+    return OpenAIAnalyzer(
+        api_key="sk-test",
+        base_url=url,
+        model="test-model",
+        timeout=timeout,
+        max_retries=max_retries,
+        fallback=OfflineAnalyzer(),
+    )
+
+
+@contextmanager
+def open_services(settings: Settings, clock: FakeClock, analyzer: Any = None) -> Iterator[Services]:
+    """Services on `settings`' database; the analyzer is the one the settings make unless given."""
+    engine = make_engine(settings.database_url)
     try:
-        analyzer = make_analyzer(
-            bot_settings.openai_api_key, bot_settings.openai_base_url, bot_settings.openai_model
-        )
-        yield Services(settings=bot_settings, engine=engine, clock=clock, analyzer=analyzer)
+        if analyzer is None:
+            analyzer = make_analyzer(
+                settings.openai_api_key, settings.openai_base_url, settings.openai_model
+            )
+        yield Services(settings=settings, engine=engine, clock=clock, analyzer=analyzer)
     finally:
         engine.dispose()
+
+
+@pytest.fixture
+def services(bot_settings: Settings, clock: FakeClock) -> Iterator[Services]:
+    with open_services(bot_settings, clock) as opened:
+        yield opened
 
 
 @pytest.fixture
@@ -143,3 +178,27 @@ def server(services: Services, bolt_app: App) -> Iterator[RunningServer]:
 @pytest.fixture
 def slack(server: RunningServer, localslack: LocalSlack) -> SlackKit:
     return SlackKit(server.url, SIGNING_SECRET, localslack, webhook_secret=WEBHOOK_SECRET)
+
+
+def configure_team(services: Services, team_id: str, values: dict[str, str]) -> Services:
+    """Store workspace settings, as /cx config would."""
+    for key, value in values.items():
+        settings_store.set(services.engine, team_id=team_id, key=key, value=value)
+    return services
+
+
+def enqueue_post(engine: Any, team: str, clock: FakeClock, key: str, **given: str) -> None:
+    """Queue one message due now: chat.postMessage to C0ALERTS with the key as its text,
+    unless `given` says otherwise (channel=, text=, method=)."""
+    method = given.pop("method", "chat.postMessage")
+    payload = {"channel": "C0ALERTS", "text": key, **given}
+    with engine.begin() as conn:
+        outbox.enqueue(
+            conn, team_id=team, key=key, method=method, payload=payload, not_before=clock()
+        )
+
+
+def enqueue_posts(engine: Any, team: str, clock: FakeClock, keys: list[str]) -> None:
+    """Queue one due chat.postMessage to C0ALERTS per key, its text the key."""
+    for key in keys:
+        enqueue_post(engine, team, clock, key)

@@ -532,6 +532,56 @@ class SlackKit:
         value: dict[str, Any] = self.localslack.wait_for(first_reply, timeout=timeout)
         return value
 
+    def wait_ephemeral(self, result: Result, timeout: float = 5.0) -> dict[str, Any]:
+        """The first ephemeral reply to `result` (see `wait_reply`)."""
+        return self.wait_reply(result, timeout=timeout, where=lambda x: x["kind"] == "ephemeral")
+
+
+def assert_contains(text: str, *parts: str) -> None:
+    """Every one of `parts` is in `text`; the failure names the missing ones."""
+    missing = [part for part in parts if part not in text]
+    assert not missing, f"missing {missing!r} in {text!r}"
+
+
+def serve_http(handle: Callable[[Any, str], None]) -> Any:
+    """A ThreadingHTTPServer on a free 127.0.0.1 port, served from a daemon thread, that
+    passes every GET and POST to `handle(request_handler, verb)`."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+        def do_GET(self) -> None:
+            handle(self, "GET")
+
+        def do_POST(self) -> None:
+            handle(self, "POST")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def stop_http(server: Any) -> None:
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+
+
+def send_http(handler: Any, status: int, headers: Any, data: bytes) -> None:
+    """Answer on `handler` with `status`, `headers` ((name, value) pairs) and `data`."""
+    handler.send_response(status)
+    for name, value in headers:
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
 
 def _ts() -> str:
     return f"{time.time():.6f}"
@@ -555,59 +605,32 @@ class SlowSlack:
         return f"http://{host}:{port}/api/"
 
     def start(self) -> SlowSlack:
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-            def do_POST(self) -> None:
-                self._forward("POST")
-
-            def do_GET(self) -> None:
-                self._forward("GET")
-
-            def _forward(self, verb: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else None
-                time.sleep(proxy.delay)
-                conn = http.client.HTTPConnection(
-                    proxy.target.hostname or "127.0.0.1", proxy.target.port, timeout=30
-                )
-                keep = ("content-type", "authorization", "user-agent")
-                headers = {k: v for k, v in self.headers.items() if k.lower() in keep}
-                try:
-                    conn.request(verb, self.path, body=body, headers=headers)
-                    resp = conn.getresponse()
-                    status, data, resp_headers = resp.status, resp.read(), resp.getheaders()
-                except OSError:  # localslack already stopped at the end of a test
-                    status, data, resp_headers = 502, b"", []
-                finally:
-                    conn.close()
-                self.send_response(status)
-                for name, value in resp_headers:
-                    if name.lower() in ("content-type", "retry-after"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        import threading
-
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = serve_http(self._forward)
         return self
 
+    def _forward(self, handler: Any, verb: str) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else None
+        time.sleep(self.delay)
+        conn = http.client.HTTPConnection(
+            self.target.hostname or "127.0.0.1", self.target.port, timeout=30
+        )
+        keep = ("content-type", "authorization", "user-agent")
+        headers = {k: v for k, v in handler.headers.items() if k.lower() in keep}
+        try:
+            conn.request(verb, handler.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            status, data, resp_headers = resp.status, resp.read(), resp.getheaders()
+        except OSError:  # localslack already stopped at the end of a test
+            status, data, resp_headers = 502, b"", []
+        finally:
+            conn.close()
+        passed = [(n, v) for n, v in resp_headers if n.lower() in ("content-type", "retry-after")]
+        send_http(handler, status, passed, data)
+
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        stop_http(self._server)
+        self._server = None
 
     def __enter__(self) -> SlowSlack:
         return self.start()

@@ -28,16 +28,12 @@ from storage import outbox, settings_store
 from storage.exports import write_export
 from storage.models import Alert
 from tests.bot.slackkit import SlackKit, static_select, text_input
-from tests.conftest import FakeClock, TickingClock
+from tests.conftest import FakeClock
 from tests.storage.alerts_kit import store_answers
 
+pytestmark = pytest.mark.real_time
+
 TEAM = "T0CXLOCAL"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    # The server fixture's dispatcher runs on the services clock; it must move with time.
-    return TickingClock()
 
 
 def configure(engine: Engine, **values: str) -> None:

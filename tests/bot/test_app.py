@@ -238,7 +238,7 @@ def test_unexpected_error_before_ack_shows_an_error_id(
     with caplog.at_level(logging.ERROR, logger="cxbot.errors"):
         r = slack.command("/boom", "secret text")
         assert r.status == 200
-        reply = slack.wait_reply(r, where=lambda x: x["kind"] == "ephemeral")
+        reply = slack.wait_ephemeral(r)
     match = ERROR_ID.search(reply["text"])
     assert match, reply
     logged = [rec for rec in caplog.records if match.group(1) in rec.getMessage()]
@@ -257,7 +257,7 @@ def test_unexpected_error_after_ack_reaches_the_user_in_their_language(
 
     r = slack.command("/boom", user="U0BJORN")
     assert r.status == 200
-    reply = slack.wait_reply(r, where=lambda x: x["kind"] == "ephemeral")
+    reply = slack.wait_ephemeral(r)
     assert FEIL_ID.search(reply["text"]), reply["text"]
     assert reply["text"].startswith("Noe gikk galt hos oss")
 
@@ -275,7 +275,7 @@ def test_user_error_is_shown_as_is_without_log_noise(
     with caplog.at_level(logging.WARNING):
         r = slack.command("/picky", user="U0FREJA")
         assert r.status == 200
-        reply = slack.wait_reply(r, where=lambda x: x["kind"] == "ephemeral")
+        reply = slack.wait_ephemeral(r)
     assert reply["text"] == (
         "/picky er ikke tilgængelig endnu. Skriv /cx help for at se, hvad du kan gøre."
     )
@@ -290,7 +290,7 @@ def test_button_error_is_answered_through_the_response_url(slack: SlackKit, bolt
 
     r = slack.block_action("explode", "1", user="U0SVEA")
     assert r.status == 200
-    reply = slack.wait_reply(r, where=lambda x: x["kind"] == "ephemeral")
+    reply = slack.wait_ephemeral(r)
     assert reply["text"].startswith("Något gick fel hos oss (fel-id ")
 
 
@@ -315,7 +315,7 @@ def test_commands_and_buttons_are_acked_before_their_listener_runs(
     assert r.elapsed < 1.0 and b.elapsed < 1.0
     release.set()
     # The text the listener gave its ack() still reaches the user.
-    assert slack.wait_reply(r, where=lambda x: x["kind"] == "ephemeral")["text"] == "finally"
+    assert slack.wait_ephemeral(r)["text"] == "finally"
 
 
 def test_commands_and_buttons_are_acked_before_bolt_runs(
@@ -348,7 +348,7 @@ def test_commands_and_buttons_are_acked_before_bolt_runs(
     assert r.elapsed < 1.0 and b.elapsed < 1.0
     assert handled == []
     release.set()
-    assert slack.wait_reply(r, where=lambda x: x["kind"] == "ephemeral")["text"] == "handled"
+    assert slack.wait_ephemeral(r)["text"] == "handled"
     slack.localslack.wait_for(lambda: len(handled) == 2)
 
 

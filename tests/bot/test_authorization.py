@@ -22,14 +22,10 @@ from storage import settings_store
 from tests.bot.slackkit import SlackKit, static_select
 from tests.bot.test_alerts import alert_posts, key_of
 from tests.bot.test_insights import eventually, post_of
-from tests.conftest import FakeClock, TickingClock
+
+pytestmark = pytest.mark.real_time
 
 TEAM = "T0CXLOCAL"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return TickingClock()
 
 
 @pytest.fixture

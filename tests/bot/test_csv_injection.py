@@ -26,6 +26,14 @@ FORMULAS = [
 ]
 
 
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
 def read_csv(path: Path) -> list[list[str]]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.reader(handle))
@@ -40,12 +48,14 @@ def test_export_neutralises_formula_cells(
     cli: Callable[..., Result],  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "answers.csv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["responded_at", "metric", "score", "comment", "segment", "response_id"])
-        for i, text in enumerate(FORMULAS):
-            writer.writerow(["2026-11-20", "nps", "9", text, "=1+2" if i else "-5", f"r{i}"])
+    path = write_csv(
+        tmp_path / "answers.csv",
+        ["responded_at", "metric", "score", "comment", "segment", "response_id"],
+        [
+            ["2026-11-20", "nps", "9", text, "=1+2" if i else "-5", f"r{i}"]
+            for i, text in enumerate(FORMULAS)
+        ],
+    )
     assert cli("import", "responses", str(path)).exit_code == 0
     out = tmp_path / "export.csv"
     result = cli("export", "responses", "--format", "csv", "--out", str(out))
@@ -68,13 +78,12 @@ def test_rejected_rows_report_neutralises_formula_cells_and_keeps_numbers(
     cli: Callable[..., Result],  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "bad.csv"
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["responded_at", "metric", "score", "comment"])
-        for text in FORMULAS:
-            writer.writerow(["2026-11-20", "nps", "-7.0", text])
-        writer.writerow(["=HYPERLINK(1)", "@metric", "9", "x"])
+    path = write_csv(
+        tmp_path / "bad.csv",
+        ["responded_at", "metric", "score", "comment"],
+        [["2026-11-20", "nps", "-7.0", text] for text in FORMULAS]
+        + [["=HYPERLINK(1)", "@metric", "9", "x"]],
+    )
     result = cli("import", "responses", str(path))
     # Every row rejected is bad input (CONTRACT.md: exit 1); the report is written all the same.
     assert result.exit_code == 1, result.output

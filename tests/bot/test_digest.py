@@ -82,6 +82,12 @@ def store(services: Services, team: str, rows: list[Any], tag: str) -> None:
     insert_responses(services.engine, team_id=team, frame=answers(team, rows, tag))
 
 
+def store_nps(services: Services, team: str, *groups: tuple[Period, str, int, int, int]) -> None:
+    """Each (period, segment, promoters, passives, detractors) as answers of its own."""
+    for tag, group in zip("abcdefgh", groups, strict=False):
+        store(services, team, nps_rows(*group), tag)
+
+
 def text_of(rendered: Rendered) -> str:
     return render_blocks(list(rendered.blocks)).text
 
@@ -96,10 +102,14 @@ def render_week(services: Services, team: str, locale: str = "en") -> tuple[Any,
 
 
 def test_the_digest_names_the_segment_that_fell(services: Services) -> None:
-    store(services, "T1", nps_rows(BEFORE, "Private", 70, 30, 0), "a")
-    store(services, "T1", nps_rows(BEFORE, "Business", 70, 30, 0), "b")
-    store(services, "T1", nps_rows(WEEK, "Private", 20, 30, 50), "c")
-    store(services, "T1", nps_rows(WEEK, "Business", 70, 30, 0), "d")
+    store_nps(
+        services,
+        "T1",
+        (BEFORE, "Private", 70, 30, 0),
+        (BEFORE, "Business", 70, 30, 0),
+        (WEEK, "Private", 20, 30, 50),
+        (WEEK, "Business", 70, 30, 0),
+    )
     d, text = render_week(services, "T1")
     assert d.metric("nps").change == "fall"
     why = text.split("Why it moved", 1)[1]
@@ -111,10 +121,14 @@ def test_the_digest_names_the_segment_that_fell(services: Services) -> None:
 
 def test_the_digest_says_when_only_the_mix_shifted(services: Services) -> None:
     # Each segment scores as before; Business (all detractors) now answers far more often.
-    store(services, "T1", nps_rows(BEFORE, "Private", 150, 0, 0), "a")
-    store(services, "T1", nps_rows(BEFORE, "Business", 0, 0, 50), "b")
-    store(services, "T1", nps_rows(WEEK, "Private", 50, 0, 0), "c")
-    store(services, "T1", nps_rows(WEEK, "Business", 0, 0, 150), "d")
+    store_nps(
+        services,
+        "T1",
+        (BEFORE, "Private", 150, 0, 0),
+        (BEFORE, "Business", 0, 0, 50),
+        (WEEK, "Private", 50, 0, 0),
+        (WEEK, "Business", 0, 0, 150),
+    )
     d, text = render_week(services, "T1")
     assert d.metric("nps").change == "fall"
     why = text.split("Why it moved", 1)[1]
@@ -144,10 +158,14 @@ def test_answers_without_a_segment_are_named_as_such(services: Services) -> None
 
 
 def test_a_small_move_is_never_a_fall_and_a_small_sample_is_flagged(services: Services) -> None:
-    store(services, "T1", nps_rows(BEFORE, "Private", 6, 3, 1), "a")
-    store(services, "T1", nps_rows(BEFORE, "SMB", 3, 1, 1), "b")
-    store(services, "T1", nps_rows(WEEK, "Private", 5, 3, 2), "c")
-    store(services, "T1", nps_rows(WEEK, "SMB", 3, 1, 1), "d")
+    store_nps(
+        services,
+        "T1",
+        (BEFORE, "Private", 6, 3, 1),
+        (BEFORE, "SMB", 3, 1, 1),
+        (WEEK, "Private", 5, 3, 2),
+        (WEEK, "SMB", 3, 1, 1),
+    )
     d, text = render_week(services, "T1")
     assert d.metric("nps").change == "stable"
     assert "within the margin of error: not a rise or a fall" in text
@@ -174,8 +192,12 @@ def test_a_week_without_answers_says_so_in_one_line(services: Services, locale: 
 
 
 def test_a_model_paragraph_is_used_only_when_its_numbers_are_facts(services: Services) -> None:
-    store(services, "T1", nps_rows(BEFORE, "Private", 70, 30, 0), "a")
-    store(services, "T1", nps_rows(WEEK, "Private", 20, 30, 50), "b")
+    store_nps(
+        services,
+        "T1",
+        (BEFORE, "Private", 70, 30, 0),
+        (WEEK, "Private", 20, 30, 50),
+    )
     d = build(services, "T1", "week", WEEK)
     with OpenAIServer() as server:
         model = OpenAIAnalyzer(api_key="test", base_url=server.url, model="m", max_retries=0)

@@ -26,10 +26,11 @@ from bot.i18n import translator
 from bot.localslack import LocalSlack
 from bot.services import Services
 from core.analyzer import OpenAIAnalyzer
-from storage import settings_store
+from tests.bot.conftest import configure_team
 from tests.bot.slackkit import SlackKit, multi_users_select, text_input
-from tests.conftest import FakeClock, TickingClock
 from tests.openai_server import OpenAIServer, answer
+
+pytestmark = pytest.mark.real_time
 
 TEAM = "T0CXLOCAL"
 INSIGHTS, SHOUTS, ALERTS = "C0INSIGHT", "C0SHOUT", "C0ALERTS"
@@ -73,21 +74,17 @@ def assert_inert(message: dict[str, Any], *, outside: bool) -> None:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    # The dispatcher sends on the services clock: it must move with real time.
-    return TickingClock()
-
-
-@pytest.fixture
 def configured(services: Services) -> Services:
-    for key, value in {
-        "insights.channel": INSIGHTS,
-        "shoutouts.channel": SHOUTS,
-        "alerts.channel": ALERTS,
-        "promises": "Answer within a day",
-    }.items():
-        settings_store.set(services.engine, team_id=TEAM, key=key, value=value)
-    return services
+    return configure_team(
+        services,
+        TEAM,
+        {
+            "insights.channel": INSIGHTS,
+            "shoutouts.channel": SHOUTS,
+            "alerts.channel": ALERTS,
+            "promises": "Answer within a day",
+        },
+    )
 
 
 def every_post(localslack: LocalSlack) -> list[dict[str, Any]]:

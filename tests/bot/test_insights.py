@@ -45,6 +45,11 @@ def shared(services: Services, team: str) -> str:
     return CHANNEL
 
 
+def first_open(services: Services, team: str) -> Any:
+    """The newest open insight, once it is stored."""
+    return eventually(lambda: store.list_insights(services.engine, team_id=team, kind="open")[0])[0]
+
+
 def eventually(check: Callable[[], T | None], timeout: float = 5.0) -> T:
     """The first truthy value of `check()` (the database has no change notifications)."""
     deadline = time.monotonic() + timeout
@@ -143,7 +148,7 @@ def test_inline_insight_is_stored_at_once_then_analysed_and_shared(
     services.analyzer = gated
     r = slack.command("/insight", LATE, user="U0BJORN")
     assert r.status == 200 and r.elapsed < 3.0
-    reply = slack.wait_reply(r, where=lambda x: x["kind"] == "ephemeral")
+    reply = slack.wait_ephemeral(r)
     insight = only_insight(services, team)
     assert reply["text"] == (
         f":white_check_mark: Takk! Kundeinnsikten din er lagret (#{insight.id}). "
@@ -180,7 +185,7 @@ def test_without_a_channel_the_insight_is_kept_and_the_user_told(
     slack: SlackKit, services: Services, localslack: LocalSlack, team: str
 ) -> None:
     r = slack.command("/insight", "Customers ask for an English invoice", user="U0ADA")
-    reply = slack.wait_reply(r, where=lambda x: x["kind"] == "ephemeral")
+    reply = slack.wait_ephemeral(r)
     assert "No insights channel is set up yet" in reply["text"]
     insight_id = only_insight(services, team).id
     eventually(lambda: card(services, team, insight_id).analysed)
@@ -250,7 +255,7 @@ def test_message_shortcut_saves_the_message_with_its_link_and_author(
 
     r = slack.message_shortcut("save_insight", message, user="U0ADA", channel="C0GENERAL")
     assert r.status == 200 and r.elapsed < 3.0
-    reply = slack.wait_reply(r, where=lambda x: x["kind"] == "ephemeral")
+    reply = slack.wait_ephemeral(r)
     insight = only_insight(services, team)
     assert reply["text"].startswith(
         f":white_check_mark: Thanks! Your customer insight is saved (#{insight.id})."
@@ -266,23 +271,20 @@ def test_message_shortcut_saves_the_message_with_its_link_and_author(
     assert f"Recorded by <@U0ADA> · from <{link}|a message> by <@U0KARI>" in mrkdwn(post)
 
     again = slack.message_shortcut("save_insight", message, user="U0ADA", channel="C0GENERAL")
-    assert (
-        "already saved as customer insight"
-        in slack.wait_reply(again, where=lambda x: x["kind"] == "ephemeral")["text"]
-    )
+    assert "already saved as customer insight" in slack.wait_ephemeral(again)["text"]
 
     # A message Slack gives no link for is saved all the same.
     lost = slack.message_shortcut(
         "save_insight", {"ts": "1.000001", "text": "Old message", "user": "U0KARI"}, user="U0ADA"
     )
-    slack.wait_reply(lost, where=lambda x: x["kind"] == "ephemeral")
+    slack.wait_ephemeral(lost)
     cards, total = store.list_insights(services.engine, team_id=team, kind="mine", user_id="U0ADA")
     assert total == 2 and cards[0].text == "Old message" and cards[0].permalink is None
 
     empty = slack.message_shortcut(
         "save_insight", {"ts": ts, "text": "", "user": "U0KARI"}, user="U0FREJA"
     )
-    assert slack.wait_reply(empty, where=lambda x: x["kind"] == "ephemeral")["text"] == (
+    assert slack.wait_ephemeral(empty)["text"] == (
         "Den besked har ingen tekst, der kan gemmes som kundeindsigt."
     )
 
@@ -294,9 +296,7 @@ def test_buttons_update_the_message_and_tell_the_reporter(
     slack: SlackKit, services: Services, localslack: LocalSlack, team: str, shared: str
 ) -> None:
     slack.command("/insight", LATE, user="U0BJORN")
-    insight_id = eventually(
-        lambda: store.list_insights(services.engine, team_id=team, kind="open")[0]
-    )[0].id
+    insight_id = first_open(services, team).id
     post = post_of(localslack, insight_id)
     value = str(insight_id)
 
@@ -313,13 +313,9 @@ def test_buttons_update_the_message_and_tell_the_reporter(
     assert card(services, team, insight_id).priority == 4.0  # impact 2, said twice
 
     repeat = press(insight_blocks.VOTE_ACTION, "U0ADA")
-    assert slack.wait_reply(repeat, where=lambda x: x["kind"] == "ephemeral")["text"] == (
-        "You have already said you heard this too."
-    )
+    assert slack.wait_ephemeral(repeat)["text"] == ("You have already said you heard this too.")
     own = press(insight_blocks.VOTE_ACTION, "U0BJORN")
-    assert slack.wait_reply(own, where=lambda x: x["kind"] == "ephemeral")["text"].startswith(
-        "Du registrerte denne innsikten selv"
-    )
+    assert slack.wait_ephemeral(own)["text"].startswith("Du registrerte denne innsikten selv")
     assert card(services, team, insight_id).votes == 1
 
     press(insight_blocks.PLAN_ACTION, "U0ADA")
@@ -350,18 +346,14 @@ def test_buttons_update_the_message_and_tell_the_reporter(
     gone = slack.block_action(
         insight_blocks.DONE_ACTION, "999", user="U0ADA", message=post, channel=CHANNEL
     )
-    assert slack.wait_reply(gone, where=lambda x: x["kind"] == "ephemeral")["text"] == (
-        "That insight no longer exists."
-    )
+    assert slack.wait_ephemeral(gone)["text"] == ("That insight no longer exists.")
 
 
 def test_a_near_duplicate_is_linked_and_raises_the_original(
     slack: SlackKit, services: Services, localslack: LocalSlack, team: str, shared: str
 ) -> None:
     slack.command("/insight", LATE, user="U0ADA")
-    first = eventually(lambda: store.list_insights(services.engine, team_id=team, kind="open")[0])[
-        0
-    ]
+    first = first_open(services, team)
     post_of(localslack, first.id)
     slack.command(
         "/insight", "The parcel arrived eight days late, nobody told us anything", user="U0GRACE"
@@ -383,9 +375,7 @@ def test_long_text_is_kept_whole_and_shown_shortened(
     long_text = "The customer explained at length why the delivery failed. " * 60
     assert len(long_text.strip()) > 3000
     slack.command("/insight", long_text, user="U0ADA")
-    insight = eventually(
-        lambda: store.list_insights(services.engine, team_id=team, kind="open")[0]
-    )[0]
+    insight = first_open(services, team)
     assert insight.text == long_text.strip()
     post = post_of(localslack, insight.id)
     quoted = post["blocks"][1]["text"]["text"]
@@ -404,9 +394,7 @@ def test_personal_data_is_stored_as_typed_and_masked_when_shared(
         "Kari (kari.nordmann@example.no, +47 912 34 567) was charged twice on 4111 1111 1111 1111"
     )
     slack.command("/insight", said, user="U0ADA")
-    insight = eventually(
-        lambda: store.list_insights(services.engine, team_id=team, kind="open")[0]
-    )[0]
+    insight = first_open(services, team)
     assert insight.text == said
     shown = mrkdwn(post_of(localslack, insight.id))
     for secret in ("kari.nordmann@example.no", "912 34 567", "4111 1111 1111 1111"):
@@ -556,9 +544,7 @@ def test_a_failing_analyzer_still_categorises(
 ) -> None:
     services.analyzer = BrokenAnalyzer()
     slack.command("/insight", LATE, user="U0ADA")
-    insight = eventually(
-        lambda: store.list_insights(services.engine, team_id=team, kind="open")[0]
-    )[0]
+    insight = first_open(services, team)
     eventually(lambda: card(services, team, insight.id).analysed)
     assert card(services, team, insight.id).category == "delivery"
     post_of(localslack, insight.id)
@@ -648,8 +634,6 @@ def test_the_card_says_how_many_customers_said_the_same_this_month(
     assert slack.webhook(body).status == 202
     r = slack.command("/insight", LATE, user="U0BJORN")
     assert r.status == 200
-    insight = eventually(
-        lambda: store.list_insights(services.engine, team_id=team, kind="open")[0]
-    )[0]
+    insight = first_open(services, team)
     text = mrkdwn(post_of(localslack, insight.id))
     assert "3 customers said this this month (late delivery)." in text

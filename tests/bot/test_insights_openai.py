@@ -18,10 +18,10 @@ from slack_sdk import WebClient
 from bot.localslack import LocalSlack
 from bot.services import Services
 from bot.settings import Settings
-from core.analyzer import OfflineAnalyzer, OpenAIAnalyzer
+from core.analyzer import OpenAIAnalyzer
 from storage import insights as store
-from storage.db import make_engine
 from storage.settings_store import set as set_setting
+from tests.bot.conftest import model_analyzer, open_services
 from tests.bot.slackkit import SlackKit, text_input
 from tests.bot.test_insights import CHANNEL, LATE, eventually, mrkdwn, post_of
 from tests.conftest import FakeClock
@@ -64,21 +64,11 @@ def bot_settings(localslack: LocalSlack, sqlite_url: str, model: OpenAIServer) -
 
 @pytest.fixture
 def services(bot_settings: Settings, clock: FakeClock, model: OpenAIServer) -> Iterator[Services]:
-    engine = make_engine(bot_settings.database_url)
     # As make_analyzer builds it from these settings, with a tighter time-out and one retry
     # so the failure tests stay fast.
-    analyzer = OpenAIAnalyzer(
-        api_key="sk-test",
-        base_url=model.url,
-        model="test-model",
-        timeout=6.0,
-        max_retries=1,
-        fallback=OfflineAnalyzer(),
-    )
-    try:
-        yield Services(settings=bot_settings, engine=engine, clock=clock, analyzer=analyzer)
-    finally:
-        engine.dispose()
+    analyzer = model_analyzer(model.url, max_retries=1)
+    with open_services(bot_settings, clock, analyzer) as opened:
+        yield opened
 
 
 @pytest.fixture
@@ -144,7 +134,7 @@ def test_slow_model_answer_does_not_delay_the_ack(
     started = time.monotonic()
     r = slack.command("/insight", "They pay far too much for the yearly plan", user="U0ADA")
     assert r.status == 200 and r.elapsed < 3.0
-    reply = slack.wait_reply(r, where=lambda x: x["kind"] == "ephemeral")
+    reply = slack.wait_ephemeral(r)
     assert reply["text"].startswith(":white_check_mark: Thanks!")
     assert time.monotonic() - started < 3.0  # confirmed while the model is still thinking
     insight = newest(services, team)

@@ -38,8 +38,9 @@ def modal(blocks: list[dict[str, Any]] | None = None, **extra: Any) -> dict[str,
     }
 
 
-@pytest.fixture
-def slack() -> Iterator[LocalSlack]:
+@pytest.fixture(name="slack")
+def bare_slack() -> Iterator[LocalSlack]:
+    """A started LocalSlack.demo without rate limits, and no bot in front of it."""
     with LocalSlack.demo(rate_limits=False) as ls:
         yield ls
 

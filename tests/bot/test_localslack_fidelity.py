@@ -20,16 +20,11 @@ from bot.localslack import DROP, LocalSlack
 from bot.localslack.formatting import MANIFEST, should_escape
 from tests.bot.conftest import serve_wsgi
 from tests.bot.slackkit import SlackKit
+from tests.bot.test_localslack import bare_slack  # noqa: F401  (the `slack` fixture)
 
 PARTNER = "W0PIA"
 PARTNER_TEAM = "T0ACME"
 PARTNER_ORG = "E0ACME"
-
-
-@pytest.fixture
-def slack() -> Iterator[LocalSlack]:
-    with LocalSlack.demo(rate_limits=False) as ls:
-        yield ls
 
 
 @pytest.fixture

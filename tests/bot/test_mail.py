@@ -45,17 +45,13 @@ from storage.forget import forget_customer
 from storage.models import AlertMail, AlertMailbox, Response
 from tests.bot.conftest import RunningServer
 from tests.bot.slackkit import SlackKit, text_input
-from tests.bot.test_alerts import TickingClock, alert_posts, flat, key_of
-from tests.conftest import FakeClock
+from tests.bot.test_alerts import alert_posts, flat, key_of
+
+pytestmark = pytest.mark.real_time
 
 TEAM = "T0CXLOCAL"
 ADDRESS = "kari.nordmann@kunde.example"
 DOMAIN = "replies.acme.example"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return TickingClock()
 
 
 class Sink:

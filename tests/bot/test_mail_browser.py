@@ -18,14 +18,17 @@ from storage import mail as store
 from tests.bot.browser import Browser, chromium_path
 from tests.bot.conftest import RunningServer
 from tests.bot.slackkit import SlackKit
-from tests.bot.test_mail import DOMAIN, TEAM, Sink, clock, configure, raise_alert, sink
+from tests.bot.test_mail import DOMAIN, TEAM, Sink, configure, raise_alert, sink
 
-__all__ = ["clock", "sink"]  # fixtures shared with test_mail
+__all__ = ["sink"]  # a fixture shared with test_mail
 
-pytestmark = pytest.mark.skipif(
-    chromium_path() is None and not os.environ.get("CI"),
-    reason="no Chromium installed (apt-get install chromium); CI installs it",
-)
+pytestmark = [
+    pytest.mark.real_time,
+    pytest.mark.skipif(
+        chromium_path() is None and not os.environ.get("CI"),
+        reason="no Chromium installed (apt-get install chromium); CI installs it",
+    ),
+]
 
 
 def test_rating_page_in_a_browser(

@@ -32,7 +32,8 @@ from tests.bot.test_home import open_home
 from tests.bot.test_insights import record
 from tests.bot.test_insights import shared as shared
 from tests.bot.test_insights import team as team
-from tests.conftest import FakeClock, TickingClock
+
+pytestmark = pytest.mark.real_time
 
 TEAM = "T0CXLOCAL"
 EMAIL = "kari.nordmann@example.no"
@@ -40,12 +41,6 @@ PHONE = "+47 912 34 567"
 FNR = "01017010170"
 SAID = f"Kari ({EMAIL}, {PHONE}, fnr {FNR}) was charged twice"
 SECRETS = (EMAIL, "912 34 567", FNR)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    # The outbox dispatcher runs on the services clock: it must move with real time.
-    return TickingClock()
 
 
 def masked(text: str) -> None:

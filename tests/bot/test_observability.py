@@ -8,6 +8,8 @@ import io
 import json
 import logging
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +31,20 @@ from storage.db import make_engine
 from tests.bot.conftest import RunningServer, make_settings, serve_wsgi
 from tests.bot.slackkit import SlackKit, get
 from tests.conftest import FakeClock
+
+
+@contextmanager
+def json_log(logger_name: str) -> Iterator[io.StringIO]:
+    """What `logger_name` logs while inside, as JSON lines."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(observability.JsonFormatter())
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(handler)
+    try:
+        yield stream
+    finally:
+        logger.removeHandler(handler)
 
 
 def request(
@@ -192,17 +208,12 @@ def test_healthz_fails_and_logs_with_the_request_id_when_the_database_is_down(
 ) -> None:
     dead = make_engine("postgresql+psycopg://postgres@127.0.0.1:1/nothing")
     services = Services(settings=bot_settings, engine=dead)
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(observability.JsonFormatter())
-    web_log = logging.getLogger("cxbot.web")
-    web_log.addHandler(handler)
+    app = WebApp(services, bolt_app, metrics=observability.Metrics())
     try:
-        with serve_wsgi(WebApp(services, bolt_app, metrics=observability.Metrics())) as running:
+        with json_log("cxbot.web") as stream, serve_wsgi(app) as running:
             status, body, headers = request(running.url, "/healthz", {"X-Request-Id": "probe-7"})
             m_status, metrics_text, _ = request(running.url, "/metrics")
     finally:
-        web_log.removeHandler(handler)
         dead.dispose()
     assert status == 503 and json.loads(body)["status"] == "unavailable"
     assert headers["x-request-id"] == "probe-7"
@@ -267,46 +278,39 @@ def test_healthz_is_degraded_while_a_due_message_waits_too_long(
         maybe_sent=False,
         counts=False,
     )
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(observability.JsonFormatter())
-    web_log = logging.getLogger("cxbot.web")
-    web_log.addHandler(handler)
-    try:
-        with serve_wsgi(WebApp(stuck, bolt_app, metrics=observability.Metrics())) as running:
-            status, body, _ = request(running.url, "/healthz")
-            assert status == 200, body
-            assert json.loads(body) == {
-                "status": "ok",
-                "outbox_backlog": 3,
-                "outbox_oldest_due_seconds": 100,
-                "outbox": "moving",
-            }
+    app = WebApp(stuck, bolt_app, metrics=observability.Metrics())
+    with json_log("cxbot.web") as stream, serve_wsgi(app) as running:
+        status, body, _ = request(running.url, "/healthz")
+        assert status == 200, body
+        assert json.loads(body) == {
+            "status": "ok",
+            "outbox_backlog": 3,
+            "outbox_oldest_due_seconds": 100,
+            "outbox": "moving",
+        }
 
-            clock.advance(seconds=30)
-            status, body, _ = request(running.url, "/healthz", {"X-Request-Id": "lb-9"})
-            _, metrics_text, _ = request(running.url, "/metrics")
-            # The instance can still serve (a load balancer keeps it); the body says why
-            # the system is unwell, and the strict check fails for status-only monitors.
-            assert status == 200
-            strict, strict_body, _ = request(running.url, "/healthz?strict=1")
-            assert strict == 503 and json.loads(strict_body)["status"] == "degraded"
-            reply = json.loads(body)
-            assert reply["status"] == "ok" and reply["outbox"] == "stuck"
-            assert reply["outbox_oldest_due_seconds"] == 130 and reply["outbox_backlog"] == 3
-            assert "waited 130 s" in reply["message"]
-            assert "CXBOT_HEALTH_MAX_BACKLOG_SECONDS=120" in reply["message"]
-            assert sample(metrics_text, "cxbot_outbox_oldest_due_seconds") == 130
-            assert sample(metrics_text, "cxbot_database_up") == 1
+        clock.advance(seconds=30)
+        status, body, _ = request(running.url, "/healthz", {"X-Request-Id": "lb-9"})
+        _, metrics_text, _ = request(running.url, "/metrics")
+        # The instance can still serve (a load balancer keeps it); the body says why
+        # the system is unwell, and the strict check fails for status-only monitors.
+        assert status == 200
+        strict, strict_body, _ = request(running.url, "/healthz?strict=1")
+        assert strict == 503 and json.loads(strict_body)["status"] == "degraded"
+        reply = json.loads(body)
+        assert reply["status"] == "ok" and reply["outbox"] == "stuck"
+        assert reply["outbox_oldest_due_seconds"] == 130 and reply["outbox_backlog"] == 3
+        assert "waited 130 s" in reply["message"]
+        assert "CXBOT_HEALTH_MAX_BACKLOG_SECONDS=120" in reply["message"]
+        assert sample(metrics_text, "cxbot_outbox_oldest_due_seconds") == 130
+        assert sample(metrics_text, "cxbot_database_up") == 1
 
-            # A dispatcher sends it: healthy again, though the rate-limited one still waits.
-            due = outbox.claim_due(engine, now=clock(), limit=10)
-            assert [m.key for m in due] == ["test:due"]
-            outbox.mark_sent(engine, due[0].id, now=clock(), channel="C0GENERAL", ts="1.1")
-            status, body, _ = request(running.url, "/healthz")
-            assert status == 200 and json.loads(body)["outbox_oldest_due_seconds"] == 0
-    finally:
-        web_log.removeHandler(handler)
+        # A dispatcher sends it: healthy again, though the rate-limited one still waits.
+        due = outbox.claim_due(engine, now=clock(), limit=10)
+        assert [m.key for m in due] == ["test:due"]
+        outbox.mark_sent(engine, due[0].id, now=clock(), channel="C0GENERAL", ts="1.1")
+        status, body, _ = request(running.url, "/healthz")
+        assert status == 200 and json.loads(body)["outbox_oldest_due_seconds"] == 0
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     degraded = [line for line in lines if "waited 130 s" in line["message"]]
     assert degraded and degraded[0]["request_id"] == "lb-9"

@@ -18,6 +18,7 @@ from bot.outbox import Dispatcher
 from bot.services import Services
 from bot.settings import Settings
 from storage import outbox as store
+from tests.bot.conftest import enqueue_post
 from tests.conftest import FakeClock
 
 PEOPLE = 200
@@ -67,15 +68,7 @@ def test_a_dm_whose_person_cannot_be_reached_is_not_checked_in_vain(
     localslack: LocalSlack, bot_settings: Settings, sqlite_engine: Engine, clock: FakeClock
 ) -> None:
     team = localslack.team_id
-    with sqlite_engine.begin() as conn:
-        store.enqueue(
-            conn,
-            team_id=team,
-            key="test:dm:gone",
-            method="chat.postMessage",
-            payload={"channel": "U0NOBODY", "text": "Hello"},
-            not_before=clock(),
-        )
+    enqueue_post(sqlite_engine, team, clock, "test:dm:gone", channel="U0NOBODY", text="Hello")
     claimed = store.claim_due(sqlite_engine, now=clock(), limit=1)
     store.mark_retry(sqlite_engine, claimed[0].id, at=clock(), error="timeout", maybe_sent=True)
     client = dispatch_client(bot_settings)

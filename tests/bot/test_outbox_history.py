@@ -12,6 +12,7 @@ from bot.outbox import METADATA_EVENT, Dispatcher
 from bot.services import Services
 from bot.settings import Settings
 from storage import outbox as store
+from tests.bot.conftest import enqueue_post
 from tests.conftest import FakeClock
 
 
@@ -20,15 +21,7 @@ def test_an_earlier_post_deep_in_the_history_is_found(
 ) -> None:
     engine = sqlite_engine
     team = localslack.team_id
-    with engine.begin() as conn:
-        store.enqueue(
-            conn,
-            team_id=team,
-            key="test:lost-answer",
-            method="chat.postMessage",
-            payload={"channel": "C0ALERTS", "text": "the one"},
-            not_before=clock(),
-        )
+    enqueue_post(engine, team, clock, "test:lost-answer", text="the one")
     # The first attempt reached Slack, but its answer never came back ...
     claimed = store.claim_due(engine, now=clock(), limit=1)
     client = dispatch_client(bot_settings)

@@ -14,6 +14,7 @@ from bot.outbox import Dispatcher
 from bot.services import Services
 from bot.settings import Settings
 from storage import outbox as store
+from tests.bot.conftest import enqueue_posts
 from tests.conftest import FakeClock
 
 PREFIX = "hooktest:"
@@ -39,18 +40,6 @@ def hooked(calls: list[tuple[str, str | None, str | None]]) -> Feature:
     return Feature("hooktest", sent_hooks={PREFIX: hook})
 
 
-def _queue(engine: Engine, team: str, key: str, clock: FakeClock) -> None:
-    with engine.begin() as conn:
-        store.enqueue(
-            conn,
-            team_id=team,
-            key=key,
-            method="chat.postMessage",
-            payload={"channel": "C0ALERTS", "text": key},
-            not_before=clock(),
-        )
-
-
 def test_a_hook_writes_with_the_sent_mark_and_a_failing_one_undoes_only_itself(
     localslack: LocalSlack,
     bot_settings: Settings,
@@ -59,8 +48,8 @@ def test_a_hook_writes_with_the_sent_mark_and_a_failing_one_undoes_only_itself(
     hook_calls: list[tuple[str, str | None, str | None]],
 ) -> None:
     team = localslack.team_id
-    _queue(sqlite_engine, team, PREFIX + "fine", clock)
-    _queue(sqlite_engine, team, PREFIX + "boom", clock)
+    enqueue_posts(sqlite_engine, team, clock, [PREFIX + "fine"])
+    enqueue_posts(sqlite_engine, team, clock, [PREFIX + "boom"])
     client = dispatch_client(bot_settings)
     services = Services(bot_settings, sqlite_engine, clock, registry=Registry([hooked(hook_calls)]))
     dispatcher = Dispatcher(services, lambda _team: client)

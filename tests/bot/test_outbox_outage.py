@@ -16,6 +16,7 @@ from bot.outbox import UNREACHABLE, Dispatcher
 from bot.services import Services
 from bot.settings import Settings
 from storage import outbox as store
+from tests.bot.conftest import enqueue_post, enqueue_posts
 from tests.conftest import FakeClock
 
 
@@ -32,19 +33,6 @@ def _unreachable(localslack: LocalSlack) -> WebClient:
     )
 
 
-def _queue(engine: Engine, team: str, clock: FakeClock, keys: list[str]) -> None:
-    with engine.begin() as conn:
-        for key in keys:
-            store.enqueue(
-                conn,
-                team_id=team,
-                key=key,
-                method="chat.postMessage",
-                payload={"channel": "C0ALERTS", "text": key},
-                not_before=clock(),
-            )
-
-
 def _pending(engine: Engine, clock: FakeClock) -> int:
     return len(store.claim_due(engine, now=clock() + timedelta(days=3), limit=1000))
 
@@ -57,7 +45,7 @@ def test_back_offs_end_when_slack_answers_again(
     up = dispatch_client(bot_settings)
     client = {"now": down}
     dispatcher = Dispatcher(Services(bot_settings, engine, clock), lambda _team: client["now"])
-    _queue(engine, team, clock, [f"test:outage-{n}" for n in range(5)])
+    enqueue_posts(engine, team, clock, [f"test:outage-{n}" for n in range(5)])
     # Slack is away for a while: every round fails, and the back-offs grow.
     for _ in range(6):
         dispatcher.run_once()
@@ -66,7 +54,7 @@ def test_back_offs_end_when_slack_answers_again(
     assert set(errors.values()) == {"pending"}
     # Slack is back; one new message gets through ...
     client["now"] = up
-    _queue(engine, team, clock, ["test:after"])
+    enqueue_posts(engine, team, clock, ["test:after"])
     assert dispatcher.run_once() >= 1
     # ... and the ones that backed off are due at once, not minutes later.
     while dispatcher.run_once():
@@ -86,7 +74,7 @@ def test_an_hour_without_slack_loses_nothing(
     dispatcher = Dispatcher(
         Services(bot_settings, engine, clock), lambda _team: down, max_attempts=3
     )
-    _queue(engine, team, clock, ["test:alert"])
+    enqueue_posts(engine, team, clock, ["test:alert"])
     # Well past max_attempts, but within a day: still waiting to be sent.
     for _ in range(12):
         clock.advance(seconds=300)
@@ -109,7 +97,7 @@ def test_a_refused_connection_needs_no_history_check(
     down = _unreachable(localslack)
     client = {"now": down}
     dispatcher = Dispatcher(Services(bot_settings, engine, clock), lambda _team: client["now"])
-    _queue(engine, team, clock, ["test:refused"])
+    enqueue_posts(engine, team, clock, ["test:refused"])
     dispatcher.run_once()
     client["now"] = dispatch_client(bot_settings)
     clock.advance(seconds=5)
@@ -131,15 +119,7 @@ def test_an_error_of_slacks_own_is_given_up_after_its_attempts(
         lambda _team: dispatch_client(bot_settings),
         max_attempts=3,
     )
-    with engine.begin() as conn:
-        store.enqueue(
-            conn,
-            team_id=team,
-            key="test:odd",
-            method="chat.noSuchMethod",
-            payload={"channel": "C0ALERTS", "text": "x"},
-            not_before=clock(),
-        )
+    enqueue_post(engine, team, clock, "test:odd", text="x", method="chat.noSuchMethod")
     for _ in range(3):
         dispatcher.run_once()
         clock.advance(seconds=10)

@@ -22,7 +22,7 @@ def test_an_insight_with_nul_characters_is_kept_without_them(
 ) -> None:
     r = slack.command("/insight", "The invoice\x00 was wrong\x00 again", user="U0ADA")
     assert r.status == 200
-    reply = slack.wait_reply(r, where=lambda x: x["kind"] == "ephemeral")
+    reply = slack.wait_ephemeral(r)
     assert "error id" not in reply["text"].lower()
     cards, total = store.list_insights(services.engine, team_id=localslack.team_id, kind="open")
     assert total == 1

@@ -3,12 +3,15 @@ named the employee by Slack id before the bot had read the member directory."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.localslack import LocalSlack
 from bot.services import Services
 from tests.bot.slackkit import SlackKit
 from tests.bot.test_shoutouts import answer, flat
-from tests.bot.test_shoutouts import clock as clock  # a fixture: the dispatcher's time moves
 from tests.bot.test_shoutouts import configured as configured  # a fixture
+
+pytestmark = pytest.mark.real_time  # the dispatcher's time moves
 
 
 def test_first_praise_dm_by_slack_id_is_in_the_receivers_language(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -332,94 +333,88 @@ def test_usergroup_audience_pages_and_schedule_sweep(
     assert methods.count("conversations.members") == 3 and methods.count("users.list") >= 2
 
 
-def _cli_env(
+@pytest.fixture
+def cli(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any, sqlite_url: str, localslack: LocalSlack
-) -> None:
-    """`cxbot` as run from a shell with one bot token, in a folder without a stray .env."""
+) -> Callable[..., Any]:
+    """`cxbot` as run from a shell with one bot token, in a folder without a stray .env:
+    cli("pulse", "send", "1") gives the typer Result."""
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
     monkeypatch.chdir(tmp_path)
     for name in ("SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "CXBOT_TIMEZONE", "CXBOT_ADMINS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DATABASE_URL", sqlite_url)
     monkeypatch.setenv("SLACK_BOT_TOKEN", localslack.bot_token)
     monkeypatch.setenv("SLACK_API_URL", localslack.base_url)
-
-
-def test_cli_create_send_close(
-    localslack: LocalSlack,
-    team: list[str],
-    sqlite_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Any,
-) -> None:
-    from typer.testing import CliRunner
-
-    from bot.cli import app
-
-    _cli_env(monkeypatch, tmp_path, sqlite_url, localslack)
     runner = CliRunner()
+    return lambda *args: runner.invoke(app, list(args))
 
-    bad = tmp_path / "bad.yml"
-    bad.write_text("name: x\naudience: general\nquestions: []\n", encoding="utf-8")
-    result = runner.invoke(app, ["pulse", "create", str(bad)])
-    assert result.exit_code == 1
-    assert f"{bad}: audience:" in result.output and f"{bad}: questions:" in result.output
-    assert runner.invoke(app, ["pulse", "create", str(tmp_path / "missing.yml")]).exit_code == 1
 
+def _pulse_file(tmp_path: Any, name: str) -> Any:
+    """A valid one-question pulse file for the CLI."""
     good = tmp_path / "pulse.yml"
     good.write_text(
-        f"name: Customer focus pulse\naudience: {CHANNEL}\nanonymous: true\n"
+        f"name: {name}\naudience: {CHANNEL}\nanonymous: true\n"
         "questions:\n"
         '  - {id: impact, type: likert, text: "I know how my work affects our customers"}\n'
         f"results_channel: {RESULTS}\n",
         encoding="utf-8",
     )
-    created = runner.invoke(app, ["pulse", "create", str(good)])
+    return good
+
+
+def test_cli_create_send_close(
+    localslack: LocalSlack,
+    team: list[str],
+    cli: Callable[..., Any],
+    tmp_path: Any,
+) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("name: x\naudience: general\nquestions: []\n", encoding="utf-8")
+    result = cli("pulse", "create", str(bad))
+    assert result.exit_code == 1
+    assert f"{bad}: audience:" in result.output and f"{bad}: questions:" in result.output
+    assert cli("pulse", "create", str(tmp_path / "missing.yml")).exit_code == 1
+
+    good = _pulse_file(tmp_path, "Customer focus pulse")
+    created = cli("pulse", "create", str(good))
     assert created.exit_code == 0, created.output
     survey_id = created.stdout.strip().splitlines()[0]
     assert survey_id.isdigit()
 
-    sent = runner.invoke(app, ["pulse", "send", survey_id])
+    sent = cli("pulse", "send", survey_id)
     assert sent.exit_code == 0, sent.output
     assert "asking 40 people" in sent.stdout and "sent 40 DMs" in sent.stdout
     assert all(len(localslack.messages(dm(u))) == 1 for u in PEOPLE)
-    again = runner.invoke(app, ["pulse", "send", survey_id])
+    again = cli("pulse", "send", survey_id)
     assert again.exit_code == 1 and "already has an open round" in again.output
 
-    closed = runner.invoke(app, ["pulse", "close", survey_id])
+    closed = cli("pulse", "close", survey_id)
     assert closed.exit_code == 0, closed.output
     assert "0 of 40 answered; not enough answers" in closed.stdout
     posted = localslack.messages(RESULTS)
     assert posted and "not enough answers" in posted[0]["text"]
-    assert runner.invoke(app, ["pulse", "close", "999"]).exit_code == 1
+    assert cli("pulse", "close", "999").exit_code == 1
 
 
 def test_cli_close_does_not_wait_forever_for_an_unreachable_slack(
     localslack: LocalSlack,
     team: list[str],
-    sqlite_url: str,
+    cli: Callable[..., Any],
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Any,
 ) -> None:
     import socket
     import time
 
-    from typer.testing import CliRunner
-
-    from bot.cli import app
     from bot.commands import common
 
-    _cli_env(monkeypatch, tmp_path, sqlite_url, localslack)
-    runner = CliRunner()
-    good = tmp_path / "pulse.yml"
-    good.write_text(
-        f"name: Pulse\naudience: {CHANNEL}\nanonymous: true\n"
-        "questions:\n"
-        '  - {id: impact, type: likert, text: "I know how my work affects our customers"}\n'
-        f"results_channel: {RESULTS}\n",
-        encoding="utf-8",
-    )
-    survey_id = runner.invoke(app, ["pulse", "create", str(good)]).stdout.strip().splitlines()[0]
-    assert runner.invoke(app, ["pulse", "send", survey_id]).exit_code == 0
+    good = _pulse_file(tmp_path, "Pulse")
+    survey_id = cli("pulse", "create", str(good)).stdout.strip().splitlines()[0]
+    assert cli("pulse", "send", survey_id).exit_code == 0
     # Slack goes away before the round is closed.
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -427,7 +422,7 @@ def test_cli_close_does_not_wait_forever_for_an_unreachable_slack(
     monkeypatch.setenv("SLACK_API_URL", dead)
     monkeypatch.setattr(common, "STALL_SECONDS", 1.0)
     began = time.monotonic()
-    closed = runner.invoke(app, ["pulse", "close", survey_id])
+    closed = cli("pulse", "close", survey_id)
     assert closed.exit_code == 0, closed.output
     assert "the results are still queued" in closed.stdout
     assert time.monotonic() - began < 15

@@ -11,7 +11,7 @@ import pytest
 from stdnum.no import fodselsnummer
 from stdnum.se import personnummer
 
-from core.analyzer import OfflineAnalyzer, OpenAIAnalyzer
+from tests.bot.conftest import model_analyzer
 from tests.openai_server import OpenAIServer, answer
 
 PRICE = {"category": "price", "sentiment": "negative", "impact": 2}
@@ -88,14 +88,7 @@ def test_at_least_thirty_forms() -> None:
 
 def test_no_form_of_a_personal_id_reaches_the_model(server: OpenAIServer) -> None:
     server.script(*[answer(PRICE) for _ in FORMS])
-    analyzer = OpenAIAnalyzer(
-        api_key="sk-test",
-        base_url=server.url,
-        model="test-model",
-        timeout=3.0,
-        max_retries=0,
-        fallback=OfflineAnalyzer(),
-    )
+    analyzer = model_analyzer(server.url, timeout=3.0)
     for form in FORMS:
         analyzer.analyze(f"Kunden skrev {form} i skjemaet, og fakturaen var feil.")
     assert len(server.requests) == len(FORMS)

@@ -21,28 +21,27 @@ from core.shoutouts import ShoutoutRow, leaderboard
 from storage import outbox, settings_store
 from storage import shoutouts as store
 from storage.models import OutboxMessage, Shoutout
+from tests.bot.conftest import configure_team
 from tests.bot.slackkit import SlackKit, multi_users_select, static_select, text_input
-from tests.conftest import FakeClock, TickingClock
+
+pytestmark = pytest.mark.real_time
 
 TEAM = "T0CXLOCAL"
 PROMISES = "Answer within a day; Keep it simple; Fix it right the first time"
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return TickingClock()
-
-
-@pytest.fixture
 def configured(services: Services) -> Services:
-    for key, value in {
-        "shoutouts.channel": "C0SHOUT",
-        "promises": PROMISES,
-        "shoutouts.daily_limit": "3",
-        "shoutouts.pair_weekly_limit": "2",
-    }.items():
-        settings_store.set(services.engine, team_id=TEAM, key=key, value=value)
-    return services
+    return configure_team(
+        services,
+        TEAM,
+        {
+            "shoutouts.channel": "C0SHOUT",
+            "promises": PROMISES,
+            "shoutouts.daily_limit": "3",
+            "shoutouts.pair_weekly_limit": "2",
+        },
+    )
 
 
 def key_of(message: dict[str, Any]) -> str:

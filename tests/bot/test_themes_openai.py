@@ -11,8 +11,7 @@ import pytest
 
 from bot.services import Services
 from bot.settings import Settings
-from core.analyzer import OfflineAnalyzer, OpenAIAnalyzer
-from storage.db import make_engine
+from tests.bot.conftest import model_analyzer, open_services
 from tests.bot.test_themes import reply, store, two_weeks
 from tests.conftest import FakeClock
 from tests.openai_server import OpenAIServer, answer, status
@@ -26,19 +25,8 @@ def model() -> Iterator[OpenAIServer]:
 
 @pytest.fixture
 def services(bot_settings: Settings, clock: FakeClock, model: OpenAIServer) -> Iterator[Services]:
-    engine = make_engine(bot_settings.database_url)
-    analyzer = OpenAIAnalyzer(
-        api_key="sk-test",
-        base_url=model.url,
-        model="test-model",
-        timeout=6.0,
-        max_retries=0,
-        fallback=OfflineAnalyzer(),
-    )
-    try:
-        yield Services(settings=bot_settings, engine=engine, clock=clock, analyzer=analyzer)
-    finally:
-        engine.dispose()
+    with open_services(bot_settings, clock, model_analyzer(model.url)) as opened:
+        yield opened
 
 
 def test_a_summary_whose_numbers_check_out_is_shown(

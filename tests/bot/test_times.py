@@ -16,16 +16,11 @@ from bot.services import Services
 from storage import settings_store
 from tests.bot.slackkit import SlackKit
 from tests.bot.test_alerts import alert_posts, flat
-from tests.conftest import FakeClock, TickingClock
+
+pytestmark = pytest.mark.real_time
 
 TEAM = "T0CXLOCAL"
 OSLO = ZoneInfo("Europe/Oslo")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    # The outbox dispatcher runs on the services clock: it must move with real time.
-    return TickingClock()
 
 
 def test_timestamp_names_its_zone_only_when_asked() -> None:

@@ -31,25 +31,14 @@ from storage.models import Response, ResponseDaily
 from tests.bot.conftest import RunningServer, make_settings
 from tests.bot.slackkit import post
 from tests.bot.test_alerts import alert_posts, flat
-from tests.conftest import FakeClock
+
+pytestmark = pytest.mark.real_time
 
 TEAM = "T0CXLOCAL"
 ALERTS = "C0ALERTS"
 TYPEFORM_SECRET = "typeform-secret-0123456789abcdef"
 DELIGHTED_KEY = "delighted-api-key-0123456789abcd"
 FORMBRICKS_SECRET = "whsec_" + base64.b64encode(b"formbricks signing key, 32 bytes").decode()
-
-
-class TickingClock(FakeClock):
-    """Real time: the alert dispatcher runs on the services clock and must move."""
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return TickingClock()
 
 
 @pytest.fixture

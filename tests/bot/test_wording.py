@@ -11,14 +11,10 @@ from storage import settings_store
 from tests.bot.slackkit import SlackKit
 from tests.bot.test_pulse import open_modal
 from tests.bot.test_shoutouts import reply_text
-from tests.conftest import FakeClock, TickingClock
+
+pytestmark = pytest.mark.real_time
 
 TEAM = "T0CXLOCAL"
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return TickingClock()
 
 
 def test_one_receiver_is_one_and_several_are_each(
