@@ -7,6 +7,7 @@ Both checks read the files with `ast`; nothing is imported.
 from __future__ import annotations
 
 import ast
+import re
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
