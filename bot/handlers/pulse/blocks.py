@@ -411,7 +411,7 @@ def _input(block_id: str, label: str, element: Any, *, optional: bool = False) -
     )
 
 
-def _select(options: list[Option], initial: Option | None = None) -> StaticSelectElement:
+def _menu(options: list[Option], initial: Option | None = None) -> StaticSelectElement:
     return StaticSelectElement(action_id=VALUE, options=options, initial_option=initial)
 
 
@@ -439,7 +439,7 @@ def create_modal(t: Translator) -> dict[str, Any]:
         _option("no", t.gettext("Wait for the schedule")),
     ]
     blocks = [
-        _input("template", t.gettext("Template"), _select(templates, templates[0])),
+        _input("template", t.gettext("Template"), _menu(templates, templates[0])),
         _input("name", t.gettext("Name"), _typed(200), optional=True),
         _input(
             "channel",
@@ -459,9 +459,9 @@ def create_modal(t: Translator) -> dict[str, Any]:
             _typed(300),
             optional=True,
         ),
-        _input("qtype", t.gettext("Answer with"), _select(qtypes), optional=True),
-        _input("repeat", t.gettext("How often"), _select(repeats, repeats[2])),
-        _input("weekday", t.gettext("On"), _select(weekdays, weekdays[1])),
+        _input("qtype", t.gettext("Answer with"), _menu(qtypes), optional=True),
+        _input("repeat", t.gettext("How often"), _menu(repeats, repeats[2])),
+        _input("weekday", t.gettext("On"), _menu(weekdays, weekdays[1])),
         _input("time", t.gettext("At (HH:MM, workspace time)"), _typed(5, "10:00")),
         _input("anonymous", t.gettext("Answers are"), _radio(yes_no, yes_no[0])),
         _input(
