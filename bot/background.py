@@ -26,13 +26,18 @@ def start_background(services: Services) -> None:
 
 
 def stop_background(services: Services) -> None:
-    """Stop what `start_background` started, newest first; errors are logged, not raised."""
+    """Stop what `start_background` started, newest first, then the features' own pools;
+    errors are logged, not raised."""
     while services.stops:
         stop = services.stops.pop()
         try:
             stop()
         except Exception:
             log.exception("stopping background work failed")
+    try:
+        services.close_states()
+    except Exception:
+        log.exception("stopping the features' pools failed")
 
 
 def answers_stored(services: Services, *, team_id: str, response_ids: list[int]) -> None:

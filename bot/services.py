@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy.engine import Engine
 
@@ -25,6 +25,13 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], datetime]
 State = TypeVar("State")
+
+
+@runtime_checkable
+class Closing(Protocol):
+    """A feature state that owns threads (a pool): `close` lets them finish and stop."""
+
+    def close(self) -> None: ...
 
 
 def system_clock() -> datetime:
@@ -70,7 +77,13 @@ class Services:
                 found = self._states[kind] = kind()
             return found
 
-    def states(self) -> list[Any]:
-        """The feature states made so far (a stopping server closes their pools)."""
+    def close_states(self) -> None:
+        """Close the feature states made so far (their pools finish the work already
+        queued), newest first; a later `state()` makes a fresh one. Called when the
+        background work stops, so no thread of a stopped bot still calls Slack."""
         with self._states_lock:
-            return list(self._states.values())
+            made = list(self._states.values())
+            self._states.clear()
+        for state in reversed(made):
+            if isinstance(state, Closing):
+                state.close()

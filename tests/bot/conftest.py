@@ -144,7 +144,12 @@ def open_services(settings: Settings, clock: FakeClock, analyzer: Any = None) ->
             analyzer = make_analyzer(
                 settings.openai_api_key, settings.openai_base_url, settings.openai_model
             )
-        yield Services(settings=settings, engine=engine, clock=clock, analyzer=analyzer)
+        services = Services(settings=settings, engine=engine, clock=clock, analyzer=analyzer)
+        try:
+            yield services
+        finally:
+            # No pool of this test's bot may still call Slack in the next test.
+            services.close_states()
     finally:
         engine.dispose()
 

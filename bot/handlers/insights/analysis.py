@@ -54,6 +54,10 @@ class InsightsState:
         # (engine, team, month, time window) -> the month's themes, for a few minutes.
         self.month_themes = functools.lru_cache(maxsize=MONTHS_CACHED)(_themes_of)
 
+    def close(self) -> None:
+        # Queued analyses finish; one cut short would wait for the retry sweep.
+        self.pool.shutdown(wait=True)
+
 
 # --------------------------------------------------------------------------- the analyzer
 

@@ -43,6 +43,10 @@ class DirectoryState:
         self.attempts: dict[str, datetime] = {}
         self.worker = ThreadPoolExecutor(1, thread_name_prefix="cxbot-praise")
 
+    def close(self) -> None:
+        # A refresh already asked for finishes: its answers are praised, not dropped.
+        self.worker.shutdown(wait=True)
+
 
 def person_from_slack(user: dict[str, Any]) -> Person:
     profile = user.get("profile") or {}
