@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-LOCALES = ("en", "nb", "da", "sv")
+from core.locales import LOCALES
 
 
 class SettingsError(Exception):

@@ -31,11 +31,11 @@ from core.demo_texts import (
     COMMENTS,
     DIP_SHOUTOUTS,
     INSIGHTS,
-    LANGUAGES,
     SHOUTOUTS,
 )
 from core.ingest import ID_PREFIX
 from core.ingest import RESPONSE_COLUMNS as INGEST_RESPONSE_COLUMNS
+from core.locales import LOCALES
 from core.periods import Period, last_complete, periods_back
 
 WEEKS: Final = 52
@@ -265,7 +265,7 @@ def _customers(
     first, last = weeks[0].start.toordinal(), weeks[-1].end.toordinal()
     span = last - first + 1
     segment = rng.choice(len(SEGMENTS), size=n, p=SEGMENT_SHARE)
-    language = rng.choice(len(LANGUAGES), size=n, p=LANGUAGE_SHARE)
+    language = rng.choice(len(LOCALES), size=n, p=LANGUAGE_SHARE)
     is_new = rng.random(n) < 0.14
     tenure = np.minimum(rng.exponential(3.5 * 365, size=n), 12 * 365).astype(int)
     start = np.where(is_new, first + rng.integers(0, span - 14, size=n), first - 1 - tenure)
@@ -295,7 +295,7 @@ def _customers(
             "segment": [SEGMENTS[segment[j]] for j in order],
             "annual_revenue": [_money(revenue[j]) for j in order],
             "acquisition_cost": [_money(acquisition[j]) for j in order],
-            "language": [LANGUAGES[language[j]] for j in order],
+            "language": [LOCALES[language[j]] for j in order],
         },
         columns=CUSTOMER_COLUMNS,
     )

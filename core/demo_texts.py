@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Final
 
-LANGUAGES: Final = ("en", "nb", "da", "sv")
-
 # theme -> language -> templates
 COMMENTS: Final[dict[str, dict[str, tuple[str, ...]]]] = {
     # ---------------------------------------------------------------- Delivery

@@ -30,9 +30,9 @@ from email.utils import format_datetime, getaddresses, parseaddr
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from core.locales import LOCALES
 from core.text import detect_language
 
-LOCALES = ("en", "nb", "da", "sv")
 RATINGS = (1, 2, 3, 4, 5)
 # A follow-up CSAT of 4 or 5 on 1-5 is a satisfied customer (DOMAIN.md: CSAT counts 4-5).
 RECOVERED_AT = 4

@@ -12,14 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, Field, PlainSerializer
 
 from core import sla
+from core.locales import LOCALES, LocaleCode
 
-LOCALES = ("en", "nb", "da", "sv")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -278,9 +278,7 @@ def _locale(value: str) -> str:
     return value
 
 
-Locale = Annotated[
-    Literal["en", "nb", "da", "sv"], _reads(_locale), Form(N_("one of en, nb, da, sv"))
-]
+Locale = Annotated[LocaleCode, _reads(_locale), Form(N_("one of en, nb, da, sv"))]
 
 
 def _currency(value: str) -> str:

@@ -16,8 +16,9 @@ from collections.abc import Sequence
 from functools import cache, lru_cache
 from pathlib import Path
 
+from core.locales import LOCALES
+
 LEXICON_DIR = Path(__file__).resolve().parent / "lexicons"
-LANGUAGES = ("en", "nb", "da", "sv")
 
 EMAIL = "[EMAIL]"
 PHONE = "[PHONE]"
@@ -76,7 +77,7 @@ def stopwords(language: str | None = None) -> frozenset[str]:
     """Function words of one language, or of all four when `language` is None."""
     table = load_lexicon("stopwords.json")
     if language is None:
-        return frozenset(w for lang in LANGUAGES for w in table[lang])
+        return frozenset(w for lang in LOCALES for w in table[lang])
     return frozenset(table[language])
 
 
@@ -300,7 +301,7 @@ def redact(text: str) -> str:
 def _stopword_weights() -> dict[str, dict[str, float]]:
     # A word used by k of the languages is worth 1/k to each: "ikke" says "nb or da",
     # "inte" says "sv".
-    table = {lang: stopwords(lang) for lang in LANGUAGES}
+    table = {lang: stopwords(lang) for lang in LOCALES}
     weights: dict[str, dict[str, float]] = {}
     for lang, ws in table.items():
         for w in ws:
@@ -324,7 +325,7 @@ _SPELLING_HINTS = (
 
 def language_scores(text: str) -> dict[str, float]:
     """How strongly `text` looks like each language (higher is likelier)."""
-    scores = dict.fromkeys(LANGUAGES, 0.0)
+    scores = dict.fromkeys(LOCALES, 0.0)
     weights = _stopword_weights()
     for w in words(text):
         for lang, weight in weights.get(w, {}).items():
@@ -346,7 +347,7 @@ def language_scores(text: str) -> dict[str, float]:
 def detect_language(text: str) -> str:
     """en, nb, da or sv, judged by function words and spelling; en when nothing tells."""
     scores = language_scores(text)
-    best = max(LANGUAGES, key=lambda lang: scores[lang])
+    best = max(LOCALES, key=lambda lang: scores[lang])
     return best if scores[best] >= 0.5 else "en"
 
 

@@ -33,7 +33,8 @@ from typing import TYPE_CHECKING, Any
 import snowballstemmer
 
 from core import metrics as m
-from core.text import LANGUAGES, LEXICON_DIR, detect_language, redact, words
+from core.locales import LOCALES
+from core.text import LEXICON_DIR, detect_language, redact, words
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -191,7 +192,7 @@ def _lexicon() -> dict[str, _Index]:
     unknown = set(table) - set(BY_KEY)
     if unknown:
         raise ValueError(f"themes.json names unknown themes: {', '.join(sorted(unknown))}")
-    index = {lang: _Index() for lang in LANGUAGES}
+    index = {lang: _Index() for lang in LOCALES}
     for key, entry in table.items():
         for lang, groups in entry["cues"].items():
             for group in GROUPS:
@@ -212,7 +213,7 @@ class _Tokens:
 
 def _tokens(text: str) -> _Tokens:
     raw = tuple(words(text))
-    stems = {lang: tuple(stem(w, lang) for w in raw) for lang in LANGUAGES}
+    stems = {lang: tuple(stem(w, lang) for w in raw) for lang in LOCALES}
     negated = {
         j
         for i, w in enumerate(raw)

@@ -20,7 +20,7 @@ from bot.i18n.slack_locale import (
     user_timezone,
 )
 from bot.i18n.translator import MISSING, N_, Translator, translator
-from bot.settings import LOCALES
+from core.locales import LOCALES
 
 __all__ = [
     "LOCALES",

@@ -13,7 +13,7 @@ from babel.messages.pofile import write_po
 
 from bot.i18n.catalog import LOCALES_DIR, read_catalog
 from bot.i18n.extract import untranslated
-from bot.settings import LOCALES
+from core.locales import LOCALES
 
 
 def main(argv: list[str]) -> int:

@@ -23,7 +23,7 @@ from babel.lists import format_list
 from babel.numbers import format_currency, format_decimal, format_percent
 
 from bot.i18n.catalog import translations
-from bot.settings import LOCALES
+from core.locales import LOCALES
 
 log = logging.getLogger(__name__)
 

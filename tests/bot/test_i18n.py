@@ -237,3 +237,11 @@ def test_user_locale_never_raises() -> None:
     unreachable = WebClient(token="xoxb-x", base_url="http://127.0.0.1:9/api/", timeout=1)
     assert user_locale(unreachable, "U0BJORN", "nb") == "nb"
     assert user_timezone(unreachable, "U0BJORN", "UTC") == "UTC"
+
+
+def test_every_language_has_a_catalog_and_every_catalog_a_language() -> None:
+    from bot.i18n.catalog import LOCALES_DIR
+
+    folders = {p.name for p in LOCALES_DIR.iterdir() if (p / "LC_MESSAGES").is_dir()}
+    assert folders == set(TRANSLATED)
+    assert all(po_files(locale) for locale in TRANSLATED)

@@ -13,7 +13,8 @@ import pytest
 
 from core import metrics
 from core.demo import EMPLOYEES, SEGMENTS, TOUCHPOINTS, DemoData, generate
-from core.demo_texts import COMMENTS, LANGUAGES, PROMISES
+from core.demo_texts import COMMENTS, PROMISES
+from core.locales import LOCALES
 from core.periods import Period, current
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -205,7 +206,7 @@ def test_employees_are_named_on_some_support_answers_only() -> None:
 def test_comments_match_the_score_in_all_four_languages() -> None:
     r = year().responses
     nps_comments = r[(r["metric"] == "nps") & r["comment"].notna()]
-    assert set(nps_comments["language"]) == set(LANGUAGES)
+    assert set(nps_comments["language"]) == set(LOCALES)
     for score, comment in zip(nps_comments["score"], nps_comments["comment"], strict=True):
         theme, _ = theme_of(comment)
         if score >= 9:
@@ -291,7 +292,7 @@ def test_late_delivery_comments_fill_the_dip_in_all_four_languages() -> None:
     dip = pd.concat([week_answers(data, w, "Delivery") for w in data.dip.weeks])
     themes = [theme_of(c) for c in dip["comment"].dropna()]
     late = [lang for theme, lang in themes if theme == "delivery_late"]
-    assert set(late) == set(LANGUAGES)
+    assert set(late) == set(LOCALES)
     assert len(late) > 0.5 * len(themes)
     base = pd.concat([week_answers(data, w, "Delivery") for w in baseline_weeks(data)])
     base_themes = [theme_of(c)[0] for c in base["comment"].dropna()]
@@ -305,7 +306,7 @@ def test_insights_cover_the_year_in_four_languages() -> None:
     data = year()
     insights = data.insights
     assert 30 <= len(insights) <= 60
-    assert {i.language for i in insights} == set(LANGUAGES)
+    assert {i.language for i in insights} == set(LOCALES)
     assert {i.category for i in insights} <= set(CATEGORIES)
     assert len({i.category for i in insights}) >= 5
     assert {i.status for i in insights} <= {"new", "planned", "done", "not_relevant"}
@@ -321,7 +322,7 @@ def test_insights_cover_the_year_in_four_languages() -> None:
         and i.sentiment == "negative"
     ]
     assert len(in_dip) >= 6
-    assert {i.language for i in in_dip} == set(LANGUAGES)
+    assert {i.language for i in in_dip} == set(LOCALES)
 
 
 def test_shoutouts_praise_colleagues_for_keeping_promises() -> None:

@@ -34,9 +34,9 @@ def digest(
     from bot.handlers.digest.compose import CHANNEL_KEYS, ENABLED_KEYS, build, render, workspace
     from bot.i18n import translator
     from bot.services import Services
-    from bot.settings import LOCALES
     from bot.views.text import render_blocks
     from core.analyzer import make_analyzer
+    from core.locales import LOCALES
 
     kind = parse_kind(period)
     when = parse_day(day)
