@@ -279,13 +279,6 @@ class WorkspaceSettings(BaseModel):
         alias="thresholds.ces",
         description=N_("CES scores at or below this raise a detractor alert"),
     )
-    survey_cooldown_days: Annotated[
-        WholeNumber, Field(ge=0, le=365), Form(N_("a whole number of days from 0 to 365"))
-    ] = Field(
-        14,
-        alias="survey.cooldown_days",
-        description=N_("days before the same customer is surveyed again"),
-    )
     pulse_cooldown_days: Annotated[
         WholeNumber, Field(ge=0, le=90), Form(N_("a whole number of days from 0 to 90"))
     ] = Field(

@@ -31,7 +31,7 @@ from core.workspace_settings import WorkspaceSettings
         ("thresholds.ces", " 4 ", ("thresholds.ces", "4")),
         ("alerts.sla_hours", "48", ("alerts.sla_hours", "48")),
         ("shoutouts.daily_limit", "0", ("shoutouts.daily_limit", "0")),
-        ("survey.cooldown_days", "30", ("survey.cooldown_days", "30")),
+        ("pulse.cooldown_days", "30", ("pulse.cooldown_days", "30")),
         ("metrics.csi_weights", "2; 1; 0.5", ("metrics.csi_weights", "2,1,0.5")),
         ("metrics.churn_months", "6", ("metrics.churn_months", "6")),
         ("metrics.expected_years", "7.5", ("metrics.expected_years", "7.5")),
