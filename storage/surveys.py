@@ -384,20 +384,15 @@ def open_round(
                         for u in asked
                     ],
                 )
-            payloads: dict[str, dict[str, Any]] = {}
-            for user in asked:
-                locale = locale_of.get(user, "en")
-                if locale not in payloads:
-                    payloads[locale] = payload_for(round_id, locale)
-                outbox.enqueue(
-                    conn,
-                    team_id=team_id,
-                    key=dm_key(round_id, user),
-                    method="chat.postMessage",
-                    # A user id as the channel opens the DM implicitly: no conversations.open.
-                    payload={**payloads[locale], "channel": user},
-                    not_before=now,
-                )
+            _queue_dms(
+                conn,
+                team_id=team_id,
+                round_id=round_id,
+                people=[(u, locale_of.get(u)) for u in asked],
+                key_of=dm_key,
+                payload_for=payload_for,
+                now=now,
+            )
     except IntegrityError:
         if occurrence is None:
             raise
@@ -663,6 +658,34 @@ def due_reminders(engine: Engine, *, now: datetime) -> list[tuple[str, int]]:
     return [(r[0], int(r[1])) for r in rows]
 
 
+def _queue_dms(
+    conn: Connection,
+    *,
+    team_id: str,
+    round_id: int,
+    people: Sequence[tuple[str, str | None]],
+    key_of: Callable[[int, str], str],
+    payload_for: PayloadFor,
+    now: datetime,
+) -> None:
+    """One DM of the round to each (user, locale) in the outbox, in the user's language
+    (English when not known); the message is built once per language."""
+    payloads: dict[str, dict[str, Any]] = {}
+    for user, known in people:
+        locale = known or "en"
+        if locale not in payloads:
+            payloads[locale] = payload_for(round_id, locale)
+        outbox.enqueue(
+            conn,
+            team_id=team_id,
+            key=key_of(round_id, user),
+            method="chat.postMessage",
+            # A user id as the channel opens the DM implicitly: no conversations.open.
+            payload={**payloads[locale], "channel": user},
+            not_before=now,
+        )
+
+
 def queue_reminders(
     engine: Engine, *, team_id: str, round_id: int, now: datetime, payload_for: PayloadFor
 ) -> int:
@@ -689,19 +712,15 @@ def queue_reminders(
                 conn, team_id=team_id, round_id=round_id, key=key, users=[r[0] for r in rows]
             )
             rows = [r for r in rows if r[0] not in answered]
-        payloads: dict[str, dict[str, Any]] = {}
-        for user, locale in rows:
-            locale = locale or "en"
-            if locale not in payloads:
-                payloads[locale] = payload_for(round_id, locale)
-            outbox.enqueue(
-                conn,
-                team_id=team_id,
-                key=reminder_key(round_id, user),
-                method="chat.postMessage",
-                payload={**payloads[locale], "channel": user},
-                not_before=now,
-            )
+        _queue_dms(
+            conn,
+            team_id=team_id,
+            round_id=round_id,
+            people=[(r[0], r[1]) for r in rows],
+            key_of=reminder_key,
+            payload_for=payload_for,
+            now=now,
+        )
         _update_participants(
             conn, team_id=team_id, round_id=round_id, users=[r[0] for r in rows], reminded_at=now
         )
