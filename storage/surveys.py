@@ -229,37 +229,30 @@ def round_number(engine: Engine, *, team_id: str, survey_id: int, round_id: int)
     return int(count)
 
 
-def get_round(engine: Engine, *, team_id: str, round_id: int) -> RoundInfo | None:
+def _newest_round(engine: Engine, *where: Any) -> RoundInfo | None:
+    """The newest round matching `where`, if any."""
     with engine.connect() as conn:
         row = conn.execute(
-            select(*_ROUND_COLS).where(_R.c.team_id == team_id, _R.c.id == round_id)
+            select(*_ROUND_COLS).where(*where).order_by(_R.c.id.desc()).limit(1)
         ).first()
     return _round(row) if row else None
+
+
+def get_round(engine: Engine, *, team_id: str, round_id: int) -> RoundInfo | None:
+    return _newest_round(engine, _R.c.team_id == team_id, _R.c.id == round_id)
 
 
 def open_round_of(engine: Engine, *, team_id: str, survey_id: int) -> RoundInfo | None:
     """The survey's round that is not closed yet, if any."""
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(*_ROUND_COLS)
-            .where(_R.c.team_id == team_id, _R.c.survey_id == survey_id, _R.c.closed_at.is_(None))
-            .order_by(_R.c.id.desc())
-        ).first()
-    return _round(row) if row else None
+    return _newest_round(
+        engine, _R.c.team_id == team_id, _R.c.survey_id == survey_id, _R.c.closed_at.is_(None)
+    )
 
 
 def latest_closed_round(engine: Engine, *, team_id: str, survey_id: int) -> RoundInfo | None:
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(*_ROUND_COLS)
-            .where(
-                _R.c.team_id == team_id,
-                _R.c.survey_id == survey_id,
-                _R.c.closed_at.is_not(None),
-            )
-            .order_by(_R.c.id.desc())
-        ).first()
-    return _round(row) if row else None
+    return _newest_round(
+        engine, _R.c.team_id == team_id, _R.c.survey_id == survey_id, _R.c.closed_at.is_not(None)
+    )
 
 
 def has_occurrence(engine: Engine, *, team_id: str, survey_id: int, occurrence: datetime) -> bool:
