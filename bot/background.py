@@ -34,10 +34,7 @@ def stop_background(services: Services) -> None:
             stop()
         except Exception:
             log.exception("stopping background work failed")
-    try:
-        services.close_states()
-    except Exception:
-        log.exception("stopping the features' pools failed")
+    services.close_states()
 
 
 def answers_stored(services: Services, *, team_id: str, response_ids: list[int]) -> None:

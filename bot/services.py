@@ -5,6 +5,7 @@ a feature's own process state is an object of its own class (`state`)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from bot.leader import Leader
     from bot.outbox import Dispatcher
     from bot.priority import ListenerExecutor
+
+log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 State = TypeVar("State")
@@ -86,4 +89,8 @@ class Services:
             self._states.clear()
         for state in reversed(made):
             if isinstance(state, Closing):
-                state.close()
+                try:
+                    state.close()
+                except Exception:
+                    # One state's failure must not leave the others' threads running.
+                    log.exception("closing %s failed", type(state).__name__)
