@@ -6,6 +6,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -95,25 +96,35 @@ def _pg_available() -> bool:
         return False
 
 
-@pytest.fixture(scope="session")
-def pg_database_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session (or xdist worker), migrated once."""
+@contextmanager
+def migrated_pg_database(prefix: str = "cxbot_test") -> Iterator[str]:
+    """The URL of a new PostgreSQL database, migrated to head, dropped afterwards; fails
+    in CI and skips elsewhere when the server is not reachable."""
     if not _pg_available():
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
         pytest.skip("PostgreSQL is not reachable")
-    name = f"cxbot_test_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    eng = make_engine(url)
-    upgrade(eng)
-    eng.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+        eng = make_engine(url)
+        upgrade(eng)
+        eng.dispose()
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session (or xdist worker), migrated once."""
+    with migrated_pg_database() as url:
+        yield url
 
 
 def _truncate_all(eng: Engine) -> None:

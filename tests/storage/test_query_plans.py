@@ -5,17 +5,16 @@ the statement the function really sends."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine
 
 from storage import mail
-from storage.db import make_engine, upgrade
-from tests.conftest import PG_ADMIN_URL, _pg_available
+from storage.db import make_engine
+from tests.conftest import migrated_pg_database
 
 ANSWERS = 2000
 TEAM = "T0PLAN"
@@ -24,41 +23,32 @@ TEAM = "T0PLAN"
 @pytest.fixture
 def unanalyzed() -> Iterator[Engine]:
     """A migrated database of its own with 2,000 answers, each with an alert, never analysed."""
-    if not _pg_available():
-        pytest.skip("PostgreSQL is not reachable")
-    name = f"cxbot_plan_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    # Autovacuum must not analyse the tables in the middle of the test.
-    engine = make_engine(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
-    try:
-        upgrade(engine)
-        with engine.begin() as conn:
-            for table in ("response", "alert"):
-                conn.execute(text(f"ALTER TABLE {table} SET (autovacuum_enabled = false)"))
-            conn.execute(
-                text(
-                    "INSERT INTO response (team_id, response_key, responded_at, local_day,"
-                    " metric, score, created_at, batch_id, source)"
-                    " SELECT :team, 'k' || g, now(), current_date, 'nps', 3, now(), 'b',"
-                    " 'webhook' FROM generate_series(1, :n) g"
-                ),
-                {"team": TEAM, "n": ANSWERS},
-            )
-            conn.execute(
-                text(
-                    "INSERT INTO alert (team_id, response_id, status, posted, due_at,"
-                    " reminders_sent, created_at)"
-                    " SELECT team_id, id, 'open', true, now(), 0, now() FROM response"
+    with migrated_pg_database("cxbot_plan") as url:
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                # Autovacuum must not analyse the tables in the middle of the test.
+                for table in ("response", "alert"):
+                    conn.execute(text(f"ALTER TABLE {table} SET (autovacuum_enabled = false)"))
+                conn.execute(
+                    text(
+                        "INSERT INTO response (team_id, response_key, responded_at, local_day,"
+                        " metric, score, created_at, batch_id, source)"
+                        " SELECT :team, 'k' || g, now(), current_date, 'nps', 3, now(), 'b',"
+                        " 'webhook' FROM generate_series(1, :n) g"
+                    ),
+                    {"team": TEAM, "n": ANSWERS},
                 )
-            )
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+                conn.execute(
+                    text(
+                        "INSERT INTO alert (team_id, response_id, status, posted, due_at,"
+                        " reminders_sent, created_at)"
+                        " SELECT team_id, id, 'open', true, now(), 0, now() FROM response"
+                    )
+                )
+            yield engine
+        finally:
+            engine.dispose()
 
 
 def rows_read(plan: dict[str, Any]) -> float:
