@@ -10,9 +10,10 @@ idle again (alerts posted, insights analysed and shared, replies sent), and divi
 CPU seconds of the server's processes (user + system, every thread, from /proc) by the
 number of requests, less what the server spends idling in as long (its sweeps and
 polling, measured for 10 s before). The same for the PostgreSQL server's processes: in
-load.py the database shares the two cores too. The local Slack runs in a process of its
-own and is not counted. The anchor beside each figure is the same measurement on REV's
-code (`--baseline`), in the same run.
+load.py the database shares the two cores too. That figure counts the whole server, so
+run this when nothing else uses it (a test run beside it inflates the database column).
+The local Slack runs in a process of its own and is not counted. The anchor beside each
+figure is the same measurement on REV's code (`--baseline`), in the same run.
 """
 
 from __future__ import annotations
